@@ -1,0 +1,119 @@
+/**
+ * The adapter contract (ARCHITECTURE.md §5): spec / check / read.
+ *
+ * Adapters never touch the database and never see a tenant or a secret reference: the service
+ * resolves secrets and hands them in. Every HTTP call goes through the shared client in
+ * `./http`, which maps failures to `ConnectorError`.
+ */
+import type { ConnectorErrorCode } from '../errors/connector-error.js';
+import type { NormalizedRecord } from './records.js';
+
+export const CONNECTOR_TYPES = [
+  'SIEM',
+  'THREAT_INTEL',
+  'OSINT',
+  'BLOCKCHAIN',
+  'CLOUD_LOGS',
+  'ENDPOINT',
+  'NETWORK',
+  'VULNERABILITY',
+  'CUSTOM_API',
+] as const;
+export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
+
+export const AUTH_TYPES = ['NONE', 'API_KEY', 'BASIC', 'BEARER', 'OAUTH2_CLIENT_CREDENTIALS'] as const;
+export type AuthType = (typeof AUTH_TYPES)[number];
+
+export const TEST_STEP_NAMES = ['CONNECT', 'AUTHENTICATE', 'SAMPLE_QUERY', 'VALIDATE_FORMAT'] as const;
+export type TestStepName = (typeof TEST_STEP_NAMES)[number];
+
+/** A JSON Schema (draft 2020-12 subset). Secret properties carry `writeOnly: true`. */
+export type JsonSchema = Record<string, unknown>;
+
+export type ConnectorConfig = Record<string, unknown>;
+/** Secret values, keyed by the credentials schema's property names. Never logged or returned. */
+export type Credentials = Record<string, string>;
+
+/** Static description of a provider. */
+export interface AdapterSpec {
+  /** The `provider` value stored on a connector, e.g. `generic_rest`. */
+  id: string;
+  type: ConnectorType;
+  name: string;
+  description: string;
+  authTypes: AuthType[];
+  /** JSON Schema of the non-secret configuration. */
+  configSchema: JsonSchema;
+  /** JSON Schema of the credentials object; every property is secret (`writeOnly: true`). */
+  credentialsSchema: JsonSchema;
+  /** Which credential fields each auth type requires. */
+  requiredCredentials: Partial<Record<AuthType, string[]>>;
+  eventTypes: string[];
+}
+
+/** What a check or a read works with; resolved by the service just before the call. */
+export interface ConnectionInput {
+  config: ConnectorConfig;
+  authType: AuthType;
+  credentials: Credentials;
+}
+
+export interface OAuthTokenInfo {
+  expiresAt: Date | null;
+}
+
+/** Services the adapter may use; everything outside the process goes through `http`. */
+export interface AdapterContext {
+  /** The shared HTTP client (timeouts, retries, egress guard, secret scrubbing). */
+  http: import('./http/client.js').HttpClient;
+  /** Aborts an in-flight check or read (toggle off, shutdown, per-check timeout). */
+  signal?: AbortSignal;
+  /** Called when an OAuth 2.0 access token was obtained, so the service can keep `oauthTokenExpiresAt` current. */
+  onOAuthToken?: (info: OAuthTokenInfo) => void;
+  now?: () => Date;
+}
+
+export interface CheckStep {
+  name: TestStepName;
+  passed: boolean;
+  /** High-resolution milliseconds. */
+  latencyMs: number | null;
+  message: string | null;
+  errorCode: ConnectorErrorCode | null;
+  retryable: boolean | null;
+  remediation: string | null;
+}
+
+export interface CheckResult {
+  success: boolean;
+  /** Sum of the whole check, measured around every step (≥ the sum of step latencies). */
+  latencyMs: number;
+  steps: CheckStep[];
+  /** At most 5 normalized records; never contains credentials. */
+  sample: NormalizedRecord[];
+  message: string | null;
+}
+
+export interface CheckOptions {
+  /** Health checks ask for the cheap steps only (no more than one small request). */
+  cheap?: boolean;
+  /** Upper bound on sample records (≤ 5). */
+  sampleSize?: number;
+}
+
+/** One batch read from the upstream, with the cursor to commit once a sink accepted it. */
+export interface RecordBatch {
+  records: NormalizedRecord[];
+  cursor: ReadCursor;
+}
+
+/** Adapter-defined, JSON-serialisable position in the upstream. */
+export type ReadCursor = Record<string, unknown> | null;
+
+export interface Adapter {
+  readonly spec: AdapterSpec;
+  /** Runs the named steps; never throws for upstream failures (they become failed steps). */
+  check(ctx: AdapterContext, input: ConnectionInput, options?: CheckOptions): Promise<CheckResult>;
+  /** Reads from `cursor` (null: from the start) in batches; throws `ConnectorError` on failure. */
+  read(ctx: AdapterContext, input: ConnectionInput, cursor: ReadCursor): AsyncIterable<RecordBatch>;
+}
