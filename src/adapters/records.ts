@@ -22,6 +22,10 @@ export interface CpeMatch {
   versionStartExcluding?: string;
   versionEndIncluding?: string;
   versionEndExcluding?: string;
+  /** Upstream id of the match criteria (NVD `matchCriteriaId`), when given. */
+  matchCriteriaId?: string;
+  /** Set when `criteria` is not a valid CPE 2.3 string; the fields then hold what could be split out. */
+  criteriaError?: string;
 }
 
 export interface VulnerabilityRecord {
