@@ -70,6 +70,8 @@ export interface AdapterContext {
   signal?: AbortSignal;
   /** Called when an OAuth 2.0 access token was obtained, so the service can keep `oauthTokenExpiresAt` current. */
   onOAuthToken?: (info: OAuthTokenInfo) => void;
+  /** OAuth 2.0 access-token cache, one per process (`createOAuthTokenCache`); a module default when absent. */
+  oauthTokens?: import('./http/auth.js').OAuthTokenCache;
   now?: () => Date;
 }
 

@@ -1,0 +1,226 @@
+/**
+ * Configuration and credentials of the `generic_rest` provider (API.md, "Provider configuration").
+ */
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { ConnectorError } from '../../errors/connector-error.js';
+import type { AuthType, JsonSchema } from '../spi.js';
+import { DEFAULT_API_KEY_HEADER, REQUIRED_CREDENTIALS } from '../http/auth.js';
+import type { AuthSettings, OAuthClientAuthMethod } from '../http/auth.js';
+
+export interface GenericRestConfig {
+  baseUrl: string;
+  path: string;
+  query: Record<string, string | number>;
+  recordsPointer: string;
+  maxPages: number;
+  apiKeyHeader: string;
+  apiKeyQueryParam?: string;
+  tokenUrl?: string;
+  scope?: string;
+  tokenAuthMethod: OAuthClientAuthMethod;
+  timeoutMs: number;
+  syncIntervalSec: number;
+  healthCheckIntervalSec: number;
+  /** A passing check slower than this counts as DEGRADED. */
+  degradedLatencyMs: number;
+  /** Consecutive failed checks or runs before the connector is FAILING (DEGRADED until then). */
+  failureThreshold: number;
+}
+
+const HTTP_URL_PATTERN = '^[Hh][Tt][Tt][Pp][Ss]?://';
+
+export const configSchema: JsonSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  title: 'Generic REST API',
+  type: 'object',
+  additionalProperties: false,
+  required: ['baseUrl'],
+  properties: {
+    baseUrl: {
+      type: 'string',
+      format: 'uri',
+      pattern: HTTP_URL_PATTERN,
+      maxLength: 2048,
+      description: 'Scheme, host and optional base path of the API, e.g. https://api.example.com/v1. No credentials in the URL.',
+    },
+    path: {
+      type: 'string',
+      default: '/',
+      pattern: '^/',
+      maxLength: 2048,
+      description: 'Path of the records endpoint, appended to baseUrl.',
+    },
+    query: {
+      type: 'object',
+      default: {},
+      maxProperties: 100,
+      additionalProperties: { type: ['string', 'number'] },
+      description: 'Query parameters of the first page request. Not for secrets: use apiKeyQueryParam and the credentials.',
+    },
+    recordsPointer: {
+      type: 'string',
+      default: '',
+      pattern: '^(/([^~]|~[01])*)*$',
+      description: 'JSON Pointer (RFC 6901) to the records array in each response; "" is the body itself.',
+    },
+    maxPages: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1000,
+      default: 10,
+      description: 'Pages followed through Link rel="next" per read.',
+    },
+    apiKeyHeader: {
+      type: 'string',
+      default: DEFAULT_API_KEY_HEADER,
+      pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+      maxLength: 256,
+      description: 'Header carrying the API key (auth type API_KEY).',
+    },
+    apiKeyQueryParam: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 256,
+      description: 'Send the API key as this query parameter instead of a header (auth type API_KEY).',
+    },
+    tokenUrl: {
+      type: 'string',
+      format: 'uri',
+      pattern: HTTP_URL_PATTERN,
+      maxLength: 2048,
+      description: 'OAuth 2.0 token endpoint (auth type OAUTH2_CLIENT_CREDENTIALS).',
+    },
+    scope: {
+      type: 'string',
+      maxLength: 1024,
+      description: 'OAuth 2.0 scope, space-separated.',
+    },
+    tokenAuthMethod: {
+      type: 'string',
+      enum: ['client_secret_basic', 'client_secret_post'],
+      default: 'client_secret_basic',
+      description: 'How the client authenticates to the token endpoint.',
+    },
+    timeoutMs: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 120000,
+      default: 15000,
+      description: 'Budget of one request to the API, retries included.',
+    },
+    syncIntervalSec: {
+      type: 'integer',
+      minimum: 60,
+      maximum: 604800,
+      default: 3600,
+      description: 'Seconds between ingestion runs.',
+    },
+    healthCheckIntervalSec: {
+      type: 'integer',
+      minimum: 30,
+      maximum: 86400,
+      default: 300,
+      description: 'Seconds between scheduled health checks.',
+    },
+    degradedLatencyMs: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 120000,
+      default: 5000,
+      description: 'A passing health check slower than this marks the connector DEGRADED.',
+    },
+    failureThreshold: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 100,
+      default: 3,
+      description: 'Consecutive failed checks or runs before the connector is FAILING.',
+    },
+  },
+};
+
+const secretString = (description: string) => ({ type: 'string', minLength: 1, maxLength: 8192, writeOnly: true, description });
+
+export const credentialsSchema: JsonSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  title: 'Generic REST API credentials',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    apiKey: secretString('API key (API_KEY).'),
+    username: secretString('User name (BASIC).'),
+    password: secretString('Password (BASIC).'),
+    token: secretString('Bearer token (BEARER).'),
+    clientId: secretString('OAuth 2.0 client id (OAUTH2_CLIENT_CREDENTIALS).'),
+    clientSecret: secretString('OAuth 2.0 client secret (OAUTH2_CLIENT_CREDENTIALS).'),
+  },
+};
+
+export const requiredCredentials: Partial<Record<AuthType, string[]>> = { ...REQUIRED_CREDENTIALS };
+
+// ajv-formats is CommonJS: its plugin is the module's `default` property under NodeNext.
+const addFormats = (addFormatsModule as unknown as { default: (ajv: Ajv2020) => Ajv2020 }).default ?? (addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020);
+
+let validator: ValidateFunction | undefined;
+function validate(): ValidateFunction {
+  if (!validator) {
+    const ajv = new Ajv2020({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: true });
+    addFormats(ajv);
+    validator = ajv.compile(configSchema);
+  }
+  return validator;
+}
+
+/** Ajv errors as text naming fields and rules, never the offending values. */
+function describeErrors(errors: ErrorObject[] | null | undefined): string {
+  return (errors ?? [])
+    .slice(0, 5)
+    .map((e) => {
+      const field = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'config';
+      if (e.keyword === 'additionalProperties') return `${field}: unknown property "${String(e.params.additionalProperty)}"`;
+      if (e.keyword === 'required') return `${field}: missing "${String(e.params.missingProperty)}"`;
+      return `${field} ${e.message ?? 'is invalid'}`;
+    })
+    .join('; ');
+}
+
+/** Validates `raw` against {@link configSchema} and fills defaults; throws CONFIG_INVALID. */
+export function parseConfig(raw: unknown): GenericRestConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConnectorError('CONFIG_INVALID', 'Invalid configuration: expected an object');
+  }
+  const copy = structuredClone(raw) as Record<string, unknown>;
+  const check = validate();
+  if (!check(copy)) throw new ConnectorError('CONFIG_INVALID', `Invalid configuration: ${describeErrors(check.errors)}`);
+  const cfg = copy as unknown as GenericRestConfig;
+  const base = new URL(cfg.baseUrl);
+  if (base.username || base.password) {
+    throw new ConnectorError('CONFIG_INVALID', 'Invalid configuration: baseUrl must not contain credentials (use the connector credentials)');
+  }
+  if (base.search || base.hash) {
+    throw new ConnectorError('CONFIG_INVALID', 'Invalid configuration: baseUrl must not contain a query or fragment (use query)');
+  }
+  return cfg;
+}
+
+/** The settings the auth schemes read. */
+export function authSettings(cfg: GenericRestConfig): AuthSettings {
+  return {
+    apiKeyHeader: cfg.apiKeyHeader,
+    apiKeyQueryParam: cfg.apiKeyQueryParam,
+    tokenUrl: cfg.tokenUrl,
+    scope: cfg.scope,
+    tokenAuthMethod: cfg.tokenAuthMethod,
+  };
+}
+
+/** The first page: baseUrl + path (joined, not resolved, so a base path is kept) + query. */
+export function firstPageUrl(cfg: GenericRestConfig): string {
+  const base = new URL(cfg.baseUrl);
+  const basePath = base.pathname.replace(/\/+$/, '');
+  base.pathname = `${basePath}${cfg.path.startsWith('/') ? cfg.path : `/${cfg.path}`}`;
+  for (const [k, v] of Object.entries(cfg.query ?? {})) base.searchParams.append(k, String(v));
+  return base.toString();
+}

@@ -1,0 +1,20 @@
+/**
+ * Provider id → adapter. An explicit list: adding a provider is one import and one entry here,
+ * with no registration by side effect.
+ */
+import { genericRestAdapter } from './generic-rest/index.js';
+import type { Adapter, ConnectorType } from './spi.js';
+
+const ADAPTERS: readonly Adapter[] = [genericRestAdapter];
+
+const BY_ID: ReadonlyMap<string, Adapter> = new Map(ADAPTERS.map((a) => [a.spec.id, a]));
+
+/** The adapter of a provider id (`generic_rest`, ...), or undefined for an unknown one. */
+export function getAdapter(provider: string): Adapter | undefined {
+  return BY_ID.get(provider);
+}
+
+/** All adapters, or those of one connector type, in registration order. */
+export function listAdapters(type?: ConnectorType): Adapter[] {
+  return ADAPTERS.filter((a) => type === undefined || a.spec.type === type);
+}

@@ -1,0 +1,95 @@
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { AppError } from '../errors/app-error.js';
+import { ROLES, type Principal, type Role } from './principal.js';
+
+export interface VerifierOptions {
+  /** HS256 shared secret (development and tests). */
+  secret?: string;
+  /** JWKS of the identity provider (production). */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+export interface TokenVerifier {
+  verify(token: string): Promise<Principal>;
+}
+
+const MAX_ID = 200;
+
+function unauthenticated(message: string): AppError {
+  return new AppError('UNAUTHENTICATED', message);
+}
+
+function stringArray(value: unknown, claim: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.length > MAX_ID)) {
+    throw unauthenticated(`the token's ${claim} claim must be an array of strings`);
+  }
+  return value as string[];
+}
+
+/** Turns verified claims into a Principal; the tenant comes from here and nowhere else. */
+export function principalFromClaims(payload: JWTPayload): Principal {
+  const tenantId = payload.tenant_id;
+  if (typeof tenantId !== 'string' || !tenantId.trim() || tenantId.length > MAX_ID) {
+    throw unauthenticated('the token has no tenant_id claim');
+  }
+  if (typeof payload.sub !== 'string' || !payload.sub) {
+    throw unauthenticated('the token has no sub claim');
+  }
+  const roles = stringArray(payload.roles, 'roles').filter((r): r is Role => (ROLES as readonly string[]).includes(r));
+  const appId = typeof payload.app_id === 'string' && payload.app_id ? payload.app_id : null;
+  return {
+    tenantId,
+    subject: payload.sub,
+    email: typeof payload.email === 'string' ? payload.email : null,
+    roles,
+    groups: stringArray(payload.groups, 'groups'),
+    appId,
+    actorType: appId ? 'APPLICATION' : 'USER',
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'the token has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) return `the token's ${error.claim} claim is not valid`;
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm that is not accepted';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the token signature is not valid';
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'no key matches the token';
+  if (error instanceof AppError) return error.message;
+  return 'the token is not valid';
+}
+
+/**
+ * Verifies user tokens with jose: HS256 with a shared secret, or a JWKS URL. Algorithm `none`,
+ * expired or not-yet-valid tokens, wrong issuer or audience, and a missing tenant are rejected.
+ */
+export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
+  let key: Uint8Array | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (options.jwksUrl) {
+    key = createRemoteJWKSet(new URL(options.jwksUrl));
+    algorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
+  } else if (options.secret) {
+    key = new TextEncoder().encode(options.secret);
+    algorithms = ['HS256'];
+  } else {
+    throw new Error('token verification needs AUTH_JWT_SECRET or AUTH_JWKS_URL');
+  }
+  return {
+    async verify(token: string): Promise<Principal> {
+      try {
+        const { payload } = await jwtVerify(token, key as Uint8Array, {
+          algorithms,
+          issuer: options.issuer,
+          audience: options.audience,
+          clockTolerance: 5,
+        });
+        return principalFromClaims(payload);
+      } catch (error) {
+        throw unauthenticated(describe(error));
+      }
+    },
+  };
+}

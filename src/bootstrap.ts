@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import type { DataSource } from 'typeorm';
+import { createTokenVerifier } from './auth/verifier.js';
+import { resolveJwtSecret, type AppConfig } from './config.js';
+import { openDatabase } from './db/data-source.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { buildFederatedSchema } from './graphql/schema.js';
+import { createApp } from './server/app.js';
+import type { Logger } from './server/logger.js';
+import { createServices, type Services } from './services.js';
+
+export interface Service {
+  app: FastifyInstance;
+  dataSource: DataSource;
+  services: Services;
+  /** Where the HTTP server listens, once `listen` was called. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * config → database (embedded unless DATABASE_URL) → migrations → schema → HTTP server.
+ * `listen: false` leaves the app unbound (tests may inject).
+ */
+export async function startService(config: AppConfig, logger: Logger, options: { listen?: boolean } = {}): Promise<Service> {
+  let embedded: EmbeddedDatabase | undefined;
+  const url = config.databaseUrl ?? (embedded = await startEmbeddedPostgres(config.dataDir, logger)).url;
+  let dataSource: DataSource | undefined;
+  try {
+    dataSource = await openDatabase({ url, logger });
+    const secret = resolveJwtSecret(config);
+    const verifier = createTokenVerifier({ secret, jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience });
+    const services = createServices(dataSource);
+    const schema = await buildFederatedSchema();
+    const app = await createApp({ config, dataSource, schema, services, verifier, logger });
+    let address = '';
+    if (options.listen !== false) address = await app.listen({ port: config.port, host: config.host });
+    const db = dataSource;
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      dataSource: db,
+      services,
+      url: address.replace('0.0.0.0', '127.0.0.1'),
+      close() {
+        closing ??= (async () => {
+          await app.close();
+          await db.destroy();
+          await embedded?.stop();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    if (dataSource?.isInitialized) await dataSource.destroy();
+    await embedded?.stop();
+    throw error;
+  }
+}

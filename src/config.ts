@@ -1,0 +1,157 @@
+/** The one place environment variables are read (API.md, "Environment"). */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export type SecretsBackend = 'local' | 'vault';
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  /** External PostgreSQL; unset means an embedded PostgreSQL under `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  auth: {
+    /** HS256 secret; generated into `dataDir` in development when neither it nor a JWKS URL is set. */
+    jwtSecret?: string;
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+  };
+  secrets: {
+    backend: SecretsBackend;
+    masterKey?: string;
+    vault: { addr?: string; token?: string; mount: string };
+  };
+  /** Hosts/CIDRs connectors may reach although private. */
+  egressAllow: string[];
+  logLevel: string;
+  /** Fastify `trustProxy`: which proxies' X-Forwarded-For is believed for `clientIp`. */
+  trustProxy: boolean | string | number;
+  /** Adds an `x-sql-statements` response header (tests and benchmarks). */
+  exposeSqlCount: boolean;
+  /** Where the bootstrap runs background workers (ingestion, health) in this process. */
+  runWorkers: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, key: string): string | undefined {
+  const value = env[key]?.trim();
+  return value ? value : undefined;
+}
+
+function int(env: Env, key: string, fallback: number, min: number, max: number): number {
+  const raw = str(env, key);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${key} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function bool(env: Env, key: string, fallback: boolean): boolean {
+  const raw = str(env, key)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${key} must be true or false, got "${raw}"`);
+}
+
+function url(env: Env, key: string, protocols: string[]): string | undefined {
+  const raw = str(env, key);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${key} is not a valid URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${key} must use ${protocols.join(' or ')}`);
+  }
+  return raw;
+}
+
+function trustProxy(env: Env): boolean | string | number {
+  const raw = str(env, 'TRUST_PROXY');
+  if (raw === undefined) return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (['true', 'false'].includes(raw.toLowerCase())) return raw.toLowerCase() === 'true';
+  return raw;
+}
+
+/** Reads and validates the environment; throws `ConfigError` with the variable's name. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const backend = (str(env, 'SECRETS_BACKEND') ?? 'local').toLowerCase();
+  if (backend !== 'local' && backend !== 'vault') {
+    throw new ConfigError(`SECRETS_BACKEND must be "local" or "vault", got "${backend}"`);
+  }
+  const config: AppConfig = {
+    port: int(env, 'PORT', 4001, 0, 65535),
+    host: str(env, 'HOST') ?? '0.0.0.0',
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: resolve(str(env, 'DATA_DIR') ?? '.data'),
+    auth: {
+      jwtSecret: str(env, 'AUTH_JWT_SECRET'),
+      jwksUrl: url(env, 'AUTH_JWKS_URL', ['https:', 'http:']),
+      issuer: str(env, 'AUTH_ISSUER'),
+      audience: str(env, 'AUTH_AUDIENCE'),
+    },
+    secrets: {
+      backend,
+      masterKey: str(env, 'SECRETS_MASTER_KEY'),
+      vault: {
+        addr: url(env, 'VAULT_ADDR', ['https:', 'http:']),
+        token: str(env, 'VAULT_TOKEN'),
+        mount: str(env, 'VAULT_KV_MOUNT') ?? 'secret',
+      },
+    },
+    egressAllow: (str(env, 'EGRESS_ALLOW') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    logLevel: str(env, 'LOG_LEVEL') ?? 'info',
+    trustProxy: trustProxy(env),
+    exposeSqlCount: bool(env, 'EXPOSE_SQL_COUNT', false),
+    runWorkers: bool(env, 'RUN_WORKERS', true),
+  };
+  if (config.auth.jwtSecret && config.auth.jwtSecret.length < 32) {
+    throw new ConfigError('AUTH_JWT_SECRET must be at least 32 characters');
+  }
+  if (backend === 'vault' && (!config.secrets.vault.addr || !config.secrets.vault.token)) {
+    throw new ConfigError('SECRETS_BACKEND=vault needs VAULT_ADDR and VAULT_TOKEN');
+  }
+  return config;
+}
+
+/** Creates `dir` (and parents) traversable by the embedded PostgreSQL's OS user. */
+export function ensureDataDir(dir: string): void {
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o755 });
+}
+
+/**
+ * Reads a generated development secret from `dataDir/name`, creating it (0600) on first use.
+ * Used for the dev JWT secret, the local secret store's master key and the embedded DB password.
+ */
+export function readOrCreateSecretFile(dataDir: string, name: string, bytes = 32): string {
+  ensureDataDir(dataDir);
+  const file = join(dataDir, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const value = randomBytes(bytes).toString('base64url');
+  writeFileSync(file, value + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return value;
+}
+
+/** The HS256 secret in force: configured, or generated into DATA_DIR when no verifier is configured. */
+export function resolveJwtSecret(config: AppConfig): string | undefined {
+  if (config.auth.jwtSecret) return config.auth.jwtSecret;
+  if (config.auth.jwksUrl) return undefined;
+  return readOrCreateSecretFile(config.dataDir, 'dev-jwt-secret');
+}

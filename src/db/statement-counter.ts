@@ -1,0 +1,25 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** Counts SQL statements per request (asserted in tests where batching matters, shown in benchmarks). */
+export interface StatementCount {
+  count: number;
+}
+
+const storage = new AsyncLocalStorage<StatementCount>();
+
+export function withStatementCount<T>(fn: () => T): { result: T; counter: StatementCount } {
+  const counter: StatementCount = { count: 0 };
+  return { result: storage.run(counter, fn), counter };
+}
+
+/** Starts counting for the rest of the current async context (e.g. one HTTP request). */
+export function enterStatementScope(): StatementCount {
+  const counter: StatementCount = { count: 0 };
+  storage.enterWith(counter);
+  return counter;
+}
+
+export function countStatement(): void {
+  const counter = storage.getStore();
+  if (counter) counter.count += 1;
+}

@@ -1,0 +1,39 @@
+import DataLoader from 'dataloader';
+
+/** Loads many ids in one call, answering each key with its row or null (missing or not visible). */
+export function byIdLoader<T extends { id: string }>(load: (ids: readonly string[]) => Promise<T[]>): DataLoader<string, T | null> {
+  return new DataLoader<string, T | null>(async (ids) => {
+    const rows = await load(ids);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });
+}
+
+export interface PageKey {
+  parentId: string;
+  first: number;
+  after: string | null;
+}
+
+/**
+ * Loads a page of children for many parents: keys with the same (first, after) share one call,
+ * which answers with a map from parent id to rows.
+ */
+export function pageLoader<T>(load: (parentIds: string[], first: number, after: string | null) => Promise<Map<string, T[]>>): DataLoader<PageKey, T[], string> {
+  return new DataLoader<PageKey, T[], string>(
+    async (keys) => {
+      const groups = new Map<string, { first: number; after: string | null; ids: string[] }>();
+      for (const key of keys) {
+        const group = `${key.first}:${key.after ?? ''}`;
+        if (!groups.has(group)) groups.set(group, { first: key.first, after: key.after, ids: [] });
+        groups.get(group)!.ids.push(key.parentId);
+      }
+      const results = new Map<string, Map<string, T[]>>();
+      await Promise.all(
+        [...groups].map(async ([group, { first, after, ids }]) => results.set(group, await load([...new Set(ids)], first, after))),
+      );
+      return keys.map((key) => results.get(`${key.first}:${key.after ?? ''}`)!.get(key.parentId) ?? []);
+    },
+    { cacheKeyFn: (key) => `${key.parentId}:${key.first}:${key.after ?? ''}` },
+  );
+}

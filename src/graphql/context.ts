@@ -1,0 +1,63 @@
+import type { Principal } from '../auth/principal.js';
+import { requireRole, type Role } from '../auth/principal.js';
+import { AppError } from '../errors/app-error.js';
+import type { Logger } from '../server/logger.js';
+import type { Services } from '../services.js';
+import { createLoaders, type Loaders } from './loaders.js';
+
+/** Where a request came from, recorded in audit events. */
+export interface RequestMeta {
+  requestId: string;
+  clientIp: string | null;
+  userAgent: string | null;
+}
+
+/** What a service needs to know about the caller of one request. */
+export interface RequestContext {
+  principal: Principal;
+  meta: RequestMeta;
+}
+
+export interface GraphQLContext {
+  principal: Principal | null;
+  /** Set when a token was sent but failed verification; raised by the first resolver that needs a caller. */
+  authError: AppError | null;
+  meta: RequestMeta;
+  services: Services;
+  logger: Logger;
+  /** Per-request, tenant-scoped DataLoaders; throws UNAUTHENTICATED without a principal. */
+  readonly loaders: Loaders;
+}
+
+/**
+ * The lazy loaders live on the prototype: Apollo Server copies the context's own properties for
+ * each operation, which must neither run the getter nor drop it.
+ */
+class RequestGraphQLContext {
+  private readonly cache: { loaders?: Loaders } = {};
+
+  constructor(
+    readonly principal: Principal | null,
+    readonly authError: AppError | null,
+    readonly meta: RequestMeta,
+    readonly services: Services,
+    readonly logger: Logger,
+  ) {}
+
+  get loaders(): Loaders {
+    if (this.authError) throw this.authError;
+    if (!this.principal) throw new AppError('UNAUTHENTICATED', 'a valid bearer token is required');
+    this.cache.loaders ??= createLoaders(this.services, this.principal);
+    return this.cache.loaders;
+  }
+}
+
+export function createContext(fields: Omit<GraphQLContext, 'loaders'>): GraphQLContext {
+  return new RequestGraphQLContext(fields.principal, fields.authError, fields.meta, fields.services, fields.logger);
+}
+
+/** The caller, checked for a role; the one entry point resolvers use to reach services. */
+export function caller(ctx: GraphQLContext, role: Role): RequestContext {
+  if (ctx.authError) throw ctx.authError;
+  return { principal: requireRole(ctx.principal, role), meta: ctx.meta };
+}

@@ -1,0 +1,15 @@
+import type { Principal } from '../auth/principal.js';
+import { createApplicationLoaders } from '../modules/applications/application.loaders.js';
+import { createAuditLoaders } from '../modules/audit/audit.loaders.js';
+import { createConnectorLoaders } from '../modules/connectors/connector.loaders.js';
+import type { Services } from '../services.js';
+
+export function createLoaders(services: Services, principal: Principal) {
+  return {
+    ...createConnectorLoaders(services.connectors, principal),
+    ...createApplicationLoaders(services.applications, principal),
+    ...createAuditLoaders(services.audit, principal),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,44 @@
+import { Field, ObjectType } from 'type-graphql';
+import { AppError } from '../errors/app-error.js';
+
+@ObjectType()
+export class PageInfo {
+  @Field(() => Boolean) hasNextPage!: boolean;
+  @Field(() => Boolean) hasPreviousPage!: boolean;
+  @Field(() => String, { nullable: true }) startCursor!: string | null;
+  @Field(() => String, { nullable: true }) endCursor!: string | null;
+}
+
+/** Opaque keyset cursors over ULID ids (newest first). */
+export function encodeCursor(id: string): string {
+  return Buffer.from(`v1:${id}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): string {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!text.startsWith('v1:') || text.length < 8 || text.length > 64 || encodeCursor(text.slice(3)) !== cursor) {
+    throw AppError.badInput('after is not a cursor returned by this API');
+  }
+  return text.slice(3);
+}
+
+export function checkFirst(first: number, max: number): number {
+  if (!Number.isInteger(first) || first < 0 || first > max) {
+    throw AppError.badInput(`first must be from 0 to ${max}, got ${first}`, [{ path: 'first', message: `must be from 0 to ${max}` }]);
+  }
+  return first;
+}
+
+/** Builds Relay page fields from `first + 1` rows fetched newest first. */
+export function page<T extends { id: string }>(rows: T[], first: number, after: string | null | undefined) {
+  const hasNextPage = rows.length > first;
+  const nodes = hasNextPage ? rows.slice(0, first) : rows;
+  const pageInfo: PageInfo = {
+    hasNextPage,
+    hasPreviousPage: Boolean(after),
+    startCursor: nodes.length ? encodeCursor(nodes[0]!.id) : null,
+    endCursor: nodes.length ? encodeCursor(nodes[nodes.length - 1]!.id) : null,
+  };
+  return { nodes, pageInfo, edges: nodes.map((node) => ({ cursor: encodeCursor(node.id), node })) };
+}
+

@@ -1,0 +1,73 @@
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { graphql, parse, type GraphQLSchema } from 'graphql';
+import 'reflect-metadata';
+import { buildSchema, createResolversMap } from 'type-graphql';
+import { ApplicationResolver } from '../modules/applications/application.resolver.js';
+import { toApplication } from '../modules/applications/application.mapper.js';
+import { AuditResolver } from '../modules/audit/audit.resolver.js';
+import { toAuditEvent } from '../modules/audit/audit.mapper.js';
+import { ConnectorResolver } from '../modules/connectors/connector.resolver.js';
+import { toConnector } from '../modules/connectors/connector.mapper.js';
+import { caller, type GraphQLContext } from './context.js';
+import { DateTimeScalar } from './scalars.js';
+
+export const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])';
+
+type Ref = { id: string };
+
+/**
+ * Entity references resolve through the per-request, tenant-scoped loaders: any number of
+ * references costs one statement per entity type; another tenant's id resolves to null.
+ */
+const referenceResolvers = {
+  Connector: {
+    async __resolveReference(ref: Ref, ctx: GraphQLContext) {
+      caller(ctx, 'viewer');
+      const row = await ctx.loaders.connector.load(ref.id);
+      return row && toConnector(row);
+    },
+  },
+  Application: {
+    async __resolveReference(ref: Ref, ctx: GraphQLContext) {
+      caller(ctx, 'viewer');
+      const row = await ctx.loaders.application.load(ref.id);
+      return row && toApplication(row);
+    },
+  },
+  AuditEvent: {
+    async __resolveReference(ref: Ref, ctx: GraphQLContext) {
+      caller(ctx, 'viewer');
+      const row = await ctx.loaders.auditEvent.load(ref.id);
+      return row && toAuditEvent(row);
+    },
+  },
+};
+
+/**
+ * type-graphql has no federation support and its printer drops `@key`: build its schema, print it
+ * with the directives, add the Federation 2 `@link`, and hand that with type-graphql's resolvers
+ * to `buildSubgraphSchema` (STACK.md).
+ */
+export async function buildFederatedSchema(): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
+    resolvers: [ConnectorResolver, ApplicationResolver, AuditResolver],
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
+    validate: false,
+  });
+  const typeDefs = parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`);
+  const resolvers = createResolversMap(schema) as GraphQLResolverMap<unknown>;
+  for (const [type, fields] of Object.entries(referenceResolvers)) {
+    resolvers[type] = { ...(resolvers[type] as object), ...fields } as GraphQLResolverMap<unknown>[string];
+  }
+  return buildSubgraphSchema({ typeDefs, resolvers });
+}
+
+/** The SDL a gateway sees in `_service { sdl }`, as committed in schema/connectors.graphql. */
+export async function printFederatedSchema(schema: GraphQLSchema): Promise<string> {
+  const result = await graphql({ schema, source: '{ _service { sdl } }' });
+  const sdl = (result.data?._service as { sdl?: string } | undefined)?.sdl;
+  if (!sdl) throw new Error(`could not print the subgraph SDL: ${JSON.stringify(result.errors)}`);
+  return sdl.trimEnd() + '\n';
+}

@@ -1,0 +1,74 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { caller, type GraphQLContext } from '../../graphql/context.js';
+import { page } from '../../graphql/pagination.js';
+import { toConnector } from '../connectors/connector.mapper.js';
+import { ConnectorConnection } from '../connectors/connector.type.js';
+import { toApplication } from './application.mapper.js';
+import { Application, ApplicationConnection } from './application.type.js';
+
+@Resolver(() => Application)
+export class ApplicationResolver {
+  @Query(() => Application, { nullable: true })
+  async application(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Application | null> {
+    caller(ctx, 'viewer');
+    const row = await ctx.loaders.application.load(id);
+    return row && !row.isDeleted ? toApplication(row) : null;
+  }
+
+  @Query(() => ApplicationConnection)
+  async applications(
+    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ApplicationConnection> {
+    const { principal } = caller(ctx, 'viewer');
+    const { rows, count } = await ctx.services.applications.list(principal, first, after);
+    const result = page(rows, first, after);
+    return Object.assign(new ApplicationConnection(), { nodes: result.nodes.map(toApplication), pageInfo: result.pageInfo, countTotal: count });
+  }
+
+  @Mutation(() => Application)
+  async createApplication(
+    @Arg('name', () => String) name: string,
+    @Arg('description', () => String, { nullable: true }) description: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Application> {
+    return toApplication(await ctx.services.applications.create(caller(ctx, 'admin'), name, description));
+  }
+
+  @Mutation(() => Application)
+  async updateApplication(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedVersion', () => Int) expectedVersion: number,
+    @Arg('name', () => String, { nullable: true }) name: string | null,
+    @Arg('description', () => String, { nullable: true }) description: string | null | undefined,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Application> {
+    ctx.loaders.application.clear(id);
+    return toApplication(await ctx.services.applications.update(caller(ctx, 'admin'), id, expectedVersion, name, description));
+  }
+
+  @Mutation(() => Application, { description: 'Soft delete; refused while connectors still belong to it.' })
+  async deleteApplication(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Application> {
+    ctx.loaders.application.clear(id);
+    return toApplication(await ctx.services.applications.delete(caller(ctx, 'admin'), id));
+  }
+
+  @FieldResolver(() => ConnectorConnection, { description: 'The application\'s visible connectors, newest first.' })
+  async connectors(
+    @Root() application: Application,
+    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ConnectorConnection> {
+    const { principal } = caller(ctx, 'viewer');
+    const rows = await ctx.loaders.applicationConnectors.load({ parentId: application.id, first, after });
+    const result = page(rows, first, after);
+    return Object.assign(new ConnectorConnection(), {
+      nodes: result.nodes.map(toConnector),
+      edges: result.edges.map((e) => ({ cursor: e.cursor, node: toConnector(e.node) })),
+      pageInfo: result.pageInfo,
+      countTotal: () => ctx.services.connectors.countForApplication(principal, application.id),
+    });
+  }
+}

@@ -1,0 +1,41 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { caller, type GraphQLContext } from '../../graphql/context.js';
+import { page } from '../../graphql/pagination.js';
+import { toConnector } from '../connectors/connector.mapper.js';
+import { Connector } from '../connectors/connector.type.js';
+import { AuditEvent, AuditEventConnection, AuditEventFilter } from './audit-event.type.js';
+import { toAuditEvent } from './audit.mapper.js';
+
+@Resolver(() => AuditEvent)
+export class AuditResolver {
+  @Query(() => AuditEvent, { nullable: true })
+  async auditEvent(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<AuditEvent | null> {
+    caller(ctx, 'viewer');
+    const row = await ctx.loaders.auditEvent.load(id);
+    return row && toAuditEvent(row);
+  }
+
+  @Query(() => AuditEventConnection, { description: 'The tenant\'s audit trail, newest first; first ≤ 100.' })
+  async auditEvents(
+    @Arg('filter', () => AuditEventFilter, { nullable: true }) filter: AuditEventFilter | null,
+    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<AuditEventConnection> {
+    const { principal } = caller(ctx, 'viewer');
+    const rows = await ctx.services.audit.list(principal, filter ?? {}, first, after);
+    const result = page(rows, first, after);
+    return {
+      nodes: result.nodes.map(toAuditEvent),
+      edges: result.edges.map((e) => ({ cursor: e.cursor, node: toAuditEvent(e.node) })),
+      pageInfo: result.pageInfo,
+    };
+  }
+
+  @FieldResolver(() => Connector, { nullable: true, description: 'The connector the event concerns, when visible.' })
+  async connector(@Root() event: AuditEvent, @Ctx() ctx: GraphQLContext): Promise<Connector | null> {
+    if (!event.connectorId) return null;
+    const row = await ctx.loaders.connector.load(event.connectorId);
+    return row && toConnector(row);
+  }
+}

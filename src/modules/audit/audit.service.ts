@@ -1,0 +1,142 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import type { Principal } from '../../auth/principal.js';
+import { isAdmin } from '../../auth/principal.js';
+import { columnList, createHydrator } from '../../db/hydrate.js';
+import { newId } from '../../db/ids.js';
+import { SqlParams } from '../../db/sql.js';
+import { AppError } from '../../errors/app-error.js';
+import { checkFirst, decodeCursor } from '../../graphql/pagination.js';
+import { connectorVisibility } from '../connectors/connector.visibility.js';
+import type { Actor } from './audit.actor.js';
+import { AuditEventEntity, type AuditChanges } from './audit-event.entity.js';
+import type { AuditEventType } from './audit.enums.js';
+
+export interface AuditRecordInput {
+  tenantId: string;
+  eventType: AuditEventType;
+  targetType: 'Connector' | 'Application' | 'ApiKey';
+  targetId: string;
+  connectorId?: string | null;
+  /** The application the event concerns; defaults to the actor's application. */
+  appId?: string | null;
+  changes?: AuditChanges | null;
+  reason?: string | null;
+}
+
+export interface AuditFilter {
+  eventType?: AuditEventType[] | null;
+  startDate?: Date | null;
+  endDate?: Date | null;
+  userEmail?: string | null;
+  actorId?: string | null;
+  targetId?: string | null;
+}
+
+export const AUDIT_PAGE_MAX = 100;
+
+/** Records audit rows inside the caller's transaction and reads them back, tenant-scoped. */
+export class AuditService {
+  private readonly hydrate;
+  private readonly columns: string;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.hydrate = createHydrator(dataSource, AuditEventEntity);
+    this.columns = columnList(dataSource, AuditEventEntity, 'a');
+  }
+
+  /**
+   * Writes one audit row with `manager`, the transaction of the change it records: a rolled-back
+   * change leaves no event. Callers pass `changes` already free of secret values.
+   */
+  async record(manager: EntityManager, actor: Actor, input: AuditRecordInput): Promise<AuditEventEntity> {
+    const now = new Date();
+    const row = manager.create(AuditEventEntity, {
+      id: newId('aud', now),
+      tenantId: input.tenantId,
+      appId: input.appId !== undefined ? input.appId : actor.appId,
+      eventType: input.eventType,
+      occurredAt: now,
+      actorType: actor.type,
+      actorId: actor.id,
+      actorEmail: actor.email,
+      targetType: input.targetType,
+      targetId: input.targetId,
+      connectorId: input.connectorId ?? null,
+      changes: input.changes && Object.keys(input.changes).length ? input.changes : null,
+      reason: input.reason ?? null,
+      requestId: actor.requestId,
+      clientIp: actor.clientIp,
+      userAgent: actor.userAgent,
+    });
+    await manager.insert(AuditEventEntity, row as QueryDeepPartialEntity<AuditEventEntity>);
+    return row;
+  }
+
+  /**
+   * What `principal` may read: its tenant, its application's events for application tokens, and
+   * for non-admins only events of connectors they can see.
+   */
+  private visibility(principal: Principal, sql: SqlParams): string {
+    const parts = [`a.tenant_id = ${sql.param(principal.tenantId)}`];
+    if (principal.appId) parts.push(`a.app_id = ${sql.param(principal.appId)}`);
+    if (!isAdmin(principal) || principal.appId) {
+      parts.push(`EXISTS (SELECT 1 FROM connectors c WHERE c.id = a.connector_id AND ${connectorVisibility(principal, 'c', sql)})`);
+    }
+    return parts.join(' AND ');
+  }
+
+  async list(principal: Principal, filter: AuditFilter, first: number, after?: string | null): Promise<AuditEventEntity[]> {
+    checkFirst(first, AUDIT_PAGE_MAX);
+    const sql = new SqlParams();
+    const where = [this.visibility(principal, sql)];
+    if (filter.eventType?.length) where.push(`a.event_type = ANY(${sql.param(filter.eventType)}::text[])`);
+    if (filter.startDate && filter.endDate && filter.startDate >= filter.endDate) {
+      throw AppError.badInput('startDate must be before endDate', [{ path: 'filter.startDate', message: 'must be before endDate' }]);
+    }
+    if (filter.startDate) where.push(`a.occurred_at >= ${sql.param(filter.startDate)}`);
+    if (filter.endDate) where.push(`a.occurred_at < ${sql.param(filter.endDate)}`);
+    if (filter.userEmail) where.push(`lower(a.actor_email) = lower(${sql.param(filter.userEmail)})`);
+    if (filter.actorId) where.push(`a.actor_id = ${sql.param(filter.actorId)}`);
+    if (filter.targetId) where.push(`a.target_id = ${sql.param(filter.targetId)}`);
+    if (after) where.push(`a.id < ${sql.param(decodeCursor(after))}`);
+    const rows = await this.dataSource.query(
+      `SELECT ${this.columns} FROM audit_events a WHERE ${where.join(' AND ')} ORDER BY a.id DESC LIMIT ${sql.param(first + 1)}`,
+      sql.values,
+    );
+    return rows.map(this.hydrate);
+  }
+
+  /** One statement for any number of ids; misses (other tenant, invisible) are absent. */
+  async findByIds(principal: Principal, ids: readonly string[]): Promise<AuditEventEntity[]> {
+    const sql = new SqlParams();
+    const rows = await this.dataSource.query(
+      `SELECT ${this.columns} FROM audit_events a WHERE a.id = ANY(${sql.param(ids)}::text[]) AND ${this.visibility(principal, sql)}`,
+      sql.values,
+    );
+    return rows.map(this.hydrate);
+  }
+
+  /**
+   * The newest `first + 1` events of each connector after a cursor, for `Connector.auditEvents`:
+   * one statement for all connectors of a request. The connectors are already visible to the caller.
+   */
+  async listForConnectors(principal: Principal, connectorIds: readonly string[], first: number, after: string | null): Promise<Map<string, AuditEventEntity[]>> {
+    checkFirst(first, AUDIT_PAGE_MAX);
+    const sql = new SqlParams();
+    const where = [`a.tenant_id = ${sql.param(principal.tenantId)}`, `a.connector_id = k.id`];
+    if (principal.appId) where.push(`a.app_id = ${sql.param(principal.appId)}`);
+    if (after) where.push(`a.id < ${sql.param(decodeCursor(after))}`);
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT ${this.columns} FROM unnest(${sql.param(connectorIds)}::text[]) AS k(id)
+       CROSS JOIN LATERAL (SELECT * FROM audit_events a WHERE ${where.join(' AND ')} ORDER BY a.id DESC LIMIT ${sql.param(first + 1)}) a`,
+      sql.values,
+    );
+    const byConnector = new Map<string, AuditEventEntity[]>(connectorIds.map((id) => [id, []]));
+    for (const row of rows) {
+      const event = this.hydrate(row);
+      byConnector.get(event.connectorId!)?.push(event);
+    }
+    return byConnector;
+  }
+}

@@ -1,0 +1,51 @@
+import { Field, ID, InputType } from 'type-graphql';
+import type { AuthType, ConnectorType } from '../../adapters/spi.js';
+import { AuthTypeEnum, ConnectorScopeEnum, ConnectorTypeEnum, HealthStatusEnum } from '../../graphql/enums.js';
+import { JSONScalar } from '../../graphql/scalars.js';
+import type { ConnectorScope, HealthStatus } from './connector.enums.js';
+
+@InputType()
+export class ConnectorFilter {
+  @Field(() => ConnectorTypeEnum, { nullable: true }) type?: ConnectorType;
+  @Field(() => String, { nullable: true }) provider?: string;
+  @Field(() => Boolean, { nullable: true }) enabled?: boolean;
+  @Field(() => [HealthStatusEnum], { nullable: true }) syncStatus?: HealthStatus[];
+  @Field(() => ID, { nullable: true }) applicationId?: string;
+  @Field(() => ConnectorScopeEnum, { nullable: true }) scope?: ConnectorScope;
+  @Field(() => String, { nullable: true }) tag?: string;
+  @Field(() => String, { nullable: true, description: 'Name contains, case-insensitive.' }) search?: string;
+  @Field(() => Boolean, { nullable: true, defaultValue: false }) includeDeleted?: boolean;
+}
+
+@InputType()
+export class CreateConnectorInput {
+  @Field(() => String) name!: string;
+  @Field(() => String) provider!: string;
+  @Field(() => ConnectorScopeEnum, { nullable: true, defaultValue: 'ORG' }) scope?: ConnectorScope;
+  @Field(() => String, { nullable: true }) groupId?: string;
+  @Field(() => String, { nullable: true }) userId?: string;
+  @Field(() => ID, { nullable: true }) applicationId?: string;
+  @Field(() => JSONScalar, { nullable: true, description: 'Omitted: {}.' }) config?: Record<string, unknown>;
+  @Field(() => AuthTypeEnum, { nullable: true, defaultValue: 'NONE' }) authType?: AuthType;
+  @Field(() => JSONScalar, { nullable: true, description: 'Write-only.' }) credentials?: Record<string, unknown>;
+  @Field(() => [String], { nullable: true }) eventTypes?: string[];
+  @Field(() => [String], { nullable: true }) tags?: string[];
+  @Field(() => String, { nullable: true }) webhookEndpointId?: string;
+  @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Connectors are created disabled unless asked.' })
+  enabled?: boolean;
+}
+
+/** Omitted fields are unchanged; credentials change only through rotateCredentials. */
+@InputType()
+export class UpdateConnectorInput {
+  @Field(() => String, { nullable: true }) name?: string;
+  @Field(() => ConnectorScopeEnum, { nullable: true }) scope?: ConnectorScope;
+  @Field(() => String, { nullable: true }) groupId?: string;
+  @Field(() => String, { nullable: true }) userId?: string;
+  @Field(() => ID, { nullable: true }) applicationId?: string;
+  @Field(() => JSONScalar, { nullable: true }) config?: Record<string, unknown>;
+  @Field(() => AuthTypeEnum, { nullable: true }) authType?: AuthType;
+  @Field(() => [String], { nullable: true }) eventTypes?: string[];
+  @Field(() => [String], { nullable: true }) tags?: string[];
+  @Field(() => String, { nullable: true }) webhookEndpointId?: string;
+}

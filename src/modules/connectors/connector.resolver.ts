@@ -1,0 +1,121 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { listAdapters } from '../../adapters/registry.js';
+import type { ConnectorType } from '../../adapters/spi.js';
+import { isAdmin } from '../../auth/principal.js';
+import { caller, type GraphQLContext } from '../../graphql/context.js';
+import { ConnectorTypeEnum } from '../../graphql/enums.js';
+import { page } from '../../graphql/pagination.js';
+import { Application } from '../applications/application.type.js';
+import { toApplication } from '../applications/application.mapper.js';
+import { AuditEventConnection } from '../audit/audit-event.type.js';
+import { toAuditEvent } from '../audit/audit.mapper.js';
+import { ConnectorFilter, CreateConnectorInput, UpdateConnectorInput } from './connector.inputs.js';
+import { toConnector } from './connector.mapper.js';
+import { Connector, ConnectorConnection, ConnectorProvider } from './connector.type.js';
+
+@Resolver(() => Connector)
+export class ConnectorResolver {
+  @Query(() => Connector, { nullable: true, description: 'A visible connector, deleted ones included (isDeleted tells).' })
+  async connector(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Connector | null> {
+    caller(ctx, 'viewer');
+    const row = await ctx.loaders.connector.load(id);
+    return row && toConnector(row);
+  }
+
+  @Query(() => ConnectorConnection, { description: 'Newest first.' })
+  async connectors(
+    @Arg('filter', () => ConnectorFilter, { nullable: true }) filter: ConnectorFilter | null,
+    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ConnectorConnection> {
+    const { principal } = caller(ctx, 'viewer');
+    const { rows, count } = await ctx.services.connectors.list(principal, filter, first, after);
+    const result = page(rows, first, after);
+    return Object.assign(new ConnectorConnection(), {
+      nodes: result.nodes.map(toConnector),
+      edges: result.edges.map((e) => ({ cursor: e.cursor, node: toConnector(e.node) })),
+      pageInfo: result.pageInfo,
+      countTotal: count,
+    });
+  }
+
+  @Query(() => [ConnectorProvider])
+  connectorProviders(
+    @Arg('type', () => ConnectorTypeEnum, { nullable: true }) type: ConnectorType | null,
+    @Ctx() ctx: GraphQLContext,
+  ): ConnectorProvider[] {
+    caller(ctx, 'viewer');
+    return listAdapters(type ?? undefined).map(({ spec }) => ({
+      id: spec.id,
+      type: spec.type,
+      name: spec.name,
+      description: spec.description,
+      authTypes: spec.authTypes,
+      configSchema: spec.configSchema,
+      credentialsSchema: spec.credentialsSchema,
+      requiredCredentials: spec.requiredCredentials as Record<string, string[]>,
+      eventTypes: spec.eventTypes,
+    }));
+  }
+
+  @Mutation(() => Connector)
+  async createConnector(@Arg('input', () => CreateConnectorInput) input: CreateConnectorInput, @Ctx() ctx: GraphQLContext): Promise<Connector> {
+    return toConnector(await ctx.services.connectors.create(caller(ctx, 'editor'), input));
+  }
+
+  @Mutation(() => Connector)
+  async updateConnector(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedVersion', () => Int) expectedVersion: number,
+    @Arg('input', () => UpdateConnectorInput) input: UpdateConnectorInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Connector> {
+    ctx.loaders.connector.clear(id);
+    return toConnector(await ctx.services.connectors.update(caller(ctx, 'editor'), id, expectedVersion, input));
+  }
+
+  @Mutation(() => Connector, { description: 'Soft delete: hidden from lists, restorable; also disables the connector.' })
+  async deleteConnector(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Connector> {
+    ctx.loaders.connector.clear(id);
+    return toConnector(await ctx.services.connectors.delete(caller(ctx, 'editor'), id, expectedVersion));
+  }
+
+  @Mutation(() => Connector, { description: 'Brings back a soft-deleted connector, disabled.' })
+  async restoreConnector(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Connector> {
+    ctx.loaders.connector.clear(id);
+    return toConnector(await ctx.services.connectors.restore(caller(ctx, 'editor'), id));
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'Admins only; null for others.' })
+  vaultPath(@Root() connector: Connector, @Ctx() ctx: GraphQLContext): string | null {
+    return ctx.principal && isAdmin(ctx.principal) ? connector.vaultPath : null;
+  }
+
+  @FieldResolver(() => Application, { nullable: true })
+  async application(@Root() connector: Connector, @Ctx() ctx: GraphQLContext): Promise<Application | null> {
+    if (!connector.applicationId) return null;
+    const row = await ctx.loaders.application.load(connector.applicationId);
+    return row && toApplication(row);
+  }
+
+  @FieldResolver(() => AuditEventConnection, { description: 'This connector\'s audit trail, newest first.' })
+  async auditEvents(
+    @Root() connector: Connector,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<AuditEventConnection> {
+    const rows = await ctx.loaders.connectorAuditEvents.load({ parentId: connector.id, first, after });
+    const result = page(rows, first, after);
+    return {
+      nodes: result.nodes.map(toAuditEvent),
+      edges: result.edges.map((e) => ({ cursor: e.cursor, node: toAuditEvent(e.node) })),
+      pageInfo: result.pageInfo,
+    };
+  }
+}

@@ -1,0 +1,404 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import type { Principal } from '../../auth/principal.js';
+import { isAdmin } from '../../auth/principal.js';
+import { columnList, createHydrator } from '../../db/hydrate.js';
+import { newId } from '../../db/ids.js';
+import { SqlParams } from '../../db/sql.js';
+import { AppError } from '../../errors/app-error.js';
+import type { RequestContext } from '../../graphql/context.js';
+import { checkFirst, decodeCursor } from '../../graphql/pagination.js';
+import { actorOf } from '../audit/audit.actor.js';
+import { diffChanges } from '../audit/audit.changes.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { ApplicationService } from '../applications/application.service.js';
+import { ConnectorEntity } from './connector.entity.js';
+import { CONNECTOR_SCHEMA_VERSION, type ConnectorScope } from './connector.enums.js';
+import type { ConnectorFilter, CreateConnectorInput, UpdateConnectorInput } from './connector.inputs.js';
+import { cleanEventTypes, cleanId, cleanName, cleanTags, LIMITS } from './connector.validation.js';
+import { connectorVisibility } from './connector.visibility.js';
+import { redactConfig, requireAdapter, validateAuthType, validateConfig } from './provider-catalog.js';
+
+export const CONNECTOR_PAGE_MAX = 200;
+
+/** Fields whose changes are recorded in CONNECTOR_CREATED / CONNECTOR_UPDATED events. */
+const AUDITED = [
+  'name',
+  'provider',
+  'type',
+  'scope',
+  'groupId',
+  'userId',
+  'applicationId',
+  'config',
+  'authType',
+  'eventTypes',
+  'tags',
+  'webhookEndpointId',
+  'enabled',
+] as const satisfies readonly (keyof ConnectorEntity)[];
+
+interface ScopeFields {
+  scope: ConnectorScope;
+  groupId: string | null;
+  userId: string | null;
+}
+
+/** Connector lifecycle: create, update, soft delete, restore, and the scoped reads behind them. */
+export class ConnectorService {
+  private readonly hydrate;
+  private readonly columns: string;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    private readonly applications: ApplicationService,
+  ) {
+    this.hydrate = createHydrator(dataSource, ConnectorEntity);
+    this.columns = columnList(dataSource, ConnectorEntity, 'c');
+  }
+
+  /** Audit `changes` for a connector: config values the provider marks secret are redacted. */
+  private changes(before: ConnectorEntity | null, after: ConnectorEntity) {
+    const spec = requireAdapter(after.provider).spec;
+    const redact = (e: ConnectorEntity | null) => (e ? { ...e, config: redactConfig(spec, e.config) } : null);
+    return diffChanges(redact(before), redact(after)!, [...AUDITED]);
+  }
+
+  private resolveScope(principal: Principal, scope: ConnectorScope, groupId: string | null, userId: string | null): ScopeFields {
+    switch (scope) {
+      case 'ORG':
+        if (groupId || userId) {
+          throw AppError.badInput('groupId and userId apply only to GROUP and USER scope', [
+            { path: groupId ? 'groupId' : 'userId', message: 'only for GROUP or USER scope' },
+          ]);
+        }
+        return { scope, groupId: null, userId: null };
+      case 'GROUP':
+        if (!groupId) throw AppError.badInput('scope GROUP needs a groupId', [{ path: 'groupId', message: 'is required for GROUP scope' }]);
+        if (userId) throw AppError.badInput('userId applies only to USER scope', [{ path: 'userId', message: 'only for USER scope' }]);
+        if (!isAdmin(principal) && !principal.groups.includes(groupId)) {
+          throw new AppError('FORBIDDEN', `you are not a member of group ${groupId}`);
+        }
+        return { scope, groupId, userId: null };
+      case 'USER': {
+        if (groupId) throw AppError.badInput('groupId applies only to GROUP scope', [{ path: 'groupId', message: 'only for GROUP scope' }]);
+        const owner = userId ?? principal.subject;
+        if (!isAdmin(principal) && owner !== principal.subject) {
+          throw new AppError('FORBIDDEN', 'only admins may create or move connectors into another user\'s scope');
+        }
+        return { scope, groupId: null, userId: owner };
+      }
+    }
+  }
+
+  /** Application tokens work within their application only. */
+  private async resolveApplication(m: EntityManager, principal: Principal, applicationId: string | null): Promise<string | null> {
+    if (principal.appId) {
+      if (applicationId && applicationId !== principal.appId) throw AppError.notFound('application', applicationId);
+      return principal.appId;
+    }
+    if (!applicationId) return null;
+    await this.applications.requireVisible(m, principal, applicationId);
+    return applicationId;
+  }
+
+  private async lockVisible(m: EntityManager, principal: Principal, id: string): Promise<ConnectorEntity> {
+    const sql = new SqlParams();
+    const rows = await m.query(
+      `SELECT ${this.columns} FROM connectors c WHERE c.id = ${sql.param(id)} AND ${connectorVisibility(principal, 'c', sql)} FOR UPDATE`,
+      sql.values,
+    );
+    if (!rows.length) throw AppError.notFound('connector', id);
+    return this.hydrate(rows[0]);
+  }
+
+  private checkVersion(row: ConnectorEntity, expectedVersion: number | null | undefined): void {
+    if (expectedVersion != null && expectedVersion !== row.version) {
+      throw AppError.versionConflict('connector', row.id, expectedVersion, row.version);
+    }
+  }
+
+  private async write(m: EntityManager, before: ConnectorEntity, patch: Partial<ConnectorEntity>, principal: Principal): Promise<ConnectorEntity> {
+    const after = Object.assign(Object.create(ConnectorEntity.prototype) as ConnectorEntity, before, patch, {
+      version: before.version + 1,
+      updatedAt: new Date(),
+      updatedBy: principal.subject,
+    });
+    const { id: _id, ...columns } = after;
+    await m.update(ConnectorEntity, { id: before.id }, columns as QueryDeepPartialEntity<ConnectorEntity>);
+    return after;
+  }
+
+  async create(rc: RequestContext, input: CreateConnectorInput): Promise<ConnectorEntity> {
+    const { principal } = rc;
+    const name = cleanName(input.name);
+    const adapter = requireAdapter(input.provider);
+    const spec = adapter.spec;
+    const authType = input.authType ?? 'NONE';
+    validateAuthType(spec, authType);
+    const config = validateConfig(spec, input.config ?? {});
+    if (input.credentials != null) {
+      throw AppError.badInput('credentials cannot be stored: no secret store is configured', [
+        { path: 'credentials', message: 'not supported yet' },
+      ]);
+    }
+    const scope = this.resolveScope(principal, input.scope ?? 'ORG', cleanId(input.groupId, 'groupId'), cleanId(input.userId, 'userId'));
+    const eventTypes = cleanEventTypes(input.eventTypes, spec.eventTypes, spec.id);
+    const tags = cleanTags(input.tags);
+    const webhookEndpointId = cleanId(input.webhookEndpointId, 'webhookEndpointId');
+    const enabled = input.enabled ?? false;
+
+    return this.dataSource.transaction(async (m) => {
+      const applicationId = await this.resolveApplication(m, principal, cleanId(input.applicationId, 'applicationId'));
+      const now = new Date();
+      const row = m.create(ConnectorEntity, {
+        id: newId('cnn', now),
+        tenantId: principal.tenantId,
+        appId: principal.appId,
+        applicationId,
+        name,
+        type: spec.type,
+        provider: spec.id,
+        ...scope,
+        ownerId: principal.subject,
+        config,
+        authType,
+        vaultPath: null,
+        credentialFields: [],
+        credentialVersion: null,
+        credentialLastRotatedAt: null,
+        nextRotationDue: null,
+        oauthRefreshNeeded: false,
+        oauthTokenExpiresAt: null,
+        enabled,
+        enabledChangedAt: enabled ? now : null,
+        enabledChangedBy: enabled ? principal.subject : null,
+        enabledReason: null,
+        syncStatus: enabled ? 'PENDING' : 'PAUSED',
+        runState: 'STOPPED',
+        lastSyncAt: null,
+        lastCheckedAt: null,
+        consecutiveErrors: 0,
+        lastError: null,
+        metrics: { totalSynced: 0, last24h: 0, avgLatencyMs: null },
+        eventTypes,
+        webhookEndpointId,
+        tags,
+        lastTest: null,
+        version: 1,
+        schemaVersion: CONNECTOR_SCHEMA_VERSION,
+        source: 'edm',
+        sourceType: 'API',
+        createdAt: now,
+        updatedAt: now,
+        createdBy: principal.subject,
+        updatedBy: principal.subject,
+        isDeleted: false,
+        deletedAt: null,
+        deletedBy: null,
+      });
+      await m.insert(ConnectorEntity, row as QueryDeepPartialEntity<ConnectorEntity>);
+      await this.audit.record(m, actorOf(rc), {
+        tenantId: principal.tenantId,
+        eventType: 'CONNECTOR_CREATED',
+        targetType: 'Connector',
+        targetId: row.id,
+        connectorId: row.id,
+        appId: applicationId,
+        changes: this.changes(null, row),
+      });
+      return row;
+    });
+  }
+
+  /** Applies the given fields; a request that changes nothing writes nothing and records no event. */
+  async update(rc: RequestContext, id: string, expectedVersion: number, input: UpdateConnectorInput): Promise<ConnectorEntity> {
+    const { principal } = rc;
+    const name = input.name != null ? cleanName(input.name) : undefined;
+    const tags = input.tags != null ? cleanTags(input.tags) : undefined;
+    return this.dataSource.transaction(async (m) => {
+      const before = await this.lockVisible(m, principal, id);
+      if (before.isDeleted) throw AppError.badInput(`connector ${id} is deleted: restore it before changing it`);
+      this.checkVersion(before, expectedVersion);
+      const spec = requireAdapter(before.provider).spec;
+      const patch: Partial<ConnectorEntity> = {};
+      if (name !== undefined) patch.name = name;
+      if (tags !== undefined) patch.tags = tags;
+      if (input.authType != null) {
+        validateAuthType(spec, input.authType);
+        patch.authType = input.authType;
+      }
+      if (input.config != null) patch.config = validateConfig(spec, input.config);
+      if (input.eventTypes != null) patch.eventTypes = cleanEventTypes(input.eventTypes, spec.eventTypes, spec.id);
+      if (input.webhookEndpointId !== undefined) patch.webhookEndpointId = cleanId(input.webhookEndpointId, 'webhookEndpointId');
+      if (input.scope != null || input.groupId !== undefined || input.userId !== undefined) {
+        const scope = input.scope ?? before.scope;
+        const moving = scope !== before.scope;
+        Object.assign(
+          patch,
+          this.resolveScope(
+            principal,
+            scope,
+            input.groupId !== undefined ? cleanId(input.groupId, 'groupId') : moving ? null : before.groupId,
+            input.userId !== undefined ? cleanId(input.userId, 'userId') : moving ? null : before.userId,
+          ),
+        );
+      }
+      if (input.applicationId !== undefined) {
+        patch.applicationId = await this.resolveApplication(m, principal, cleanId(input.applicationId, 'applicationId'));
+      }
+      const proposed = { ...before, ...patch } as ConnectorEntity;
+      const changes = this.changes(before, proposed);
+      if (!Object.keys(changes).length) return before;
+      const after = await this.write(m, before, patch, principal);
+      await this.audit.record(m, actorOf(rc), {
+        tenantId: principal.tenantId,
+        eventType: 'CONNECTOR_UPDATED',
+        targetType: 'Connector',
+        targetId: id,
+        connectorId: id,
+        appId: after.applicationId,
+        changes,
+      });
+      return after;
+    });
+  }
+
+  /**
+   * Soft delete: hidden from lists, kept with its configuration and secrets so restore brings it
+   * back. A deleted connector is also disabled, so it stops ingesting; restore leaves it disabled.
+   */
+  async delete(rc: RequestContext, id: string, expectedVersion?: number | null): Promise<ConnectorEntity> {
+    const { principal } = rc;
+    return this.dataSource.transaction(async (m) => {
+      const before = await this.lockVisible(m, principal, id);
+      this.checkVersion(before, expectedVersion);
+      if (before.isDeleted) return before;
+      const now = new Date();
+      const after = await this.write(
+        m,
+        before,
+        {
+          isDeleted: true,
+          deletedAt: now,
+          deletedBy: principal.subject,
+          enabled: false,
+          ...(before.enabled ? { enabledChangedAt: now, enabledChangedBy: principal.subject, enabledReason: 'connector deleted' } : {}),
+          syncStatus: 'PAUSED',
+        },
+        principal,
+      );
+      await this.audit.record(m, actorOf(rc), {
+        tenantId: principal.tenantId,
+        eventType: 'CONNECTOR_DELETED',
+        targetType: 'Connector',
+        targetId: id,
+        connectorId: id,
+        appId: after.applicationId,
+        changes: diffChanges(before, after, ['isDeleted', 'deletedAt', 'deletedBy', 'enabled']),
+      });
+      return after;
+    });
+  }
+
+  async restore(rc: RequestContext, id: string): Promise<ConnectorEntity> {
+    const { principal } = rc;
+    return this.dataSource.transaction(async (m) => {
+      const before = await this.lockVisible(m, principal, id);
+      if (!before.isDeleted) return before;
+      const after = await this.write(m, before, { isDeleted: false, deletedAt: null, deletedBy: null }, principal);
+      await this.audit.record(m, actorOf(rc), {
+        tenantId: principal.tenantId,
+        eventType: 'CONNECTOR_RESTORED',
+        targetType: 'Connector',
+        targetId: id,
+        connectorId: id,
+        appId: after.applicationId,
+        changes: diffChanges(before, after, ['isDeleted', 'deletedAt', 'deletedBy']),
+      });
+      return after;
+    });
+  }
+
+  /** Visible connectors by id (deleted ones included), one statement for any number of ids. */
+  async findByIds(principal: Principal, ids: readonly string[]): Promise<ConnectorEntity[]> {
+    const sql = new SqlParams();
+    const rows = await this.dataSource.query(
+      `SELECT ${this.columns} FROM connectors c WHERE c.id = ANY(${sql.param(ids)}::text[]) AND ${connectorVisibility(principal, 'c', sql)}`,
+      sql.values,
+    );
+    return rows.map(this.hydrate);
+  }
+
+  private filterSql(principal: Principal, filter: ConnectorFilter | null | undefined, sql: SqlParams): string[] {
+    const where = [connectorVisibility(principal, 'c', sql)];
+    if (!filter?.includeDeleted) where.push('NOT c.is_deleted');
+    if (!filter) return where;
+    if (filter.type) where.push(`c.type = ${sql.param(filter.type)}`);
+    if (filter.provider) where.push(`c.provider = ${sql.param(filter.provider)}`);
+    if (filter.enabled != null) where.push(`c.enabled = ${sql.param(filter.enabled)}`);
+    if (filter.syncStatus?.length) where.push(`c.sync_status = ANY(${sql.param(filter.syncStatus)}::text[])`);
+    if (filter.applicationId) where.push(`c.application_id = ${sql.param(filter.applicationId)}`);
+    if (filter.scope) where.push(`c.scope = ${sql.param(filter.scope)}`);
+    if (filter.tag) where.push(`c.tags @> ARRAY[${sql.param(filter.tag)}]::text[]`);
+    if (filter.search) {
+      const search = filter.search.trim().slice(0, LIMITS.search).replace(/[\\%_]/g, (ch) => `\\${ch}`);
+      if (search) where.push(`c.name ILIKE ${sql.param(`%${search}%`)}`);
+    }
+    return where;
+  }
+
+  /** Newest first; returns `first + 1` rows so the caller knows whether there is a next page. */
+  async list(principal: Principal, filter: ConnectorFilter | null | undefined, first: number, after?: string | null) {
+    checkFirst(first, CONNECTOR_PAGE_MAX);
+    const sql = new SqlParams();
+    const where = this.filterSql(principal, filter, sql);
+    const countSql = new SqlParams();
+    const countWhere = this.filterSql(principal, filter, countSql);
+    if (after) where.push(`c.id < ${sql.param(decodeCursor(after))}`);
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT ${this.columns} FROM connectors c WHERE ${where.join(' AND ')} ORDER BY c.id DESC LIMIT ${sql.param(first + 1)}`,
+      sql.values,
+    );
+    return {
+      rows: rows.map(this.hydrate),
+      count: async (): Promise<number> => {
+        const [{ count }] = await this.dataSource.query(`SELECT count(*)::int AS count FROM connectors c WHERE ${countWhere.join(' AND ')}`, countSql.values);
+        return count;
+      },
+    };
+  }
+
+  /**
+   * The first page of each application's connectors, one statement for all applications of a
+   * request (`Application.connectors`).
+   */
+  async listForApplications(principal: Principal, applicationIds: readonly string[], first: number, after: string | null): Promise<Map<string, ConnectorEntity[]>> {
+    checkFirst(first, CONNECTOR_PAGE_MAX);
+    const sql = new SqlParams();
+    const where = [connectorVisibility(principal, 'c', sql), 'c.application_id = k.id', 'NOT c.is_deleted'];
+    if (after) where.push(`c.id < ${sql.param(decodeCursor(after))}`);
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT ${this.columns} FROM unnest(${sql.param(applicationIds)}::text[]) AS k(id)
+       CROSS JOIN LATERAL (SELECT * FROM connectors c WHERE ${where.join(' AND ')} ORDER BY c.id DESC LIMIT ${sql.param(first + 1)}) c`,
+      sql.values,
+    );
+    const byApplication = new Map<string, ConnectorEntity[]>(applicationIds.map((id) => [id, []]));
+    for (const row of rows) {
+      const connector = this.hydrate(row);
+      byApplication.get(connector.applicationId!)?.push(connector);
+    }
+    return byApplication;
+  }
+
+  /** Visible, non-deleted connector counts per application (`Application.connectors.totalCount`). */
+  async countForApplication(principal: Principal, applicationId: string): Promise<number> {
+    const sql = new SqlParams();
+    const [{ count }] = await this.dataSource.query(
+      `SELECT count(*)::int AS count FROM connectors c WHERE ${connectorVisibility(principal, 'c', sql)} AND NOT c.is_deleted AND c.application_id = ${sql.param(applicationId)}`,
+      sql.values,
+    );
+    return count;
+  }
+}

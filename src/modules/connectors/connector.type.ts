@@ -1,0 +1,132 @@
+import { Directive, Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import type { AuthType, ConnectorType } from '../../adapters/spi.js';
+import {
+  AuthTypeEnum,
+  ConnectorScopeEnum,
+  ConnectorTypeEnum,
+  HealthStatusEnum,
+  RunStateEnum,
+  SourceTypeEnum,
+  TestStepNameEnum,
+} from '../../graphql/enums.js';
+import { PageInfo } from '../../graphql/pagination.js';
+import { JSONScalar } from '../../graphql/scalars.js';
+import type { ConnectorScope, HealthStatus, RunState, SourceType } from './connector.enums.js';
+
+@ObjectType()
+export class ConnectorMetrics {
+  @Field(() => Int) totalSynced!: number;
+  @Field(() => Int) last24h!: number;
+  @Field(() => Float, { nullable: true }) avgLatencyMs!: number | null;
+}
+
+@ObjectType()
+export class ConnectionTestStep {
+  @Field(() => TestStepNameEnum) name!: string;
+  @Field(() => Boolean) passed!: boolean;
+  @Field(() => Float, { nullable: true }) latencyMs!: number | null;
+  @Field(() => String, { nullable: true }) message!: string | null;
+  @Field(() => String, { nullable: true }) errorCode!: string | null;
+  @Field(() => Boolean, { nullable: true }) retryable!: boolean | null;
+  @Field(() => String, { nullable: true }) remediation!: string | null;
+}
+
+@ObjectType()
+export class ConnectionTestResult {
+  @Field(() => Boolean) success!: boolean;
+  @Field(() => Date) testedAt!: Date;
+  @Field(() => Float) latencyMs!: number;
+  @Field(() => [ConnectionTestStep]) steps!: ConnectionTestStep[];
+  @Field(() => [JSONScalar], { description: 'At most 5 normalized records; secrets never included.' })
+  sample!: unknown[];
+  @Field(() => String, { nullable: true }) message!: string | null;
+}
+
+/** A tenant's external data source, as clients see it: no secret values, ever. */
+@Directive('@key(fields: "id")')
+@ObjectType()
+export class Connector {
+  @Field(() => ID, { description: 'Type-prefixed ULID (cnn_…).' }) id!: string;
+  @Field(() => String) tenantId!: string;
+  @Field(() => String, { nullable: true, description: 'The application whose token created the connector.' })
+  appId!: string | null;
+  @Field(() => ID, { nullable: true }) applicationId!: string | null;
+  @Field(() => String) name!: string;
+  @Field(() => ConnectorTypeEnum) type!: ConnectorType;
+  @Field(() => String, { description: 'Provider id, e.g. "generic_rest", "nvd".' }) provider!: string;
+  @Field(() => ConnectorScopeEnum) scope!: ConnectorScope;
+  @Field(() => String, { nullable: true }) ownerId!: string | null;
+  @Field(() => String, { nullable: true }) groupId!: string | null;
+  @Field(() => String, { nullable: true }) userId!: string | null;
+  @Field(() => JSONScalar, { description: 'Non-secret configuration only.' }) config!: Record<string, unknown>;
+  @Field(() => AuthTypeEnum) authType!: AuthType;
+  @Field(() => String, { nullable: true, description: 'Admins only; null for others.' }) vaultPath!: string | null;
+  @Field(() => [String], { description: 'Names of the secret fields that are set; never their values.' })
+  credentialFields!: string[];
+  @Field(() => Int, { nullable: true }) credentialVersion!: number | null;
+  @Field(() => Date, { nullable: true }) credentialLastRotatedAt!: Date | null;
+  @Field(() => Date, { nullable: true }) nextRotationDue!: Date | null;
+  @Field(() => Boolean) oauthRefreshNeeded!: boolean;
+  @Field(() => Date, { nullable: true }) oauthTokenExpiresAt!: Date | null;
+  @Field(() => Boolean) enabled!: boolean;
+  @Field(() => Date, { nullable: true, description: 'When `enabled` last changed.' }) enabledChangedAt!: Date | null;
+  @Field(() => String, { nullable: true, description: 'Who last changed `enabled` (a user, an API key, or "system").' })
+  enabledChangedBy!: string | null;
+  @Field(() => String, { nullable: true, description: 'Why `enabled` last changed.' }) enabledReason!: string | null;
+  @Field(() => HealthStatusEnum) syncStatus!: HealthStatus;
+  @Field(() => RunStateEnum) runState!: RunState;
+  @Field(() => Date, { nullable: true }) lastSyncAt!: Date | null;
+  @Field(() => Date, { nullable: true }) lastCheckedAt!: Date | null;
+  @Field(() => Int) consecutiveErrors!: number;
+  @Field(() => String, { nullable: true }) lastError!: string | null;
+  @Field(() => ConnectorMetrics) metrics!: ConnectorMetrics;
+  @Field(() => [String]) eventTypes!: string[];
+  @Field(() => String, { nullable: true }) webhookEndpointId!: string | null;
+  @Field(() => [String]) tags!: string[];
+  @Field(() => ConnectionTestResult, { nullable: true }) lastTest!: ConnectionTestResult | null;
+  @Field(() => Int) version!: number;
+  @Field(() => Int) schemaVersion!: number;
+  @Field(() => String) source!: string;
+  @Field(() => SourceTypeEnum) sourceType!: SourceType;
+  @Field(() => Date) createdAt!: Date;
+  @Field(() => Date) updatedAt!: Date;
+  @Field(() => String, { nullable: true }) createdBy!: string | null;
+  @Field(() => String, { nullable: true }) updatedBy!: string | null;
+  @Field(() => Boolean) isDeleted!: boolean;
+  @Field(() => Date, { nullable: true }) deletedAt!: Date | null;
+  @Field(() => String, { nullable: true }) deletedBy!: string | null;
+}
+
+@ObjectType()
+export class ConnectorEdge {
+  @Field(() => String) cursor!: string;
+  @Field(() => Connector) node!: Connector;
+}
+
+@ObjectType()
+export class ConnectorConnection {
+  @Field(() => [ConnectorEdge]) edges!: ConnectorEdge[];
+  @Field(() => [Connector]) nodes!: Connector[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+  /** Counted only when a client asks for it. */
+  @Field(() => Int)
+  totalCount(): Promise<number> {
+    return this.countTotal();
+  }
+  countTotal!: () => Promise<number>;
+}
+
+@ObjectType()
+export class ConnectorProvider {
+  @Field(() => String, { description: 'The `provider` value.' }) id!: string;
+  @Field(() => ConnectorTypeEnum) type!: ConnectorType;
+  @Field(() => String) name!: string;
+  @Field(() => String) description!: string;
+  @Field(() => [AuthTypeEnum]) authTypes!: AuthType[];
+  @Field(() => JSONScalar, { description: 'JSON Schema of the configuration.' }) configSchema!: Record<string, unknown>;
+  @Field(() => JSONScalar, { description: 'JSON Schema of the credentials; every property is secret.' })
+  credentialsSchema!: Record<string, unknown>;
+  @Field(() => JSONScalar, { description: 'Required credential fields per auth type.' })
+  requiredCredentials!: Record<string, string[]>;
+  @Field(() => [String]) eventTypes!: string[];
+}

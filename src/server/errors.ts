@@ -1,0 +1,36 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import { AppError, isErrorCode } from '../errors/app-error.js';
+import type { Logger } from './logger.js';
+import { currentRequestId } from './request-scope.js';
+
+/** Apollo's own codes for a request that could not be parsed, validated or coerced. */
+const INPUT_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE', 'PERSISTED_QUERY_NOT_SUPPORTED', 'PERSISTED_QUERY_NOT_FOUND']);
+
+/**
+ * Keeps the closed set of `extensions.code` (API.md): expected errors pass through, request
+ * errors become BAD_USER_INPUT, anything else is masked to INTERNAL_SERVER_ERROR with the request
+ * id and logged.
+ */
+export function createErrorFormatter(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const code = formatted.extensions?.code;
+    if (original instanceof AppError) {
+      const { http: _http, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    if (typeof code === 'string' && INPUT_CODES.has(code)) {
+      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: 'BAD_USER_INPUT' } };
+    }
+    if (isErrorCode(code) && code !== 'INTERNAL_SERVER_ERROR') return { ...formatted, extensions: { code } };
+    const requestId = currentRequestId();
+    logger.error({ err: original, requestId, path: formatted.path }, 'unexpected error');
+    return {
+      message: `Internal server error (request ${requestId ?? 'unknown'})`,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
+    };
+  };
+}

@@ -1,0 +1,68 @@
+/** GraphiQL served entirely from node_modules: the machines that run this are offline. */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+
+const require = createRequire(import.meta.url);
+
+const ASSETS: Record<string, { pkg: string; file: string; type: string }> = {
+  'react.js': { pkg: 'react', file: 'umd/react.production.min.js', type: 'text/javascript; charset=utf-8' },
+  'react-dom.js': { pkg: 'react-dom', file: 'umd/react-dom.production.min.js', type: 'text/javascript; charset=utf-8' },
+  'graphiql.js': { pkg: 'graphiql', file: 'graphiql.min.js', type: 'text/javascript; charset=utf-8' },
+  'graphiql.css': { pkg: 'graphiql', file: 'graphiql.min.css', type: 'text/css; charset=utf-8' },
+};
+
+/** Packages' own files by path: these browser builds are not in their `exports`. */
+function packageFile(pkg: string, file: string): Buffer {
+  return readFileSync(join(dirname(require.resolve(`${pkg}/package.json`)), file));
+}
+
+export const DEFAULT_QUERY = `# Paste a token from \`npm run token -- --tenant t1 --role admin\` into the Headers tab:
+# { "Authorization": "Bearer <token>" }
+query Connectors {
+  connectors(first: 10) {
+    totalCount
+    nodes { id name type provider enabled syncStatus runState version }
+  }
+}
+`;
+
+function page(): string {
+  const config = JSON.stringify({ query: DEFAULT_QUERY, headers: JSON.stringify({ Authorization: 'Bearer <token>' }, null, 2) }).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Connector subgraph · GraphiQL</title>
+<link rel="stylesheet" href="/graphiql/graphiql.css">
+<style>html, body, #graphiql { height: 100%; margin: 0; }</style>
+</head>
+<body>
+<div id="graphiql">Loading GraphiQL…</div>
+<script src="/graphiql/react.js"></script>
+<script src="/graphiql/react-dom.js"></script>
+<script src="/graphiql/graphiql.js"></script>
+<script>
+  const initial = ${config};
+  const fetcher = GraphiQL.createFetcher({ url: new URL('/graphql', window.location.href).toString() });
+  ReactDOM.createRoot(document.getElementById('graphiql')).render(
+    React.createElement(GraphiQL, { fetcher, defaultQuery: initial.query, defaultHeaders: initial.headers, headerEditorEnabled: true, shouldPersistHeaders: true })
+  );
+</script>
+</body>
+</html>`;
+}
+
+export function registerGraphiQL(app: FastifyInstance): { html: string } {
+  const files = Object.fromEntries(
+    Object.entries(ASSETS).map(([name, asset]) => [name, { body: packageFile(asset.pkg, asset.file), type: asset.type }]),
+  );
+  app.get<{ Params: { file: string } }>('/graphiql/:file', async (request, reply) => {
+    const file = files[request.params.file];
+    if (!file) return reply.code(404).send({ error: 'not found' });
+    return reply.header('content-type', file.type).header('cache-control', 'public, max-age=86400').send(file.body);
+  });
+  return { html: page() };
+}
