@@ -30,7 +30,7 @@ export async function startService(config: AppConfig, logger: Logger, options: {
     dataSource = await openDatabase({ url, logger });
     const secret = resolveJwtSecret(config);
     const verifier = createTokenVerifier({ secret, jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience });
-    const services = createServices(dataSource);
+    const services = createServices(dataSource, config);
     const schema = await buildFederatedSchema();
     const app = await createApp({ config, dataSource, schema, services, verifier, logger });
     let address = '';
@@ -45,6 +45,7 @@ export async function startService(config: AppConfig, logger: Logger, options: {
       close() {
         closing ??= (async () => {
           await app.close();
+          services.runtime.close();
           await db.destroy();
           await embedded?.stop();
         })();

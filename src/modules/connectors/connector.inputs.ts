@@ -49,3 +49,11 @@ export class UpdateConnectorInput {
   @Field(() => [String], { nullable: true }) tags?: string[];
   @Field(() => String, { nullable: true }) webhookEndpointId?: string;
 }
+
+@InputType()
+export class TestConnectorConfigInput {
+  @Field(() => String) provider!: string;
+  @Field(() => JSONScalar, { nullable: true, description: 'Omitted: {}.' }) config?: Record<string, unknown>;
+  @Field(() => AuthTypeEnum, { nullable: true, defaultValue: 'NONE' }) authType?: AuthType;
+  @Field(() => JSONScalar, { nullable: true, description: 'Write-only; used for this test and dropped.' }) credentials?: Record<string, unknown>;
+}

@@ -9,9 +9,9 @@ import { Application } from '../applications/application.type.js';
 import { toApplication } from '../applications/application.mapper.js';
 import { AuditEventConnection } from '../audit/audit-event.type.js';
 import { toAuditEvent } from '../audit/audit.mapper.js';
-import { ConnectorFilter, CreateConnectorInput, UpdateConnectorInput } from './connector.inputs.js';
-import { toConnector } from './connector.mapper.js';
-import { Connector, ConnectorConnection, ConnectorProvider } from './connector.type.js';
+import { ConnectorFilter, CreateConnectorInput, TestConnectorConfigInput, UpdateConnectorInput } from './connector.inputs.js';
+import { toConnectionTestResult, toConnector } from './connector.mapper.js';
+import { ConnectionTestResult, Connector, ConnectorConnection, ConnectorProvider } from './connector.type.js';
 
 @Resolver(() => Connector)
 export class ConnectorResolver {
@@ -89,6 +89,19 @@ export class ConnectorResolver {
   async restoreConnector(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Connector> {
     ctx.loaders.connector.clear(id);
     return toConnector(await ctx.services.connectors.restore(caller(ctx, 'editor'), id));
+  }
+
+  @Mutation(() => ConnectionTestResult, {
+    description: 'Tests a stored connector against its upstream (authentication, a sample query, latency); stored as lastTest.',
+  })
+  async testConnector(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ConnectionTestResult> {
+    ctx.loaders.connector.clear(id);
+    return toConnectionTestResult(await ctx.services.connectorTests.testStored(caller(ctx, 'editor'), id));
+  }
+
+  @Mutation(() => ConnectionTestResult, { description: 'Tests a draft configuration before creating a connector; nothing is stored.' })
+  async testConnectorConfig(@Arg('input', () => TestConnectorConfigInput) input: TestConnectorConfigInput, @Ctx() ctx: GraphQLContext): Promise<ConnectionTestResult> {
+    return toConnectionTestResult(await ctx.services.connectorTests.testDraft(caller(ctx, 'editor'), input));
   }
 
   @FieldResolver(() => String, { nullable: true, description: 'Admins only; null for others.' })
