@@ -3,9 +3,10 @@
  * with no registration by side effect.
  */
 import { genericRestAdapter } from './generic-rest/index.js';
+import { nvdAdapter } from './nvd/index.js';
 import type { Adapter, ConnectorType } from './spi.js';
 
-const ADAPTERS: readonly Adapter[] = [genericRestAdapter];
+const ADAPTERS: readonly Adapter[] = [genericRestAdapter, nvdAdapter];
 
 const BY_ID: ReadonlyMap<string, Adapter> = new Map(ADAPTERS.map((a) => [a.spec.id, a]));
 
