@@ -7,6 +7,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { buildFederatedSchema } from './graphql/schema.js';
 import { createApp } from './server/app.js';
 import type { Logger } from './server/logger.js';
+import { IngestionWorker } from './modules/ingestion/ingestion.worker.js';
 import { createServices, type Services } from './services.js';
 
 export interface Service {
@@ -16,6 +17,13 @@ export interface Service {
   /** Where the HTTP server listens, once `listen` was called. */
   url: string;
   close(): Promise<void>;
+}
+
+/** Background workers of this process: ingestion (and health, which registers itself here). */
+export async function startWorkers(services: Services, config: AppConfig, databaseUrl: string, logger: Logger): Promise<Array<{ stop(): Promise<void> }>> {
+  const ingestion = new IngestionWorker(services.queue, services.ingestion, databaseUrl, logger, config.jobs.concurrency);
+  await ingestion.start();
+  return [ingestion];
 }
 
 /**
@@ -29,8 +37,17 @@ export async function startService(config: AppConfig, logger: Logger, options: {
   try {
     dataSource = await openDatabase({ url, logger });
     const secret = resolveJwtSecret(config);
-    const verifier = createTokenVerifier({ secret, jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience });
-    const services = createServices(dataSource, config);
+    const services = createServices(dataSource, config, url, logger);
+    await services.signingKeys.ensureActiveKey();
+    const verifier = createTokenVerifier({
+      secret,
+      jwksUrl: config.auth.jwksUrl,
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      serviceTokens: services.apiKeys,
+    });
+    await services.queue.start();
+    const workers = config.runWorkers ? await startWorkers(services, config, url, logger) : [];
     const schema = await buildFederatedSchema();
     const app = await createApp({ config, dataSource, schema, services, verifier, logger });
     let address = '';
@@ -45,6 +62,8 @@ export async function startService(config: AppConfig, logger: Logger, options: {
       close() {
         closing ??= (async () => {
           await app.close();
+          for (const worker of workers) await worker.stop();
+          await services.queue.stop();
           services.runtime.close();
           await db.destroy();
           await embedded?.stop();

@@ -32,6 +32,17 @@ export interface AppConfig {
   exposeSqlCount: boolean;
   /** Where the bootstrap runs background workers (ingestion, health) in this process. */
   runWorkers: boolean;
+  jobs: {
+    /** A job active for longer is taken as lost (crashed worker) and retried. */
+    timeoutSec: number;
+    maintenanceIntervalSec: number;
+    pollingIntervalMs: number;
+    /** Sync runs one worker process executes at once. */
+    concurrency: number;
+    /** A RUNNING run without a heartbeat for this long is taken as interrupted. */
+    staleRunSec: number;
+  };
+  sink: { retentionDays: number };
 }
 
 export class ConfigError extends Error {
@@ -120,6 +131,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     trustProxy: trustProxy(env),
     exposeSqlCount: bool(env, 'EXPOSE_SQL_COUNT', false),
     runWorkers: bool(env, 'RUN_WORKERS', true),
+    jobs: {
+      timeoutSec: int(env, 'JOB_TIMEOUT_SEC', 3600, 1, 86400),
+      maintenanceIntervalSec: int(env, 'JOB_MAINTENANCE_SEC', 60, 1, 3600),
+      pollingIntervalMs: int(env, 'JOB_POLL_MS', 2000, 500, 60000),
+      concurrency: int(env, 'INGEST_CONCURRENCY', 4, 1, 64),
+      staleRunSec: int(env, 'STALE_RUN_SEC', 300, 1, 86400),
+    },
+    sink: { retentionDays: int(env, 'SINK_RETENTION_DAYS', 30, 1, 3650) },
   };
   if (config.auth.jwtSecret && config.auth.jwtSecret.length < 32) {
     throw new ConfigError('AUTH_JWT_SECRET must be at least 32 characters');

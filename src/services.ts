@@ -1,21 +1,40 @@
 import type { DataSource } from 'typeorm';
 import { createAdapterRuntime } from './adapters/runtime.js';
 import type { AppConfig } from './config.js';
+import { SigningKeyStore, signingKeyOptions } from './auth/signing-keys.js';
+import { JobQueue } from './jobs/job-queue.js';
+import { ApiKeyService } from './modules/applications/api-key.service.js';
 import { ApplicationService } from './modules/applications/application.service.js';
 import { AuditService } from './modules/audit/audit.service.js';
 import { ConnectorTestService } from './modules/connectors/connector-test.service.js';
 import { ConnectorService } from './modules/connectors/connector.service.js';
 import { CredentialService } from './modules/connectors/credential.service.js';
+import { IngestionService } from './modules/ingestion/ingestion.service.js';
+import { PostgresSink } from './modules/ingestion/sink.js';
+import type { Logger } from './server/logger.js';
 
 /** The business layer, one instance per process; resolvers reach it through the context. */
-export function createServices(dataSource: DataSource, config: AppConfig) {
+export function createServices(dataSource: DataSource, config: AppConfig, databaseUrl: string, logger: Logger) {
   const runtime = createAdapterRuntime({ egressAllow: config.egressAllow });
+  const queue = new JobQueue({
+    url: databaseUrl,
+    logger,
+    jobTimeoutSec: config.jobs.timeoutSec,
+    maintenanceIntervalSec: config.jobs.maintenanceIntervalSec,
+    pollingIntervalMs: config.jobs.pollingIntervalMs,
+  });
   const audit = new AuditService(dataSource);
   const applications = new ApplicationService(dataSource, audit);
+  const signingKeys = new SigningKeyStore(dataSource, signingKeyOptions(config, logger));
+  const apiKeys = new ApiKeyService(dataSource, audit, applications, signingKeys);
   const connectors = new ConnectorService(dataSource, audit, applications);
   const credentials = new CredentialService();
   const connectorTests = new ConnectorTestService(dataSource, runtime, connectors, credentials, audit);
-  return { runtime, audit, applications, connectors, credentials, connectorTests };
+  const ingestion = new IngestionService(dataSource, queue, runtime, connectors, credentials, audit, new PostgresSink(), logger, {
+    staleRunSec: config.jobs.staleRunSec,
+  });
+  connectors.pipeline = ingestion;
+  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, ingestion };
 }
 
 export type Services = ReturnType<typeof createServices>;

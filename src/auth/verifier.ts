@@ -1,4 +1,13 @@
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type ProtectedHeaderParameters,
+} from 'jose';
 import { AppError } from '../errors/app-error.js';
 import { ROLES, type Principal, type Role } from './principal.js';
 
@@ -9,6 +18,17 @@ export interface VerifierOptions {
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /** Tokens the service signed itself (application API keys), recognized before the user path. */
+  serviceTokens?: ServiceTokenAuthenticator;
+}
+
+/**
+ * Verifies and resolves the tokens this service signs. `recognizes` sees the header and the
+ * issuer before any verification: only for routing; `authenticate` does the verifying.
+ */
+export interface ServiceTokenAuthenticator {
+  recognizes(header: ProtectedHeaderParameters, issuer: string | undefined): boolean;
+  authenticate(token: string): Promise<Principal>;
 }
 
 export interface TokenVerifier {
@@ -61,9 +81,25 @@ function describe(error: unknown): string {
   return 'the token is not valid';
 }
 
+/** Routing only: a token naming the service as issuer, or one of its key ids, never reaches the user path. */
+function isServiceToken(serviceTokens: ServiceTokenAuthenticator, token: string): boolean {
+  let header: ProtectedHeaderParameters;
+  let issuer: string | undefined;
+  try {
+    header = decodeProtectedHeader(token);
+    const iss = decodeJwt(token).iss;
+    issuer = typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return false;
+  }
+  return serviceTokens.recognizes(header, issuer);
+}
+
 /**
  * Verifies user tokens with jose: HS256 with a shared secret, or a JWKS URL. Algorithm `none`,
  * expired or not-yet-valid tokens, wrong issuer or audience, and a missing tenant are rejected.
+ * Tokens the service signed itself go to `serviceTokens` instead (asymmetric keys, looked up on
+ * every request), so an HS256 or IdP token can never pass for an API key.
  */
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   let key: Uint8Array | JWTVerifyGetKey;
@@ -77,8 +113,18 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   } else {
     throw new Error('token verification needs AUTH_JWT_SECRET or AUTH_JWKS_URL');
   }
+  const serviceTokens = options.serviceTokens;
   return {
     async verify(token: string): Promise<Principal> {
+      if (serviceTokens && isServiceToken(serviceTokens, token)) {
+        try {
+          return await serviceTokens.authenticate(token);
+        } catch (error) {
+          // Anything but a verdict on the token (the database is down) is not the caller's fault.
+          if (error instanceof AppError || error instanceof joseErrors.JOSEError) throw unauthenticated(describe(error));
+          throw error;
+        }
+      }
       try {
         const { payload } = await jwtVerify(token, key as Uint8Array, {
           algorithms,

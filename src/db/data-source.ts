@@ -1,14 +1,22 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
+import { SigningKeyEntity } from '../auth/signing-key.entity.js';
+import { ApiKeyEntity } from '../modules/applications/api-key.entity.js';
 import { ApplicationEntity } from '../modules/applications/application.entity.js';
 import { AuditEventEntity } from '../modules/audit/audit-event.entity.js';
 import { ConnectorEntity } from '../modules/connectors/connector.entity.js';
 import type { Logger } from '../server/logger.js';
+import { ConnectorSecretEntity } from '../secrets/secret.entity.js';
 import { Initial1732233600000 } from './migrations/1732233600000-initial.js';
+import { Secrets1732233600100 } from './migrations/1732233600100-secrets.js';
+import { ApiKeys1732233600200 } from './migrations/1732233600200-api-keys.js';
+import { IngestionHealth1732233600300 } from './migrations/1732233600300-ingestion-health.js';
 import { SqlLogger } from './sql-logger.js';
+import { IngestionRunEntity } from '../modules/ingestion/ingestion-run.entity.js';
+import { HealthEventEntity } from '../modules/health/health-event.entity.js';
 
-export const ENTITIES = [ConnectorEntity, ApplicationEntity, AuditEventEntity];
-export const MIGRATIONS = [Initial1732233600000];
+export const ENTITIES = [ConnectorEntity, ApplicationEntity, AuditEventEntity, IngestionRunEntity, HealthEventEntity, ConnectorSecretEntity, ApiKeyEntity, SigningKeyEntity];
+export const MIGRATIONS = [Initial1732233600000, Secrets1732233600100, ApiKeys1732233600200, IngestionHealth1732233600300];
 
 export interface DataSourceOptions {
   url: string;

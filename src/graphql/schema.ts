@@ -4,11 +4,13 @@ import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { graphql, parse, type GraphQLSchema } from 'graphql';
 import 'reflect-metadata';
 import { buildSchema, createResolversMap } from 'type-graphql';
+import { ApiKeyResolver } from '../modules/applications/api-key.resolver.js';
 import { ApplicationResolver } from '../modules/applications/application.resolver.js';
 import { toApplication } from '../modules/applications/application.mapper.js';
 import { AuditResolver } from '../modules/audit/audit.resolver.js';
 import { toAuditEvent } from '../modules/audit/audit.mapper.js';
 import { ConnectorResolver } from '../modules/connectors/connector.resolver.js';
+import { IngestionResolver } from '../modules/ingestion/ingestion.resolver.js';
 import { toConnector } from '../modules/connectors/connector.mapper.js';
 import { caller, type GraphQLContext } from './context.js';
 import { DateTimeScalar } from './scalars.js';
@@ -52,7 +54,7 @@ const referenceResolvers = {
  */
 export async function buildFederatedSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [ConnectorResolver, ApplicationResolver, AuditResolver],
+    resolvers: [ConnectorResolver, ApplicationResolver, ApiKeyResolver, AuditResolver, IngestionResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
   });

@@ -80,6 +80,7 @@ export async function createApp({ config, dataSource, schema, services, verifier
         try {
           principal = await verifier.verify(token);
         } catch (error) {
+          if (!(error instanceof AppError)) logger.warn({ err: error, requestId: request.id }, 'token verification failed unexpectedly');
           authError = error instanceof AppError ? error : new AppError('UNAUTHENTICATED', 'the token is not valid');
         }
       }
@@ -107,6 +108,11 @@ export async function createApp({ config, dataSource, schema, services, verifier
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Public keys of the tokens this service signs (application API keys), for outside verifiers.
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    void reply.header('cache-control', 'public, max-age=300');
+    return services.signingKeys.jwks();
+  });
   app.get('/readyz', async (_request, reply) => {
     try {
       await dataSource.query('SELECT 1');

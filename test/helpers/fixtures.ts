@@ -1,6 +1,6 @@
 /** GraphQL documents and inputs shared by the integration tests. */
 export const CONNECTOR_FIELDS = `id tenantId appId applicationId name type provider scope groupId userId ownerId config authType
-  credentialFields enabled syncStatus runState tags eventTypes version schemaVersion source sourceType
+  credentialFields credentialVersion enabled syncStatus runState tags eventTypes version schemaVersion source sourceType
   createdAt updatedAt createdBy updatedBy isDeleted deletedAt deletedBy metrics { totalSynced last24h avgLatencyMs }`;
 
 export const CREATE = `mutation($input: CreateConnectorInput!) { createConnector(input: $input) { ${CONNECTOR_FIELDS} } }`;

@@ -27,7 +27,7 @@ export interface TestService extends Service {
 
 /** The real service on a fresh database and a loopback port. */
 export async function startTestService(label: string, env: Record<string, string> = {}): Promise<TestService> {
-  const databaseUrl = await createTestDatabase(label);
+  const databaseUrl = env.DATABASE_URL ?? (await createTestDatabase(label));
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
     AUTH_JWT_SECRET: TEST_JWT_SECRET,

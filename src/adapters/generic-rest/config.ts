@@ -112,14 +112,14 @@ export const configSchema: JsonSchema = {
     },
     syncIntervalSec: {
       type: 'integer',
-      minimum: 60,
+      minimum: 1,
       maximum: 604800,
-      default: 3600,
+      default: 300,
       description: 'Seconds between ingestion runs.',
     },
     healthCheckIntervalSec: {
       type: 'integer',
-      minimum: 30,
+      minimum: 1,
       maximum: 86400,
       default: 300,
       description: 'Seconds between scheduled health checks.',

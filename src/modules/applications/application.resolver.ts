@@ -3,6 +3,8 @@ import { caller, type GraphQLContext } from '../../graphql/context.js';
 import { page } from '../../graphql/pagination.js';
 import { toConnector } from '../connectors/connector.mapper.js';
 import { ConnectorConnection } from '../connectors/connector.type.js';
+import { toApiKey } from './api-key.mapper.js';
+import { ApiKey } from './api-key.type.js';
 import { toApplication } from './application.mapper.js';
 import { Application, ApplicationConnection } from './application.type.js';
 
@@ -52,6 +54,12 @@ export class ApplicationResolver {
   async deleteApplication(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Application> {
     ctx.loaders.application.clear(id);
     return toApplication(await ctx.services.applications.delete(caller(ctx, 'admin'), id));
+  }
+
+  @FieldResolver(() => [ApiKey], { description: "The application's API keys, revoked ones included, newest first; admins only. Never a token." })
+  async apiKeys(@Root() application: Application, @Ctx() ctx: GraphQLContext): Promise<ApiKey[]> {
+    caller(ctx, 'admin');
+    return (await ctx.loaders.applicationApiKeys.load(application.id)).map(toApiKey);
   }
 
   @FieldResolver(() => ConnectorConnection, { description: 'The application\'s visible connectors, newest first.' })

@@ -8,6 +8,8 @@ import { actorOf } from '../audit/audit.actor.js';
 import { diffChanges } from '../audit/audit.changes.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { cleanName } from '../connectors/connector.validation.js';
+import { ApiKeyEntity } from './api-key.entity.js';
+import { revokeKeysOfApplication } from './api-key.service.js';
 import { ApplicationEntity } from './application.entity.js';
 
 export const APPLICATION_PAGE_MAX = 200;
@@ -59,6 +61,22 @@ export class ApplicationService {
 
   async findByIds(principal: Principal, ids: readonly string[]): Promise<ApplicationEntity[]> {
     return this.scoped(principal).andWhere('a.id IN (:...ids)', { ids }).getMany();
+  }
+
+  /**
+   * The API keys (revoked ones included) of many applications in one statement, newest first, for
+   * `Application.apiKeys`; keys of applications the caller cannot see are absent.
+   */
+  async apiKeysOf(principal: Principal, applicationIds: readonly string[]): Promise<Map<string, ApiKeyEntity[]>> {
+    const qb = this.dataSource
+      .getRepository(ApiKeyEntity)
+      .createQueryBuilder('k')
+      .where('k.tenantId = :tenantId AND k.applicationId IN (:...ids)', { tenantId: principal.tenantId, ids: applicationIds })
+      .orderBy('k.id', 'DESC');
+    if (principal.appId) qb.andWhere('k.applicationId = :appId', { appId: principal.appId });
+    const byApplication = new Map<string, ApiKeyEntity[]>(applicationIds.map((id) => [id, []]));
+    for (const key of await qb.getMany()) byApplication.get(key.applicationId)?.push(key);
+    return byApplication;
   }
 
   async list(principal: Principal, first: number, after?: string | null) {
@@ -137,7 +155,7 @@ export class ApplicationService {
 
   /**
    * Soft delete. Refused while connectors still belong to the application, so nothing is orphaned:
-   * move or delete them first.
+   * move or delete them first. Its API keys are revoked in the same transaction.
    */
   async delete(rc: RequestContext, id: string): Promise<ApplicationEntity> {
     const { principal } = rc;
@@ -164,6 +182,7 @@ export class ApplicationService {
         appId: id,
         changes: diffChanges(before, after, ['isDeleted', 'deletedAt', 'deletedBy']),
       });
+      await revokeKeysOfApplication(m, this.audit, actorOf(rc), principal.tenantId, id, now);
       return Object.assign(new ApplicationEntity(), after);
     });
   }

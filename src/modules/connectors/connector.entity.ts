@@ -98,6 +98,17 @@ export class ConnectorEntity {
   @Column({ name: 'last_checked_at', type: 'timestamptz', nullable: true })
   lastCheckedAt!: Date | null;
 
+  /** Flap damping: the status recent results point to, and how many in a row agreed. */
+  @Column({ name: 'health_candidate', type: 'text', nullable: true })
+  healthCandidate!: HealthStatus | null;
+
+  @Column({ name: 'health_candidate_count', type: 'int' })
+  healthCandidateCount!: number;
+
+  /** When the sink last accepted a record from this connector. */
+  @Column({ name: 'last_record_at', type: 'timestamptz', nullable: true })
+  lastRecordAt!: Date | null;
+
   @Column({ name: 'consecutive_errors', type: 'int' })
   consecutiveErrors!: number;
 

@@ -85,6 +85,20 @@ export class ConnectorResolver {
     return toConnector(await ctx.services.connectors.delete(caller(ctx, 'editor'), id, expectedVersion));
   }
 
+  @Mutation(() => Connector, {
+    description: 'Switches a connector on or off in one step: config and credentials are kept; ingestion starts or stops.',
+  })
+  async toggleConnector(
+    @Arg('id', () => ID) id: string,
+    @Arg('enabled', () => Boolean) enabled: boolean,
+    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Connector> {
+    ctx.loaders.connector.clear(id);
+    return toConnector(await ctx.services.connectors.toggle(caller(ctx, 'editor'), id, enabled, reason, expectedVersion));
+  }
+
   @Mutation(() => Connector, { description: 'Brings back a soft-deleted connector, disabled.' })
   async restoreConnector(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Connector> {
     ctx.loaders.connector.clear(id);

@@ -8,14 +8,14 @@ import { SqlParams } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestContext } from '../../graphql/context.js';
 import { checkFirst, decodeCursor } from '../../graphql/pagination.js';
-import { actorOf } from '../audit/audit.actor.js';
+import { actorOf, type Actor } from '../audit/audit.actor.js';
 import { diffChanges } from '../audit/audit.changes.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { ApplicationService } from '../applications/application.service.js';
 import { ConnectorEntity } from './connector.entity.js';
-import { CONNECTOR_SCHEMA_VERSION, type ConnectorScope } from './connector.enums.js';
+import { CONNECTOR_SCHEMA_VERSION, type ConnectorScope, type RunState } from './connector.enums.js';
 import type { ConnectorFilter, CreateConnectorInput, UpdateConnectorInput } from './connector.inputs.js';
-import { cleanEventTypes, cleanId, cleanName, cleanTags, LIMITS } from './connector.validation.js';
+import { cleanEventTypes, cleanId, cleanName, cleanReason, cleanTags, LIMITS } from './connector.validation.js';
 import { connectorVisibility } from './connector.visibility.js';
 import { redactConfig, requireAdapter, validateAuthType, validateConfig } from './provider-catalog.js';
 
@@ -38,6 +38,19 @@ const AUDITED = [
   'enabled',
 ] as const satisfies readonly (keyof ConnectorEntity)[];
 
+/** What ingestion does when a connector's desired state changes, inside the same transaction. */
+export interface PipelineHooks {
+  onEnabled(m: EntityManager, connector: ConnectorEntity): Promise<void>;
+  /** Returns the run state to set: STOPPED, or STOPPING while a run is still in flight. */
+  onDisabled(m: EntityManager, connector: ConnectorEntity): Promise<RunState>;
+}
+
+/** A background component acting on a tenant's connector (health policies). */
+export interface SystemCaller {
+  actor: Actor;
+  tenantId: string;
+}
+
 interface ScopeFields {
   scope: ConnectorScope;
   groupId: string | null;
@@ -48,6 +61,8 @@ interface ScopeFields {
 export class ConnectorService {
   private readonly hydrate;
   private readonly columns: string;
+  /** Set by the ingestion module; without it (no pipeline) toggles change the desired state only. */
+  pipeline: PipelineHooks | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -113,13 +128,19 @@ export class ConnectorService {
     return this.hydrate(rows[0]);
   }
 
+  /** Locks a connector by id for background work (no caller visibility: the job names it). */
+  async lockById(m: EntityManager, id: string, mode: 'UPDATE' | 'SHARE' = 'UPDATE'): Promise<ConnectorEntity | null> {
+    const rows = await m.query(`SELECT ${this.columns} FROM connectors c WHERE c.id = $1 FOR ${mode}`, [id]);
+    return rows.length ? this.hydrate(rows[0]) : null;
+  }
+
   private checkVersion(row: ConnectorEntity, expectedVersion: number | null | undefined): void {
     if (expectedVersion != null && expectedVersion !== row.version) {
       throw AppError.versionConflict('connector', row.id, expectedVersion, row.version);
     }
   }
 
-  private async write(m: EntityManager, before: ConnectorEntity, patch: Partial<ConnectorEntity>, principal: Principal): Promise<ConnectorEntity> {
+  private async write(m: EntityManager, before: ConnectorEntity, patch: Partial<ConnectorEntity>, principal: Pick<Principal, 'subject'>): Promise<ConnectorEntity> {
     const after = Object.assign(Object.create(ConnectorEntity.prototype) as ConnectorEntity, before, patch, {
       version: before.version + 1,
       updatedAt: new Date(),
@@ -176,11 +197,14 @@ export class ConnectorService {
         enabledChangedBy: enabled ? principal.subject : null,
         enabledReason: null,
         syncStatus: enabled ? 'PENDING' : 'PAUSED',
-        runState: 'STOPPED',
+        runState: enabled && this.pipeline ? 'STARTING' : 'STOPPED',
         lastSyncAt: null,
         lastCheckedAt: null,
         consecutiveErrors: 0,
         lastError: null,
+        healthCandidate: null,
+        healthCandidateCount: 0,
+        lastRecordAt: null,
         metrics: { totalSynced: 0, last24h: 0, avgLatencyMs: null },
         eventTypes,
         webhookEndpointId,
@@ -199,6 +223,7 @@ export class ConnectorService {
         deletedBy: null,
       });
       await m.insert(ConnectorEntity, row as QueryDeepPartialEntity<ConnectorEntity>);
+      if (enabled) await this.pipeline?.onEnabled(m, row);
       await this.audit.record(m, actorOf(rc), {
         tenantId: principal.tenantId,
         eventType: 'CONNECTOR_CREATED',
@@ -276,6 +301,7 @@ export class ConnectorService {
       this.checkVersion(before, expectedVersion);
       if (before.isDeleted) return before;
       const now = new Date();
+      const runState = before.enabled && this.pipeline ? await this.pipeline.onDisabled(m, before) : before.runState;
       const after = await this.write(
         m,
         before,
@@ -286,6 +312,7 @@ export class ConnectorService {
           enabled: false,
           ...(before.enabled ? { enabledChangedAt: now, enabledChangedBy: principal.subject, enabledReason: 'connector deleted' } : {}),
           syncStatus: 'PAUSED',
+          runState,
         },
         principal,
       );
@@ -297,6 +324,58 @@ export class ConnectorService {
         connectorId: id,
         appId: after.applicationId,
         changes: diffChanges(before, after, ['isDeleted', 'deletedAt', 'deletedBy', 'enabled']),
+      });
+      return after;
+    });
+  }
+
+  /**
+   * The one-click switch: one transaction that checks the version, sets the desired state with
+   * who/when/why, records CONNECTOR_ENABLED/DISABLED and changes the pipeline's desired state.
+   * Config and credentials are untouched; toggling to the current state changes nothing.
+   */
+  async toggle(who: RequestContext | SystemCaller, id: string, enabled: boolean, reason?: string | null, expectedVersion?: number | null): Promise<ConnectorEntity> {
+    const why = cleanReason(reason);
+    const actor = 'principal' in who ? actorOf(who) : who.actor;
+    return this.dataSource.transaction(async (m) => {
+      let before: ConnectorEntity | null;
+      if ('principal' in who) before = await this.lockVisible(m, who.principal, id);
+      else {
+        before = await this.lockById(m, id);
+        if (before?.tenantId !== who.tenantId) before = null;
+      }
+      if (!before) throw AppError.notFound('connector', id);
+      if (before.isDeleted) throw AppError.badInput(`connector ${id} is deleted: restore it before enabling it`);
+      this.checkVersion(before, expectedVersion);
+      if (before.enabled === enabled) return before;
+      const now = new Date();
+      const runState = !this.pipeline ? before.runState : enabled ? 'STARTING' : await this.pipeline.onDisabled(m, before);
+      const after = await this.write(
+        m,
+        before,
+        {
+          enabled,
+          enabledChangedAt: now,
+          enabledChangedBy: actor.id,
+          enabledReason: why,
+          syncStatus: enabled ? 'PENDING' : 'PAUSED',
+          healthCandidate: null,
+          healthCandidateCount: 0,
+          consecutiveErrors: enabled ? 0 : before.consecutiveErrors,
+          runState,
+        },
+        { subject: actor.id ?? 'system' },
+      );
+      if (enabled) await this.pipeline?.onEnabled(m, after);
+      await this.audit.record(m, actor, {
+        tenantId: before.tenantId,
+        eventType: enabled ? 'CONNECTOR_ENABLED' : 'CONNECTOR_DISABLED',
+        targetType: 'Connector',
+        targetId: id,
+        connectorId: id,
+        appId: after.applicationId,
+        changes: diffChanges(before, after, ['enabled', 'syncStatus']),
+        reason: why,
       });
       return after;
     });

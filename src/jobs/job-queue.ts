@@ -1,0 +1,85 @@
+import PgBoss from 'pg-boss';
+import type { EntityManager } from 'typeorm';
+import type { Logger } from '../server/logger.js';
+
+/** Queue names; one job per connector at a time (`stately`: one queued and one active per key). */
+export const QUEUES = {
+  sync: 'connector-sync',
+  health: 'connector-health',
+  control: 'connector-control',
+  maintenance: 'connector-maintenance',
+} as const;
+
+export interface JobQueueOptions {
+  url: string;
+  logger: Logger;
+  /** A job still active after this long is considered lost (worker crash) and retried. */
+  jobTimeoutSec: number;
+  /** How often pg-boss looks for lost jobs. */
+  maintenanceIntervalSec: number;
+  pollingIntervalMs: number;
+}
+
+/** pg-boss in its own schema of the service's PostgreSQL; jobs can be sent inside our transactions. */
+export class JobQueue {
+  readonly boss: PgBoss;
+  readonly pollingIntervalSec: number;
+  private started = false;
+
+  constructor(private readonly options: JobQueueOptions) {
+    this.pollingIntervalSec = options.pollingIntervalMs / 1000;
+    this.boss = new PgBoss({
+      connectionString: options.url,
+      schema: 'pgboss',
+      max: 4,
+      application_name: 'connector-subgraph-jobs',
+      maintenanceIntervalSeconds: options.maintenanceIntervalSec,
+    });
+    this.boss.on('error', (error) => options.logger.warn({ err: error.message }, 'job queue error'));
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    await this.boss.start();
+    const common = { expireInSeconds: this.options.jobTimeoutSec, retryLimit: 2, retryDelay: 1, retentionDays: 1 };
+    await this.ensureQueue({ name: QUEUES.sync, policy: 'stately', ...common });
+    await this.ensureQueue({ name: QUEUES.health, policy: 'stately', ...common, expireInSeconds: 120 });
+    await this.ensureQueue({ name: QUEUES.control, policy: 'standard', ...common });
+    await this.ensureQueue({ name: QUEUES.maintenance, policy: 'singleton', ...common });
+    this.started = true;
+  }
+
+  /** Creates the queue, or brings an existing one's settings up to this process's configuration. */
+  private async ensureQueue(queue: PgBoss.Queue): Promise<void> {
+    if (!(await this.boss.getQueue(queue.name))) await this.boss.createQueue(queue.name, queue);
+    else await this.boss.updateQueue(queue.name, queue);
+  }
+
+  /** Sends a job; with `manager` it is part of that transaction and exists only if it commits. */
+  async send(queue: string, data: object, options: PgBoss.SendOptions & { manager?: EntityManager } = {}): Promise<string | null> {
+    const { manager, ...sendOptions } = options;
+    return this.boss.send(queue, data, { ...sendOptions, ...(manager ? { db: dbOf(manager) } : {}) });
+  }
+
+  /** Deletes jobs not yet started for a key, inside `manager`'s transaction. */
+  async removeQueued(manager: EntityManager, queue: string, key: string): Promise<void> {
+    await manager.query(`DELETE FROM pgboss.job WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry')`, [queue, key]);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+  }
+}
+
+/** pg-boss's `db` option over a TypeORM transaction. */
+function dbOf(manager: EntityManager): PgBoss.Db {
+  return {
+    async executeSql(text: string, values: unknown[]) {
+      if (!manager.queryRunner) throw new Error('jobs can join a transaction only');
+      const result = await manager.queryRunner.query(text, values, true);
+      return { rows: (result.records as unknown[]) ?? [] };
+    },
+  };
+}

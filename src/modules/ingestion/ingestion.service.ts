@@ -1,0 +1,345 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import { getAdapter } from '../../adapters/registry.js';
+import type { AdapterRuntime } from '../../adapters/runtime.js';
+import type { NormalizedRecord } from '../../adapters/records.js';
+import type { ReadCursor } from '../../adapters/spi.js';
+import type { Principal } from '../../auth/principal.js';
+import { columnList, createHydrator } from '../../db/hydrate.js';
+import { newId } from '../../db/ids.js';
+import { isConnectorError } from '../../errors/connector-error.js';
+import { QUEUES, type JobQueue } from '../../jobs/job-queue.js';
+import type { Logger } from '../../server/logger.js';
+import { systemActor } from '../audit/audit.actor.js';
+import type { AuditService } from '../audit/audit.service.js';
+import { ConnectorEntity } from '../connectors/connector.entity.js';
+import type { ConnectorService } from '../connectors/connector.service.js';
+import type { CredentialService } from '../connectors/credential.service.js';
+import { IngestionRunEntity } from './ingestion-run.entity.js';
+import type { Sink } from './sink.js';
+
+export const DEFAULT_SYNC_INTERVAL_SEC = 300;
+const MAX_ERROR_LENGTH = 1000;
+export const CONTROL_CHANNEL = 'connector_control';
+
+export interface SyncJob {
+  connectorId: string;
+  tenantId: string;
+  trigger: 'enable' | 'schedule' | 'manual';
+}
+
+export interface ControlJob {
+  connectorId: string;
+  action: 'settle-stop';
+}
+
+export interface IngestionOptions {
+  /** A RUNNING run whose heartbeat is older than this is taken as interrupted. */
+  staleRunSec: number;
+}
+
+/** Outcome of one run, for health and metrics. */
+export interface RunOutcome {
+  ok: boolean;
+  error: string | null;
+  written: number;
+}
+
+export type RunOutcomeListener = (m: EntityManager, connector: ConnectorEntity, outcome: RunOutcome) => Promise<Partial<ConnectorEntity>>;
+
+function intervalOf(connector: ConnectorEntity): number {
+  const value = Number(connector.config.syncIntervalSec);
+  return Number.isFinite(value) && value > 0 ? value : DEFAULT_SYNC_INTERVAL_SEC;
+}
+
+function describeError(error: unknown): string {
+  const text = isConnectorError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+  return text.slice(0, MAX_ERROR_LENGTH);
+}
+
+/**
+ * Pipeline control: what enabling and disabling do to ingestion (inside the toggle's transaction),
+ * and the run itself (read → normalize → sink, cursor committed after the sink accepted).
+ */
+export class IngestionService {
+  private readonly hydrateRun;
+  private readonly runColumns: string;
+  /** Health folds run outcomes into the connector's status (set by the health module). */
+  onRunOutcome: RunOutcomeListener | null = null;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly queue: JobQueue,
+    private readonly runtime: AdapterRuntime,
+    private readonly connectors: ConnectorService,
+    private readonly credentials: CredentialService,
+    private readonly audit: AuditService,
+    private readonly sink: Sink,
+    private readonly logger: Logger,
+    private readonly options: IngestionOptions,
+  ) {
+    this.hydrateRun = createHydrator(dataSource, IngestionRunEntity);
+    this.runColumns = columnList(dataSource, IngestionRunEntity, 'r');
+  }
+
+  /** Enabling: queue a sync now; the worker that picks it up moves STARTING → RUNNING. */
+  async onEnabled(m: EntityManager, connector: ConnectorEntity): Promise<void> {
+    await this.queue.send(QUEUES.sync, { connectorId: connector.id, tenantId: connector.tenantId, trigger: 'enable' } satisfies SyncJob, {
+      singletonKey: connector.id,
+      manager: m,
+    });
+  }
+
+  /**
+   * Disabling: removes queued work, tells every worker to abort an in-flight run (NOTIFY, delivered
+   * at commit), and returns the run state to set: STOPPED when nothing runs, else STOPPING until the
+   * run has ended.
+   */
+  async onDisabled(m: EntityManager, connector: ConnectorEntity): Promise<'STOPPED' | 'STOPPING'> {
+    await this.queue.removeQueued(m, QUEUES.sync, connector.id);
+    await m.query('SELECT pg_notify($1, $2)', [CONTROL_CHANNEL, JSON.stringify({ connectorId: connector.id, action: 'stop' })]);
+    const [{ running }] = await m.query(`SELECT count(*)::int AS running FROM ingestion_runs WHERE connector_id = $1 AND status = 'RUNNING'`, [connector.id]);
+    if (!running) {
+      if (connector.runState !== 'STOPPED') await this.auditStopped(m, connector, 'no run was in flight');
+      return 'STOPPED';
+    }
+    // A worker that died mid-run cannot settle it: check again once such a run would be stale.
+    await this.queue.send(QUEUES.control, { connectorId: connector.id, action: 'settle-stop' } satisfies ControlJob, {
+      startAfter: this.options.staleRunSec,
+      manager: m,
+    });
+    return 'STOPPING';
+  }
+
+  private async auditStopped(m: EntityManager, connector: ConnectorEntity, reason: string): Promise<void> {
+    await this.audit.record(m, systemActor('ingestion'), {
+      tenantId: connector.tenantId,
+      eventType: 'INGESTION_STOPPED',
+      targetType: 'Connector',
+      targetId: connector.id,
+      connectorId: connector.id,
+      appId: connector.applicationId,
+      changes: { runState: { before: connector.runState, after: 'STOPPED' } },
+      reason,
+    });
+  }
+
+  /** `syncConnector`: queue a run now (enabled connectors only; the caller checked visibility). */
+  async syncNow(connector: ConnectorEntity): Promise<IngestionRunEntity> {
+    return this.dataSource.transaction(async (m) => {
+      const now = new Date();
+      const run = m.create(IngestionRunEntity, {
+        id: newId('run', now),
+        tenantId: connector.tenantId,
+        connectorId: connector.id,
+        status: 'QUEUED',
+        trigger: 'manual',
+        jobId: null,
+        workerId: null,
+        startedAt: null,
+        finishedAt: null,
+        heartbeatAt: null,
+        recordsRead: 0,
+        recordsWritten: 0,
+        duplicates: 0,
+        error: null,
+      });
+      // The next scheduled run is brought forward, not doubled.
+      await this.queue.removeQueued(m, QUEUES.sync, connector.id);
+      const jobId = await this.queue.send(QUEUES.sync, { connectorId: connector.id, tenantId: connector.tenantId, trigger: 'manual' } satisfies SyncJob, {
+        singletonKey: connector.id,
+        manager: m,
+      });
+      // A run of this connector is in flight and another already waits behind it: that one serves.
+      if (!jobId) {
+        run.status = 'CANCELLED';
+        run.finishedAt = now;
+        run.error = 'a run was already queued for this connector';
+      }
+      run.jobId = jobId;
+      await m.insert(IngestionRunEntity, run as QueryDeepPartialEntity<IngestionRunEntity>);
+      return run;
+    });
+  }
+
+  /** Runs one sync job; never throws for upstream failures (they are recorded on the run). */
+  async execute(job: SyncJob, jobId: string, workerId: string, signal: AbortSignal): Promise<void> {
+    const claim = await this.claim(job, jobId, workerId);
+    if (!claim) return;
+    const { connector, run } = claim;
+    let outcome: RunOutcome = { ok: true, error: null, written: 0 };
+    let cancelled = false;
+    try {
+      const adapter = getAdapter(connector.provider);
+      if (!adapter) throw new Error(`provider ${connector.provider} is not available in this build`);
+      const [cursorRow] = await this.dataSource.query('SELECT cursor FROM ingestion_cursors WHERE connector_id = $1', [connector.id]);
+      const credentials = await this.credentials.resolve(connector);
+      const ctx = this.runtime.context({ signal });
+      const input = { config: connector.config, authType: connector.authType, credentials };
+      for await (const batch of adapter.read(ctx, input, (cursorRow?.cursor ?? null) as ReadCursor)) {
+        signal.throwIfAborted();
+        const accepted = await this.commitBatch(connector, run, batch.records, batch.cursor);
+        if (!accepted) {
+          cancelled = true;
+          break;
+        }
+        outcome.written += accepted.written;
+      }
+    } catch (error) {
+      if (signal.aborted) cancelled = true;
+      else {
+        outcome = { ok: false, error: describeError(error), written: outcome.written };
+        this.logger.info({ connectorId: connector.id, runId: run.id, error: outcome.error }, 'ingestion run failed');
+      }
+    }
+    await this.finish(connector.id, run.id, cancelled ? 'CANCELLED' : outcome.ok ? 'SUCCEEDED' : 'FAILED', outcome);
+  }
+
+  /** Starts a run if the connector is still enabled; a job queued before a disable never runs. */
+  private async claim(job: SyncJob, jobId: string, workerId: string) {
+    return this.dataSource.transaction(async (m) => {
+      const connector = await this.connectors.lockById(m, job.connectorId);
+      if (!connector || !connector.enabled || connector.isDeleted) return null;
+      const now = new Date();
+      // Never two runs of one connector at once: a live run elsewhere keeps it; a stale one died.
+      const [{ live }] = await m.query(
+        `SELECT count(*)::int AS live FROM ingestion_runs WHERE connector_id = $1 AND status = 'RUNNING' AND heartbeat_at > now() - make_interval(secs => $2)`,
+        [connector.id, this.options.staleRunSec],
+      );
+      if (live) return null;
+      await m.query(
+        `UPDATE ingestion_runs SET status = 'FAILED', finished_at = $2, error = 'interrupted: the worker stopped before the run finished' WHERE connector_id = $1 AND status = 'RUNNING'`,
+        [connector.id, now],
+      );
+      const [queued] = await m.query(`SELECT id FROM ingestion_runs WHERE connector_id = $1 AND job_id = $2 AND status = 'QUEUED'`, [connector.id, jobId]);
+      const run = m.create(IngestionRunEntity, {
+        id: queued?.id ?? newId('run', now),
+        tenantId: connector.tenantId,
+        connectorId: connector.id,
+        status: 'RUNNING',
+        trigger: job.trigger,
+        jobId,
+        workerId,
+        startedAt: now,
+        finishedAt: null,
+        heartbeatAt: now,
+        recordsRead: 0,
+        recordsWritten: 0,
+        duplicates: 0,
+        error: null,
+      });
+      if (queued) await m.update(IngestionRunEntity, { id: run.id }, run as QueryDeepPartialEntity<IngestionRunEntity>);
+      else await m.insert(IngestionRunEntity, run as QueryDeepPartialEntity<IngestionRunEntity>);
+      if (connector.runState !== 'RUNNING') {
+        await m.update(ConnectorEntity, { id: connector.id }, { runState: 'RUNNING' });
+        await this.audit.record(m, systemActor('ingestion'), {
+          tenantId: connector.tenantId,
+          eventType: 'INGESTION_STARTED',
+          targetType: 'Connector',
+          targetId: connector.id,
+          connectorId: connector.id,
+          appId: connector.applicationId,
+          changes: { runState: { before: connector.runState, after: 'RUNNING' } },
+        });
+      }
+      return { connector, run };
+    });
+  }
+
+  /** Sink + cursor + counters in one transaction, and only while the connector is enabled. */
+  private async commitBatch(connector: ConnectorEntity, run: IngestionRunEntity, records: NormalizedRecord[], cursor: ReadCursor) {
+    return this.dataSource.transaction(async (m) => {
+      const [state] = await m.query('SELECT enabled, is_deleted FROM connectors WHERE id = $1 FOR SHARE', [connector.id]);
+      if (!state?.enabled || state.is_deleted) return null;
+      const result = await this.sink.accept(m, { tenantId: connector.tenantId, connectorId: connector.id, runId: run.id, records });
+      await m.query(
+        `INSERT INTO ingestion_cursors (connector_id, tenant_id, cursor, updated_at) VALUES ($1, $2, $3, now())
+         ON CONFLICT (connector_id) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()`,
+        [connector.id, connector.tenantId, cursor === null ? null : JSON.stringify(cursor)],
+      );
+      await m.query(
+        `UPDATE ingestion_runs SET records_read = records_read + $2, records_written = records_written + $3, duplicates = duplicates + $4, heartbeat_at = now() WHERE id = $1`,
+        [run.id, records.length, result.written, result.duplicates],
+      );
+      if (result.written) await m.query('UPDATE connectors SET last_record_at = now() WHERE id = $1', [connector.id]);
+      return result;
+    });
+  }
+
+  /** Records the outcome, updates the connector, settles a pending stop or schedules the next run. */
+  private async finish(connectorId: string, runId: string, status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED', outcome: RunOutcome): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      const now = new Date();
+      await m.query(`UPDATE ingestion_runs SET status = $2, finished_at = $3, error = $4 WHERE id = $1`, [
+        runId,
+        status,
+        now,
+        status === 'CANCELLED' ? 'cancelled: the connector was disabled' : outcome.error,
+      ]);
+      const connector = await this.connectors.lockById(m, connectorId);
+      if (!connector) return;
+      const patch: Partial<ConnectorEntity> = {};
+      if (status === 'SUCCEEDED') {
+        const [{ last24h }] = await m.query(
+          `SELECT count(*)::int AS last24h FROM ingested_records WHERE tenant_id = $1 AND connector_id = $2 AND ingested_at > now() - interval '24 hours'`,
+          [connector.tenantId, connectorId],
+        );
+        patch.lastSyncAt = now;
+        patch.metrics = { ...connector.metrics, totalSynced: (connector.metrics.totalSynced ?? 0) + outcome.written, last24h };
+      }
+      if (status !== 'CANCELLED' && this.onRunOutcome) Object.assign(patch, await this.onRunOutcome(m, connector, outcome));
+      if (!connector.enabled || connector.isDeleted) {
+        if (connector.runState === 'STOPPING') {
+          patch.runState = 'STOPPED';
+          await this.auditStopped(m, connector, 'the in-flight run ended');
+        }
+      } else {
+        await this.queue.send(QUEUES.sync, { connectorId, tenantId: connector.tenantId, trigger: 'schedule' } satisfies SyncJob, {
+          singletonKey: connectorId,
+          startAfter: intervalOf(connector),
+          manager: m,
+        });
+      }
+      if (Object.keys(patch).length) await m.update(ConnectorEntity, { id: connectorId }, patch as QueryDeepPartialEntity<ConnectorEntity>);
+    });
+  }
+
+  /** A stop whose run was on a worker that died: settle it once that run is stale. */
+  async settleStop(job: ControlJob): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      const connector = await this.connectors.lockById(m, job.connectorId);
+      if (!connector || connector.enabled || connector.runState !== 'STOPPING') return;
+      const [{ live }] = await m.query(
+        `SELECT count(*)::int AS live FROM ingestion_runs WHERE connector_id = $1 AND status = 'RUNNING' AND heartbeat_at > now() - make_interval(secs => $2)`,
+        [connector.id, this.options.staleRunSec],
+      );
+      if (live) return;
+      await m.query(
+        `UPDATE ingestion_runs SET status = 'FAILED', finished_at = now(), error = 'interrupted: the worker stopped before the run finished' WHERE connector_id = $1 AND status = 'RUNNING'`,
+        [connector.id],
+      );
+      await m.update(ConnectorEntity, { id: connector.id }, { runState: 'STOPPED' });
+      await this.auditStopped(m, connector, 'the in-flight run was interrupted');
+    });
+  }
+
+  /** Newest runs of many connectors in one statement (`Connector.ingestionRuns`). */
+  async runsFor(principal: Principal, connectorIds: readonly string[], first: number): Promise<Map<string, IngestionRunEntity[]>> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT ${this.runColumns} FROM unnest($1::text[]) AS k(id)
+       CROSS JOIN LATERAL (SELECT * FROM ingestion_runs r WHERE r.tenant_id = $2 AND r.connector_id = k.id ORDER BY r.id DESC LIMIT $3) r`,
+      [connectorIds, principal.tenantId, first],
+    );
+    const byConnector = new Map<string, IngestionRunEntity[]>(connectorIds.map((id) => [id, []]));
+    for (const row of rows) {
+      const run = this.hydrateRun(row);
+      byConnector.get(run.connectorId)?.push(run);
+    }
+    return byConnector;
+  }
+
+  /** Retention of the sink. */
+  async expireRecords(retentionDays: number): Promise<number> {
+    return this.dataSource.transaction((m) => this.sink.expire(m, new Date(Date.now() - retentionDays * 86_400_000)));
+  }
+}

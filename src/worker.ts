@@ -1,0 +1,36 @@
+/**
+ * `npm run worker`: background workers only (ingestion, health), for scaling them out beside the
+ * API processes. Needs DATABASE_URL: the embedded database belongs to the `npm start` process.
+ */
+import 'reflect-metadata';
+import { startWorkers } from './bootstrap.js';
+import { loadConfig } from './config.js';
+import { openDatabase } from './db/data-source.js';
+import { createLogger } from './server/logger.js';
+import { createServices } from './services.js';
+
+const config = loadConfig();
+const logger = createLogger(config.logLevel);
+if (!config.databaseUrl) {
+  logger.error('npm run worker needs DATABASE_URL (the embedded database is private to npm start)');
+  process.exit(2);
+}
+const dataSource = await openDatabase({ url: config.databaseUrl, logger });
+const services = createServices(dataSource, config, config.databaseUrl, logger);
+await services.queue.start();
+const workers = await startWorkers(services, config, config.databaseUrl, logger);
+logger.info({ pid: process.pid }, 'workers started');
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'stopping workers');
+  for (const worker of workers) await worker.stop();
+  await services.queue.stop();
+  services.runtime.close();
+  await dataSource.destroy();
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
