@@ -1,6 +1,7 @@
 /**
  * Configuration and credentials of the `generic_rest` provider (API.md, "Provider configuration").
  */
+import { OPERATIONAL_PROPERTIES } from '../operations.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
@@ -138,6 +139,7 @@ export const configSchema: JsonSchema = {
       default: 3,
       description: 'Consecutive failed checks or runs before the connector is FAILING.',
     },
+    ...OPERATIONAL_PROPERTIES,
   },
 };
 

@@ -1,6 +1,7 @@
 /**
  * Configuration and credentials of the `nvd` provider (API.md, "Provider configuration").
  */
+import { OPERATIONAL_PROPERTIES } from '../operations.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
@@ -73,14 +74,14 @@ export const configSchema: JsonSchema = {
     },
     syncIntervalSec: {
       type: 'integer',
-      minimum: 60,
+      minimum: 1,
       maximum: 604800,
       default: 7200,
       description: 'Seconds between ingestion runs (NVD asks clients not to sync more often than every two hours).',
     },
     healthCheckIntervalSec: {
       type: 'integer',
-      minimum: 30,
+      minimum: 1,
       maximum: 86400,
       default: 900,
       description: 'Seconds between scheduled health checks (each costs one request of the rate limit).',
@@ -99,6 +100,7 @@ export const configSchema: JsonSchema = {
       default: 3,
       description: 'Consecutive failed checks or runs before the connector is FAILING.',
     },
+    ...OPERATIONAL_PROPERTIES,
   },
 };
 

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import { operationalSettings } from '../../adapters/operations.js';
 import { getAdapter } from '../../adapters/registry.js';
 import type { AdapterRuntime } from '../../adapters/runtime.js';
 import type { NormalizedRecord } from '../../adapters/records.js';
@@ -18,7 +19,6 @@ import type { CredentialService } from '../connectors/credential.service.js';
 import { IngestionRunEntity } from './ingestion-run.entity.js';
 import type { Sink } from './sink.js';
 
-export const DEFAULT_SYNC_INTERVAL_SEC = 300;
 const MAX_ERROR_LENGTH = 1000;
 export const CONTROL_CHANNEL = 'connector_control';
 
@@ -46,11 +46,6 @@ export interface RunOutcome {
 }
 
 export type RunOutcomeListener = (m: EntityManager, connector: ConnectorEntity, outcome: RunOutcome) => Promise<Partial<ConnectorEntity>>;
-
-function intervalOf(connector: ConnectorEntity): number {
-  const value = Number(connector.config.syncIntervalSec);
-  return Number.isFinite(value) && value > 0 ? value : DEFAULT_SYNC_INTERVAL_SEC;
-}
 
 function describeError(error: unknown): string {
   const text = isConnectorError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
@@ -296,7 +291,7 @@ export class IngestionService {
       } else {
         await this.queue.send(QUEUES.sync, { connectorId, tenantId: connector.tenantId, trigger: 'schedule' } satisfies SyncJob, {
           singletonKey: connectorId,
-          startAfter: intervalOf(connector),
+          startAfter: operationalSettings(connector.config).syncIntervalSec,
           manager: m,
         });
       }
