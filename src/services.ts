@@ -7,8 +7,10 @@ import { ApiKeyService } from './modules/applications/api-key.service.js';
 import { ApplicationService } from './modules/applications/application.service.js';
 import { AuditService } from './modules/audit/audit.service.js';
 import { ConnectorTestService } from './modules/connectors/connector-test.service.js';
+import { CredentialRotationService } from './modules/connectors/credential-rotation.service.js';
 import { ConnectorService } from './modules/connectors/connector.service.js';
 import { CredentialService } from './modules/connectors/credential.service.js';
+import { createSecretStore } from './secrets/secret-store.js';
 import { IngestionService } from './modules/ingestion/ingestion.service.js';
 import { PostgresSink } from './modules/ingestion/sink.js';
 import type { Logger } from './server/logger.js';
@@ -27,14 +29,15 @@ export function createServices(dataSource: DataSource, config: AppConfig, databa
   const applications = new ApplicationService(dataSource, audit);
   const signingKeys = new SigningKeyStore(dataSource, signingKeyOptions(config, logger));
   const apiKeys = new ApiKeyService(dataSource, audit, applications, signingKeys);
-  const connectors = new ConnectorService(dataSource, audit, applications);
-  const credentials = new CredentialService();
+  const credentials = new CredentialService(createSecretStore(config, { dataSource, logger }), logger);
+  const connectors = new ConnectorService(dataSource, audit, applications, credentials, logger);
   const connectorTests = new ConnectorTestService(dataSource, runtime, connectors, credentials, audit);
+  const rotations = new CredentialRotationService(dataSource, connectors, credentials, connectorTests, audit);
   const ingestion = new IngestionService(dataSource, queue, runtime, connectors, credentials, audit, new PostgresSink(), logger, {
     staleRunSec: config.jobs.staleRunSec,
   });
   connectors.pipeline = ingestion;
-  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, ingestion };
+  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, rotations, ingestion };
 }
 
 export type Services = ReturnType<typeof createServices>;

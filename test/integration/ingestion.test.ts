@@ -53,7 +53,8 @@ describe('toggle', () => {
 
   test('ten toggles off and on keep config and credentials; ten events; version moves only on change', async () => {
     const up = await upstream([]);
-    const c = (await svc.ok(CREATE, { input: restConnector('SIEM', up, { enabled: true }) }, ed)).createConnector;
+    const c = (await svc.ok(CREATE, { input: restConnector('SIEM', up, { enabled: true, authType: 'API_KEY', credentials: { apiKey: 'siem-key-123' } }) }, ed)).createConnector;
+    expect(c.credentialVersion).toBe(1);
     let version = c.version;
     for (let i = 0; i < 10; i++) {
       const enabled = i % 2 === 1;

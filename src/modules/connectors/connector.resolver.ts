@@ -11,7 +11,8 @@ import { AuditEventConnection } from '../audit/audit-event.type.js';
 import { toAuditEvent } from '../audit/audit.mapper.js';
 import { ConnectorFilter, CreateConnectorInput, TestConnectorConfigInput, UpdateConnectorInput } from './connector.inputs.js';
 import { toConnectionTestResult, toConnector } from './connector.mapper.js';
-import { ConnectionTestResult, Connector, ConnectorConnection, ConnectorProvider } from './connector.type.js';
+import { ConnectionTestResult, Connector, ConnectorConnection, ConnectorProvider, CredentialRotationResult } from './connector.type.js';
+import { JSONScalar } from '../../graphql/scalars.js';
 
 @Resolver(() => Connector)
 export class ConnectorResolver {
@@ -97,6 +98,27 @@ export class ConnectorResolver {
   ): Promise<Connector> {
     ctx.loaders.connector.clear(id);
     return toConnector(await ctx.services.connectors.toggle(caller(ctx, 'editor'), id, enabled, reason, expectedVersion));
+  }
+
+  @Mutation(() => CredentialRotationResult, {
+    description: 'Admins: writes new credentials as a new version, tests them (unless skipTest), and makes them active only if the test passes.',
+  })
+  async rotateCredentials(
+    @Arg('id', () => ID) id: string,
+    @Arg('credentials', () => JSONScalar, { description: 'Write-only.' }) credentials: unknown,
+    @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
+    @Arg('skipTest', () => Boolean, { defaultValue: false }) skipTest: boolean,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<CredentialRotationResult> {
+    ctx.loaders.connector.clear(id);
+    const outcome = await ctx.services.rotations.rotate(caller(ctx, 'admin'), id, credentials, expectedVersion, skipTest);
+    return { rotated: outcome.rotated, connector: toConnector(outcome.connector), test: outcome.test && toConnectionTestResult(outcome.test) };
+  }
+
+  @Mutation(() => Boolean, { description: 'Admins: removes a soft-deleted connector and every version of its secrets.' })
+  async purgeConnector(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    ctx.loaders.connector.clear(id);
+    return ctx.services.connectors.purge(caller(ctx, 'admin'), id);
   }
 
   @Mutation(() => Connector, { description: 'Brings back a soft-deleted connector, disabled.' })

@@ -4,6 +4,8 @@ import type { Principal } from '../../auth/principal.js';
 import { isAdmin } from '../../auth/principal.js';
 import { columnList, createHydrator } from '../../db/hydrate.js';
 import { newId } from '../../db/ids.js';
+import { operationalSettings } from '../../adapters/operations.js';
+import type { SecretVersionInfo } from '../../secrets/secret-store.js';
 import { SqlParams } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestContext } from '../../graphql/context.js';
@@ -12,12 +14,14 @@ import { actorOf, type Actor } from '../audit/audit.actor.js';
 import { diffChanges } from '../audit/audit.changes.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { ApplicationService } from '../applications/application.service.js';
+import type { Logger } from '../../server/logger.js';
+import type { CredentialService } from './credential.service.js';
 import { ConnectorEntity } from './connector.entity.js';
 import { CONNECTOR_SCHEMA_VERSION, type ConnectorScope, type RunState } from './connector.enums.js';
 import type { ConnectorFilter, CreateConnectorInput, UpdateConnectorInput } from './connector.inputs.js';
 import { cleanEventTypes, cleanId, cleanName, cleanReason, cleanTags, LIMITS } from './connector.validation.js';
 import { connectorVisibility } from './connector.visibility.js';
-import { redactConfig, requireAdapter, validateAuthType, validateConfig } from './provider-catalog.js';
+import { redactConfig, requireAdapter, validateAuthType, validateConfig, validateCredentials } from './provider-catalog.js';
 
 export const CONNECTOR_PAGE_MAX = 200;
 
@@ -43,6 +47,8 @@ export interface PipelineHooks {
   onEnabled(m: EntityManager, connector: ConnectorEntity): Promise<void>;
   /** Returns the run state to set: STOPPED, or STOPPING while a run is still in flight. */
   onDisabled(m: EntityManager, connector: ConnectorEntity): Promise<RunState>;
+  /** Removes what ingestion kept for the connector (records, cursor, runs). */
+  onPurged(m: EntityManager, connector: ConnectorEntity): Promise<void>;
 }
 
 /** A background component acting on a tenant's connector (health policies). */
@@ -68,6 +74,8 @@ export class ConnectorService {
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly applications: ApplicationService,
+    private readonly credentials: CredentialService,
+    private readonly logger: Logger,
   ) {
     this.hydrate = createHydrator(dataSource, ConnectorEntity);
     this.columns = columnList(dataSource, ConnectorEntity, 'c');
@@ -159,22 +167,56 @@ export class ConnectorService {
     const authType = input.authType ?? 'NONE';
     validateAuthType(spec, authType);
     const config = validateConfig(spec, input.config ?? {});
-    if (input.credentials != null) {
-      throw AppError.badInput('credentials cannot be stored: no secret store is configured', [
-        { path: 'credentials', message: 'not supported yet' },
-      ]);
+    const needsCredentials = (spec.requiredCredentials[authType] ?? []).length > 0;
+    if (needsCredentials && input.credentials == null) {
+      throw AppError.badInput(`authType ${authType} needs credentials`, [{ path: 'credentials', message: `is required for ${authType}` }]);
     }
+    const credentials = input.credentials != null ? validateCredentials(spec, authType, input.credentials) : null;
     const scope = this.resolveScope(principal, input.scope ?? 'ORG', cleanId(input.groupId, 'groupId'), cleanId(input.userId, 'userId'));
     const eventTypes = cleanEventTypes(input.eventTypes, spec.eventTypes, spec.id);
     const tags = cleanTags(input.tags);
     const webhookEndpointId = cleanId(input.webhookEndpointId, 'webhookEndpointId');
     const enabled = input.enabled ?? false;
 
+    const now = new Date();
+    const id = newId('cnn', now);
+    // The secret is written first so the row never points at nothing; if the row does not commit,
+    // the secret is removed again.
+    const secret = credentials ? await this.credentials.write(principal.tenantId, id, credentials, 0) : null;
+    try {
+      return await this.insertNew(rc, input, { id, now, name, spec, authType, config, scope, eventTypes, tags, webhookEndpointId, enabled, secret });
+    } catch (error) {
+      if (secret) {
+        await this.credentials.destroy(principal.tenantId, id).catch((cleanup) => this.logger.error({ connectorId: id, err: String(cleanup) }, 'could not remove the credentials of a connector that was not created'));
+      }
+      throw error;
+    }
+  }
+
+  private async insertNew(
+    rc: RequestContext,
+    input: CreateConnectorInput,
+    v: {
+      id: string;
+      now: Date;
+      name: string;
+      spec: ReturnType<typeof requireAdapter>['spec'];
+      authType: ConnectorEntity['authType'];
+      config: Record<string, unknown>;
+      scope: ScopeFields;
+      eventTypes: string[];
+      tags: string[];
+      webhookEndpointId: string | null;
+      enabled: boolean;
+      secret: SecretVersionInfo | null;
+    },
+  ): Promise<ConnectorEntity> {
+    const { principal } = rc;
+    const { id, now, name, spec, authType, config, scope, eventTypes, tags, webhookEndpointId, enabled, secret } = v;
     return this.dataSource.transaction(async (m) => {
       const applicationId = await this.resolveApplication(m, principal, cleanId(input.applicationId, 'applicationId'));
-      const now = new Date();
       const row = m.create(ConnectorEntity, {
-        id: newId('cnn', now),
+        id,
         tenantId: principal.tenantId,
         appId: principal.appId,
         applicationId,
@@ -185,11 +227,11 @@ export class ConnectorService {
         ownerId: principal.subject,
         config,
         authType,
-        vaultPath: null,
-        credentialFields: [],
-        credentialVersion: null,
-        credentialLastRotatedAt: null,
-        nextRotationDue: null,
+        vaultPath: secret ? this.credentials.pathFor(principal.tenantId, id) : null,
+        credentialFields: secret?.fields ?? [],
+        credentialVersion: secret?.version ?? null,
+        credentialLastRotatedAt: secret ? now : null,
+        nextRotationDue: secret ? new Date(now.getTime() + operationalSettings(config).rotationPeriodDays * 86_400_000) : null,
         oauthRefreshNeeded: false,
         oauthTokenExpiresAt: null,
         enabled,
@@ -231,7 +273,10 @@ export class ConnectorService {
         targetId: row.id,
         connectorId: row.id,
         appId: applicationId,
-        changes: this.changes(null, row),
+        changes: {
+          ...this.changes(null, row),
+          ...(secret ? { credentials: { before: null, after: { changed: true, version: secret.version, fields: secret.fields } } } : {}),
+        },
       });
       return row;
     });
@@ -379,6 +424,32 @@ export class ConnectorService {
       });
       return after;
     });
+  }
+
+  /**
+   * Removes a soft-deleted connector for good: its row, what ingestion kept, and every secret
+   * version. The audit trail keeps its events.
+   */
+  async purge(rc: RequestContext, id: string): Promise<boolean> {
+    const { principal } = rc;
+    const purged = await this.dataSource.transaction(async (m) => {
+      const before = await this.lockVisible(m, principal, id);
+      if (!before.isDeleted) throw AppError.badInput(`connector ${id} is not deleted: delete it before purging it`);
+      await this.pipeline?.onPurged(m, before);
+      await m.delete(ConnectorEntity, { id, tenantId: principal.tenantId });
+      await this.audit.record(m, actorOf(rc), {
+        tenantId: principal.tenantId,
+        eventType: 'CONNECTOR_PURGED',
+        targetType: 'Connector',
+        targetId: id,
+        connectorId: id,
+        appId: before.applicationId,
+        changes: { purged: { before: false, after: true }, name: { before: before.name, after: null } },
+      });
+      return before;
+    });
+    if (purged.credentialVersion !== null || purged.vaultPath) await this.credentials.destroy(purged.tenantId, purged.id);
+    return true;
   }
 
   async restore(rc: RequestContext, id: string): Promise<ConnectorEntity> {

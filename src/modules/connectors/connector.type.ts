@@ -130,3 +130,12 @@ export class ConnectorProvider {
   requiredCredentials!: Record<string, string[]>;
   @Field(() => [String]) eventTypes!: string[];
 }
+
+@ObjectType()
+export class CredentialRotationResult {
+  @Field(() => Boolean, { description: 'False when the new credentials failed their test: the previous ones stay active.' })
+  rotated!: boolean;
+  @Field(() => Connector) connector!: Connector;
+  @Field(() => ConnectionTestResult, { nullable: true, description: 'The test of the new credentials; null with skipTest.' })
+  test!: ConnectionTestResult | null;
+}

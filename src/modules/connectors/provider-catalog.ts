@@ -104,7 +104,13 @@ export function validateCredentials(spec: AdapterSpec, authType: AuthType, crede
   const validate = validatorFor(spec.credentialsSchema);
   const copy = structuredClone(credentials);
   const errors: FieldError[] = validate(copy) ? [] : fieldErrors(validate.errors, 'credentials', spec.id);
-  for (const field of spec.requiredCredentials[authType] ?? []) {
+  const used = spec.requiredCredentials[authType] ?? [];
+  for (const field of Object.keys(copy)) {
+    if (!used.includes(field) && !errors.some((e) => e.path === `credentials.${field}`)) {
+      errors.push({ path: `credentials.${field}`, message: `is not used by ${authType}` });
+    }
+  }
+  for (const field of used) {
     const value = copy[field];
     if ((typeof value !== 'string' || value.length === 0) && !errors.some((e) => e.path === `credentials.${field}`)) {
       errors.push({ path: `credentials.${field}`, message: `is required for ${authType}` });

@@ -119,6 +119,14 @@ export class IngestionService {
     });
   }
 
+  /** Purge: the sink's records, the cursor, the runs and any queued work of the connector. */
+  async onPurged(m: EntityManager, connector: ConnectorEntity): Promise<void> {
+    await this.queue.removeQueued(m, QUEUES.sync, connector.id);
+    await this.sink.forget(m, connector.tenantId, connector.id);
+    await m.query('DELETE FROM ingestion_cursors WHERE connector_id = $1', [connector.id]);
+    await m.query('DELETE FROM ingestion_runs WHERE connector_id = $1', [connector.id]);
+  }
+
   /** `syncConnector`: queue a run now (enabled connectors only; the caller checked visibility). */
   async syncNow(connector: ConnectorEntity): Promise<IngestionRunEntity> {
     return this.dataSource.transaction(async (m) => {
