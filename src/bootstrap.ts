@@ -7,6 +7,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { buildFederatedSchema } from './graphql/schema.js';
 import { createApp } from './server/app.js';
 import type { Logger } from './server/logger.js';
+import { HealthWorker } from './modules/health/health.worker.js';
 import { IngestionWorker } from './modules/ingestion/ingestion.worker.js';
 import { createServices, type Services } from './services.js';
 
@@ -23,7 +24,9 @@ export interface Service {
 export async function startWorkers(services: Services, config: AppConfig, databaseUrl: string, logger: Logger): Promise<Array<{ stop(): Promise<void> }>> {
   const ingestion = new IngestionWorker(services.queue, services.ingestion, databaseUrl, logger, config.jobs.concurrency);
   await ingestion.start();
-  return [ingestion];
+  const health = new HealthWorker(services.queue, services.health, services.ingestion, logger, config.health.concurrency, config.sink.retentionDays);
+  await health.start();
+  return [health, ingestion];
 }
 
 /**

@@ -43,6 +43,11 @@ export interface AppConfig {
     staleRunSec: number;
   };
   sink: { retentionDays: number };
+  health: {
+    /** Checks one worker process runs at once. */
+    concurrency: number;
+    checkTimeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -139,6 +144,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       staleRunSec: int(env, 'STALE_RUN_SEC', 300, 1, 86400),
     },
     sink: { retentionDays: int(env, 'SINK_RETENTION_DAYS', 30, 1, 3650) },
+    health: {
+      concurrency: int(env, 'HEALTH_CONCURRENCY', 8, 1, 256),
+      checkTimeoutMs: int(env, 'HEALTH_CHECK_TIMEOUT_MS', 10000, 100, 120000),
+    },
   };
   if (config.auth.jwtSecret && config.auth.jwtSecret.length < 32) {
     throw new ConfigError('AUTH_JWT_SECRET must be at least 32 characters');

@@ -11,6 +11,7 @@ import { CredentialRotationService } from './modules/connectors/credential-rotat
 import { ConnectorService } from './modules/connectors/connector.service.js';
 import { CredentialService } from './modules/connectors/credential.service.js';
 import { createSecretStore } from './secrets/secret-store.js';
+import { HealthService } from './modules/health/health.service.js';
 import { IngestionService } from './modules/ingestion/ingestion.service.js';
 import { PostgresSink } from './modules/ingestion/sink.js';
 import type { Logger } from './server/logger.js';
@@ -36,8 +37,25 @@ export function createServices(dataSource: DataSource, config: AppConfig, databa
   const ingestion = new IngestionService(dataSource, queue, runtime, connectors, credentials, audit, new PostgresSink(), logger, {
     staleRunSec: config.jobs.staleRunSec,
   });
-  connectors.pipeline = ingestion;
-  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, rotations, ingestion };
+  const health = new HealthService(dataSource, queue, connectors, credentials, connectorTests, audit, logger, {
+    checkTimeoutMs: config.health.checkTimeoutMs,
+  });
+  ingestion.onRunOutcome = health.onRunOutcome;
+  connectors.pipeline = {
+    async onEnabled(m, connector) {
+      await ingestion.onEnabled(m, connector);
+      await health.schedule(m, connector.id, 0);
+    },
+    async onDisabled(m, connector) {
+      await health.unschedule(m, connector.id);
+      return ingestion.onDisabled(m, connector);
+    },
+    async onPurged(m, connector) {
+      await ingestion.onPurged(m, connector);
+      await health.onPurged(m, connector);
+    },
+  };
+  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, rotations, ingestion, health };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -2,6 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import { createApplicationLoaders } from '../modules/applications/application.loaders.js';
 import { createAuditLoaders } from '../modules/audit/audit.loaders.js';
 import { createConnectorLoaders } from '../modules/connectors/connector.loaders.js';
+import { createHealthLoaders } from '../modules/health/health.loaders.js';
 import { createIngestionLoaders } from '../modules/ingestion/ingestion.loaders.js';
 import type { Services } from '../services.js';
 
@@ -11,6 +12,7 @@ export function createLoaders(services: Services, principal: Principal) {
     ...createApplicationLoaders(services.applications, principal),
     ...createAuditLoaders(services.audit, principal),
     ...createIngestionLoaders(services.ingestion, principal),
+    ...createHealthLoaders(services.health, principal),
   };
 }
 

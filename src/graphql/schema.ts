@@ -10,6 +10,7 @@ import { toApplication } from '../modules/applications/application.mapper.js';
 import { AuditResolver } from '../modules/audit/audit.resolver.js';
 import { toAuditEvent } from '../modules/audit/audit.mapper.js';
 import { ConnectorResolver } from '../modules/connectors/connector.resolver.js';
+import { HealthResolver } from '../modules/health/health.resolver.js';
 import { IngestionResolver } from '../modules/ingestion/ingestion.resolver.js';
 import { toConnector } from '../modules/connectors/connector.mapper.js';
 import { caller, type GraphQLContext } from './context.js';
@@ -54,7 +55,7 @@ const referenceResolvers = {
  */
 export async function buildFederatedSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [ConnectorResolver, ApplicationResolver, ApiKeyResolver, AuditResolver, IngestionResolver],
+    resolvers: [ConnectorResolver, ApplicationResolver, ApiKeyResolver, AuditResolver, IngestionResolver, HealthResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
   });

@@ -27,6 +27,9 @@ export class RestUpstream {
   apiKey?: string;
   /** Milliseconds to wait before answering each request. */
   delayMs = 0;
+  /** Requests being answered now, and the most there ever were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
   private failures: Array<{ status: number; body: string }> = [];
   private failing: { status: number } | null = null;
   private server = createServer((req, res) => void this.handle(req, res));
@@ -62,6 +65,9 @@ export class RestUpstream {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
     this.requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, headers: req.headers, at: Date.now() });
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.once('close', () => (this.inFlight -= 1));
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     if (res.destroyed) return;
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {

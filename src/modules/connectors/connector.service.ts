@@ -136,6 +136,12 @@ export class ConnectorService {
     return this.hydrate(rows[0]);
   }
 
+  /** A connector by id for background work, without a lock (the job names it). */
+  async loadById(id: string): Promise<ConnectorEntity | null> {
+    const rows = await this.dataSource.query(`SELECT ${this.columns} FROM connectors c WHERE c.id = $1`, [id]);
+    return rows.length ? this.hydrate(rows[0]) : null;
+  }
+
   /** Locks a connector by id for background work (no caller visibility: the job names it). */
   async lockById(m: EntityManager, id: string, mode: 'UPDATE' | 'SHARE' = 'UPDATE'): Promise<ConnectorEntity | null> {
     const rows = await m.query(`SELECT ${this.columns} FROM connectors c WHERE c.id = $1 FOR ${mode}`, [id]);

@@ -42,7 +42,9 @@ export interface IngestionOptions {
 export interface RunOutcome {
   ok: boolean;
   error: string | null;
+  read: number;
   written: number;
+  duplicates: number;
 }
 
 export type RunOutcomeListener = (m: EntityManager, connector: ConnectorEntity, outcome: RunOutcome) => Promise<Partial<ConnectorEntity>>;
@@ -170,7 +172,7 @@ export class IngestionService {
     const claim = await this.claim(job, jobId, workerId);
     if (!claim) return;
     const { connector, run } = claim;
-    let outcome: RunOutcome = { ok: true, error: null, written: 0 };
+    let outcome: RunOutcome = { ok: true, error: null, read: 0, written: 0, duplicates: 0 };
     let cancelled = false;
     try {
       const adapter = getAdapter(connector.provider);
@@ -186,12 +188,14 @@ export class IngestionService {
           cancelled = true;
           break;
         }
+        outcome.read += batch.records.length;
         outcome.written += accepted.written;
+        outcome.duplicates += accepted.duplicates;
       }
     } catch (error) {
       if (signal.aborted) cancelled = true;
       else {
-        outcome = { ok: false, error: describeError(error), written: outcome.written };
+        outcome = { ...outcome, ok: false, error: describeError(error) };
         this.logger.info({ connectorId: connector.id, runId: run.id, error: outcome.error }, 'ingestion run failed');
       }
     }
@@ -339,6 +343,20 @@ export class IngestionService {
       byConnector.get(run.connectorId)?.push(run);
     }
     return byConnector;
+  }
+
+  /** Queues a sync for every enabled connector that has none queued or running (after restarts, lost jobs). */
+  async reconcile(): Promise<number> {
+    const missing: Array<{ id: string; tenant_id: string }> = await this.dataSource.query(
+      `SELECT c.id, c.tenant_id FROM connectors c WHERE c.enabled AND NOT c.is_deleted
+       AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $1 AND j.singleton_key = c.id AND j.state IN ('created', 'retry', 'active'))
+       AND NOT EXISTS (SELECT 1 FROM ingestion_runs r WHERE r.connector_id = c.id AND r.status = 'RUNNING')`,
+      [QUEUES.sync],
+    );
+    for (const c of missing) {
+      await this.queue.send(QUEUES.sync, { connectorId: c.id, tenantId: c.tenant_id, trigger: 'schedule' } satisfies SyncJob, { singletonKey: c.id });
+    }
+    return missing.length;
   }
 
   /** Retention of the sink. */

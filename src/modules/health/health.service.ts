@@ -1,0 +1,243 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import { operationalSettings } from '../../adapters/operations.js';
+import type { Principal } from '../../auth/principal.js';
+import { columnList, createHydrator } from '../../db/hydrate.js';
+import { newId } from '../../db/ids.js';
+import { SqlParams } from '../../db/sql.js';
+import { QUEUES, type JobQueue } from '../../jobs/job-queue.js';
+import type { Logger } from '../../server/logger.js';
+import { systemActor } from '../audit/audit.actor.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { ConnectorTestService } from '../connectors/connector-test.service.js';
+import { ConnectorEntity } from '../connectors/connector.entity.js';
+import type { HealthStatus } from '../connectors/connector.enums.js';
+import type { ConnectorService } from '../connectors/connector.service.js';
+import { connectorVisibility } from '../connectors/connector.visibility.js';
+import type { CredentialService } from '../connectors/credential.service.js';
+import type { RunOutcome } from '../ingestion/ingestion.service.js';
+import { HealthEventEntity } from './health-event.entity.js';
+import { decide, movingAverage, type HealthObservation } from './health.rules.js';
+
+export interface HealthJob {
+  connectorId: string;
+}
+
+export interface HealthOptions {
+  /** Upper bound of one check. */
+  checkTimeoutMs: number;
+}
+
+const MONITOR = systemActor('health-monitor');
+
+/**
+ * Health that tells the truth: scheduled cheap checks and ingestion outcomes feed one damped state
+ * machine; transitions are stored and audited; policies disable through the same toggle path.
+ */
+export class HealthService {
+  private readonly hydrateEvent;
+  private readonly eventColumns: string;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly queue: JobQueue,
+    private readonly connectors: ConnectorService,
+    private readonly credentials: CredentialService,
+    private readonly tests: ConnectorTestService,
+    private readonly audit: AuditService,
+    private readonly logger: Logger,
+    private readonly options: HealthOptions,
+  ) {
+    this.hydrateEvent = createHydrator(dataSource, HealthEventEntity);
+    this.eventColumns = columnList(dataSource, HealthEventEntity, 'h');
+  }
+
+  /** Queues the connector's next check, `delaySec` from now with up to 10 % jitter. */
+  async schedule(m: EntityManager | undefined, connectorId: string, delaySec: number): Promise<void> {
+    const startAfter = Math.max(0, Math.round(delaySec * (1 + Math.random() * 0.1)));
+    await this.queue.send(QUEUES.health, { connectorId } satisfies HealthJob, { singletonKey: connectorId, startAfter, manager: m });
+  }
+
+  async unschedule(m: EntityManager, connectorId: string): Promise<void> {
+    await this.queue.removeQueued(m, QUEUES.health, connectorId);
+  }
+
+  async onPurged(m: EntityManager, connector: ConnectorEntity): Promise<void> {
+    await this.unschedule(m, connector.id);
+    await m.query('DELETE FROM health_events WHERE tenant_id = $1 AND connector_id = $2', [connector.tenantId, connector.id]);
+  }
+
+  /** A scheduled check (job); disabled or deleted connectors are never checked. */
+  async runScheduled(job: HealthJob): Promise<void> {
+    const [connector] = await this.dataSource.query('SELECT enabled, is_deleted FROM connectors WHERE id = $1', [job.connectorId]);
+    if (!connector?.enabled || connector.is_deleted) return;
+    await this.checkNow(job.connectorId, true);
+  }
+
+  /** Runs one cheap check and folds it into the status; `reschedule` queues the next one. */
+  async checkNow(connectorId: string, reschedule: boolean): Promise<ConnectorEntity | null> {
+    const connector = await this.connectors.loadById(connectorId);
+    if (!connector || !connector.enabled || connector.isDeleted) return connector;
+    let observation: HealthObservation;
+    try {
+      const credentials = await this.credentials.resolve(connector);
+      const { result } = await this.tests.run(connector.provider, { config: connector.config, authType: connector.authType, credentials }, { cheap: true, timeoutMs: this.options.checkTimeoutMs });
+      const failed = result.steps.find((s) => !s.passed && s.errorCode);
+      observation = {
+        ok: result.success,
+        latencyMs: result.latencyMs,
+        error: failed ? `${failed.name} ${failed.errorCode}: ${failed.message ?? ''}`.trim() : result.success ? null : (result.message ?? 'check failed'),
+      };
+    } catch (error) {
+      observation = { ok: false, latencyMs: null, error: error instanceof Error ? error.message : String(error) };
+    }
+    return this.record(connectorId, observation, reschedule);
+  }
+
+  private async record(connectorId: string, observation: HealthObservation, reschedule: boolean): Promise<ConnectorEntity | null> {
+    let autoDisable: string | null = null;
+    const updated = await this.dataSource.transaction(async (m) => {
+      const connector = await this.connectors.lockById(m, connectorId);
+      if (!connector || !connector.enabled || connector.isDeleted) return connector;
+      const settings = operationalSettings(connector.config);
+      const now = new Date();
+      const withRecords = this.withRecordExpectation(connector, observation, now);
+      const patch = await this.apply(m, connector, withRecords);
+      patch.lastCheckedAt = now;
+      patch.metrics = { ...connector.metrics, avgLatencyMs: movingAverage(connector.metrics.avgLatencyMs ?? null, observation.latencyMs) };
+      await m.update(ConnectorEntity, { id: connectorId }, patch as QueryDeepPartialEntity<ConnectorEntity>);
+      if (settings.autoDisableAfterFailures && (patch.consecutiveErrors ?? 0) >= settings.autoDisableAfterFailures) {
+        autoDisable = `auto-disabled after ${patch.consecutiveErrors} consecutive failures: ${observation.error ?? ''}`.trim();
+      } else if (reschedule) {
+        await this.schedule(m, connectorId, settings.healthCheckIntervalSec);
+      }
+      return Object.assign(connector, patch);
+    });
+    if (autoDisable && updated) return this.autoDisable(updated, autoDisable);
+    return updated;
+  }
+
+  /** A connector that answers but has delivered nothing since it was switched on is not HEALTHY. */
+  private withRecordExpectation(connector: ConnectorEntity, observation: HealthObservation, now: Date): HealthObservation {
+    if (!observation.ok || observation.degradedReason) return observation;
+    const since = connector.enabledChangedAt ?? connector.createdAt;
+    const expectWithinMs = operationalSettings(connector.config).expectRecordsWithinSec * 1000;
+    const delivered = connector.lastRecordAt && connector.lastRecordAt >= since;
+    if (!delivered && now.getTime() - since.getTime() > expectWithinMs) {
+      return { ...observation, degradedReason: `no records delivered in the ${Math.round((now.getTime() - since.getTime()) / 1000)} s since the connector was enabled` };
+    }
+    return observation;
+  }
+
+  /** Folds an observation into the connector's state; stores and audits a transition. */
+  private async apply(m: EntityManager, connector: ConnectorEntity, observation: HealthObservation): Promise<Partial<ConnectorEntity>> {
+    const settings = operationalSettings(connector.config);
+    const decision = decide(
+      { status: connector.syncStatus, candidate: connector.healthCandidate, candidateCount: connector.healthCandidateCount, consecutiveErrors: connector.consecutiveErrors },
+      observation,
+      settings,
+    );
+    const patch: Partial<ConnectorEntity> = {
+      syncStatus: decision.state.status,
+      healthCandidate: decision.state.candidate,
+      healthCandidateCount: decision.state.candidateCount,
+      consecutiveErrors: decision.state.consecutiveErrors,
+      lastError: decision.lastError,
+    };
+    if (decision.transition) await this.recordTransition(m, connector, decision.transition.from, decision.transition.to, decision.transition.reason);
+    return patch;
+  }
+
+  private async recordTransition(m: EntityManager, connector: ConnectorEntity, from: HealthStatus, to: HealthStatus, reason: string): Promise<void> {
+    const now = new Date();
+    await m.insert(HealthEventEntity, { id: newId('hev', now), tenantId: connector.tenantId, connectorId: connector.id, at: now, from, to, reason });
+    await this.audit.record(m, MONITOR, {
+      tenantId: connector.tenantId,
+      eventType: 'HEALTH_STATUS_CHANGED',
+      targetType: 'Connector',
+      targetId: connector.id,
+      connectorId: connector.id,
+      appId: connector.applicationId,
+      changes: { syncStatus: { before: from, after: to } },
+      reason,
+    });
+  }
+
+  /** Ingestion outcomes count as results too; the duplicate-flood guard judges them here. */
+  readonly onRunOutcome = async (m: EntityManager, connector: ConnectorEntity, outcome: RunOutcome): Promise<Partial<ConnectorEntity>> => {
+    if (!connector.enabled || connector.isDeleted) return {};
+    const settings = operationalSettings(connector.config);
+    let observation: HealthObservation = { ok: outcome.ok, latencyMs: null, error: outcome.error };
+    const flood =
+      outcome.ok && settings.duplicateFloodRatio !== null && outcome.read >= settings.duplicateFloodMinRecords && outcome.duplicates / outcome.read > settings.duplicateFloodRatio;
+    if (flood) {
+      const share = Math.round((outcome.duplicates / outcome.read) * 100);
+      observation = { ok: true, latencyMs: null, error: null, immediate: true, degradedReason: `duplicate flood: ${share}% of ${outcome.read} records in the last run were duplicates (limit ${Math.round(settings.duplicateFloodRatio! * 100)}%)` };
+    } else if (outcome.ok && outcome.written > 0 && connector.syncStatus === 'DEGRADED' && connector.lastError?.startsWith('no records')) {
+      observation = { ok: true, latencyMs: null, error: null };
+    } else if (outcome.ok) {
+      // A quiet but working run says nothing new about health; checks judge latency and records.
+      return { consecutiveErrors: 0 };
+    }
+    const patch = await this.apply(m, connector, observation);
+    const failures = patch.consecutiveErrors ?? 0;
+    const reason = flood && settings.duplicateFloodAutoDisable
+      ? `auto-disabled by the duplicate-flood guard: ${observation.degradedReason}`
+      : settings.autoDisableAfterFailures && failures >= settings.autoDisableAfterFailures
+        ? `auto-disabled after ${failures} consecutive failures: ${outcome.error ?? ''}`.trim()
+        : null;
+    if (reason) {
+      // The toggle path runs in its own transaction, once this one has committed.
+      setImmediate(() => void this.autoDisable(Object.assign({}, connector, patch) as ConnectorEntity, reason).catch((error) => this.logger.error({ err: String(error) }, 'auto-disable failed')));
+    }
+    return patch;
+  };
+
+  /** Policies disable through the same toggle as a person, as SYSTEM with the reason. */
+  private async autoDisable(connector: ConnectorEntity, reason: string): Promise<ConnectorEntity> {
+    this.logger.warn({ connectorId: connector.id, reason }, 'policy disables connector');
+    return this.connectors.toggle({ actor: MONITOR, tenantId: connector.tenantId }, connector.id, false, reason.slice(0, 1000));
+  }
+
+  /** Newest transitions of many connectors in one statement (`Connector.healthHistory`). */
+  async historyFor(principal: Principal, connectorIds: readonly string[], first: number): Promise<Map<string, HealthEventEntity[]>> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT ${this.eventColumns} FROM unnest($1::text[]) AS k(id)
+       CROSS JOIN LATERAL (SELECT * FROM health_events h WHERE h.tenant_id = $2 AND h.connector_id = k.id ORDER BY h.id DESC LIMIT $3) h`,
+      [connectorIds, principal.tenantId, first],
+    );
+    const byConnector = new Map<string, HealthEventEntity[]>(connectorIds.map((id) => [id, []]));
+    for (const row of rows) {
+      const event = this.hydrateEvent(row);
+      byConnector.get(event.connectorId)?.push(event);
+    }
+    return byConnector;
+  }
+
+  /** Counts of visible, non-deleted connectors by status, for a dashboard. */
+  async summary(principal: Principal): Promise<{ total: number; enabled: number; byStatus: Array<{ status: HealthStatus; count: number }> }> {
+    const sql = new SqlParams();
+    const rows: Array<{ status: HealthStatus; count: number; enabled: number }> = await this.dataSource.query(
+      `SELECT c.sync_status AS status, count(*)::int AS count, count(*) FILTER (WHERE c.enabled)::int AS enabled
+       FROM connectors c WHERE ${connectorVisibility(principal, 'c', sql)} AND NOT c.is_deleted GROUP BY c.sync_status`,
+      sql.values,
+    );
+    const order: HealthStatus[] = ['PENDING', 'HEALTHY', 'DEGRADED', 'FAILING', 'PAUSED'];
+    return {
+      total: rows.reduce((n, r) => n + r.count, 0),
+      enabled: rows.reduce((n, r) => n + r.enabled, 0),
+      byStatus: order.map((status) => ({ status, count: rows.find((r) => r.status === status)?.count ?? 0 })),
+    };
+  }
+
+  /** Ensures every enabled connector has a check queued (after restarts, restores, lost jobs). */
+  async reconcile(): Promise<number> {
+    const missing: Array<{ id: string }> = await this.dataSource.query(
+      `SELECT c.id FROM connectors c WHERE c.enabled AND NOT c.is_deleted
+       AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $1 AND j.singleton_key = c.id AND j.state IN ('created', 'retry', 'active'))`,
+      [QUEUES.health],
+    );
+    for (const { id } of missing) await this.schedule(undefined, id, 0);
+    return missing.length;
+  }
+}

@@ -1,0 +1,24 @@
+import { Field, Int, ObjectType } from 'type-graphql';
+import { HealthStatusEnum } from '../../graphql/enums.js';
+import type { HealthStatus } from '../connectors/connector.enums.js';
+
+@ObjectType({ description: 'One health status transition.' })
+export class HealthEvent {
+  @Field(() => Date) at!: Date;
+  @Field(() => HealthStatusEnum) from!: HealthStatus;
+  @Field(() => HealthStatusEnum) to!: HealthStatus;
+  @Field(() => String, { nullable: true }) reason!: string | null;
+}
+
+@ObjectType()
+export class HealthCount {
+  @Field(() => HealthStatusEnum) status!: HealthStatus;
+  @Field(() => Int) count!: number;
+}
+
+@ObjectType()
+export class ConnectorHealthSummary {
+  @Field(() => Int) total!: number;
+  @Field(() => Int) enabled!: number;
+  @Field(() => [HealthCount]) byStatus!: HealthCount[];
+}
