@@ -12,6 +12,7 @@ import { toAuditEvent } from '../modules/audit/audit.mapper.js';
 import { ConnectorResolver } from '../modules/connectors/connector.resolver.js';
 import { HealthResolver } from '../modules/health/health.resolver.js';
 import { IngestionResolver } from '../modules/ingestion/ingestion.resolver.js';
+import { NormalizationResolver } from '../modules/normalization/normalization.resolver.js';
 import { toConnector } from '../modules/connectors/connector.mapper.js';
 import { caller, type GraphQLContext } from './context.js';
 import { DateTimeScalar } from './scalars.js';
@@ -55,7 +56,7 @@ const referenceResolvers = {
  */
 export async function buildFederatedSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [ConnectorResolver, ApplicationResolver, ApiKeyResolver, AuditResolver, IngestionResolver, HealthResolver],
+    resolvers: [ConnectorResolver, ApplicationResolver, ApiKeyResolver, AuditResolver, IngestionResolver, HealthResolver, NormalizationResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
   });
