@@ -124,3 +124,29 @@ describe('group and user scope', () => {
     expect(await versionOf(aConnector.id)).toBe(1);
   });
 });
+
+describe('every connector operation is tenant-scoped', () => {
+  test('another tenant gets NOT_FOUND from each mutation and null or nothing from each read', async () => {
+    const id = aConnector.id;
+    const mutations: Array<[string, Record<string, unknown>]> = [
+      ['mutation($id: ID!) { toggleConnector(id: $id, enabled: true) { id } }', { id }],
+      ['mutation($id: ID!) { testConnector(id: $id) { success } }', { id }],
+      ['mutation($id: ID!) { syncConnector(id: $id) { id } }', { id }],
+      ['mutation($id: ID!) { checkConnectorHealth(id: $id) { id } }', { id }],
+      ['mutation($id: ID!) { rotateCredentials(id: $id, credentials: { apiKey: "x-123456" }) { rotated } }', { id }],
+      ['mutation($id: ID!) { purgeConnector(id: $id) }', { id }],
+    ];
+    for (const [query, variables] of mutations) {
+      const res = await svc.gql(query, variables, b);
+      expect([query, res.body.errors?.[0]?.extensions?.code]).toEqual([query, 'NOT_FOUND']);
+    }
+    const [row] = await svc.dataSource.query('SELECT enabled, version FROM connectors WHERE id = $1', [id]);
+    expect(row).toEqual({ enabled: false, version: 1 });
+    const reads = await svc.ok(
+      `query($id: ID!) { connector(id: $id) { id } connectorHealthSummary { total } auditEvents(filter: { targetId: $id }) { nodes { id } } }`,
+      { id },
+      b,
+    );
+    expect(reads).toEqual({ connector: null, connectorHealthSummary: { total: 0 }, auditEvents: { nodes: [] } });
+  });
+});
