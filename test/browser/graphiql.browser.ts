@@ -32,13 +32,15 @@ test('GraphiQL loads offline and runs the README query with a pasted token', asy
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   await page.addInitScript((headers) => {
-    window.localStorage.setItem('graphiql:headers', headers);
-    window.localStorage.setItem('graphiql:query', '{ connectors(first: 10) { totalCount nodes { name provider enabled syncStatus } } }');
+    // Runs in the page: GraphiQL reads its persisted editors from localStorage.
+    const { localStorage } = globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } };
+    localStorage.setItem('graphiql:headers', headers);
+    localStorage.setItem('graphiql:query', '{ connectors(first: 10) { totalCount nodes { name provider enabled syncStatus } } }');
   }, JSON.stringify({ Authorization: `Bearer ${token}` }));
   await page.goto(`${svc.url}/graphql`);
   await page.waitForSelector('.graphiql-execute-button', { timeout: 20_000 });
   await page.click('.graphiql-execute-button');
-  await page.waitForFunction(() => document.querySelector('.result-window')?.textContent?.includes('Browser demo'), undefined, { timeout: 20_000 });
+  await page.waitForSelector('.result-window:has-text("Browser demo")', { timeout: 20_000 });
   const result = await page.textContent('.result-window');
   expect(result).toContain('"totalCount": 1');
   await page.screenshot({ path: process.env.GRAPHIQL_SCREENSHOT ?? '/tmp/graphiql.png' });

@@ -2,9 +2,7 @@
  * Configuration and credentials of the `generic_rest` provider (API.md, "Provider configuration").
  */
 import { OPERATIONAL_PROPERTIES } from '../operations.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import { parseProviderConfig } from '../schema-validation.js';
 import { ConnectorError } from '../../errors/connector-error.js';
 import type { AuthType, JsonSchema } from '../spi.js';
 import { DEFAULT_API_KEY_HEADER, REQUIRED_CREDENTIALS } from '../http/auth.js';
@@ -162,49 +160,9 @@ export const credentialsSchema: JsonSchema = {
 
 export const requiredCredentials: Partial<Record<AuthType, string[]>> = { ...REQUIRED_CREDENTIALS };
 
-// ajv-formats is CommonJS: its plugin is the module's `default` property under NodeNext.
-const addFormats = (addFormatsModule as unknown as { default: (ajv: Ajv2020) => Ajv2020 }).default ?? (addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020);
-
-let validator: ValidateFunction | undefined;
-function validate(): ValidateFunction {
-  if (!validator) {
-    const ajv = new Ajv2020({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: true });
-    addFormats(ajv);
-    validator = ajv.compile(configSchema);
-  }
-  return validator;
-}
-
-/** Ajv errors as text naming fields and rules, never the offending values. */
-function describeErrors(errors: ErrorObject[] | null | undefined): string {
-  return (errors ?? [])
-    .slice(0, 5)
-    .map((e) => {
-      const field = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'config';
-      if (e.keyword === 'additionalProperties') return `${field}: unknown property "${String(e.params.additionalProperty)}"`;
-      if (e.keyword === 'required') return `${field}: missing "${String(e.params.missingProperty)}"`;
-      return `${field} ${e.message ?? 'is invalid'}`;
-    })
-    .join('; ');
-}
-
 /** Validates `raw` against {@link configSchema} and fills defaults; throws CONFIG_INVALID. */
 export function parseConfig(raw: unknown): GenericRestConfig {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConnectorError('CONFIG_INVALID', 'Invalid configuration: expected an object');
-  }
-  const copy = structuredClone(raw) as Record<string, unknown>;
-  const check = validate();
-  if (!check(copy)) throw new ConnectorError('CONFIG_INVALID', `Invalid configuration: ${describeErrors(check.errors)}`);
-  const cfg = copy as unknown as GenericRestConfig;
-  const base = new URL(cfg.baseUrl);
-  if (base.username || base.password) {
-    throw new ConnectorError('CONFIG_INVALID', 'Invalid configuration: baseUrl must not contain credentials (use the connector credentials)');
-  }
-  if (base.search || base.hash) {
-    throw new ConnectorError('CONFIG_INVALID', 'Invalid configuration: baseUrl must not contain a query or fragment (use query)');
-  }
-  return cfg;
+  return parseProviderConfig<GenericRestConfig>(configSchema, raw, ' (use query)');
 }
 
 /** The settings the auth schemes read. */

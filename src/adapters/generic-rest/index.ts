@@ -2,6 +2,7 @@
  * `generic_rest`: any JSON API that returns an array of objects, paged with RFC 8288 `Link`
  * headers. Five auth types; records are the upstream objects as they are ({@link normalizeRecord}).
  */
+import { CheckSteps } from '../check-steps.js';
 import { performance } from 'node:perf_hooks';
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import type {
@@ -46,44 +47,6 @@ export const spec: AdapterSpec = {
   eventTypes: ['record'],
 };
 
-/** Mutable step list: every step is reported, in order; steps after a failure are "not run". */
-class Steps {
-  private readonly steps = new Map<TestStepName, CheckStep>();
-
-  pass(name: TestStepName, latencyMs: number, message: string): void {
-    this.steps.set(name, { name, passed: true, latencyMs: Math.max(0, latencyMs), message, errorCode: null, retryable: null, remediation: null });
-  }
-
-  fail(name: TestStepName, latencyMs: number, error: ConnectorError, message: string, remediation: string): void {
-    this.steps.set(name, {
-      name,
-      passed: false,
-      latencyMs: Math.max(0, latencyMs),
-      message,
-      errorCode: error.code,
-      retryable: error.retryable,
-      remediation,
-    });
-  }
-
-  /** The first step without a verdict (for failures outside the known paths). */
-  next(): TestStepName {
-    return TEST_STEP_NAMES.find((n) => !this.steps.has(n)) ?? 'VALIDATE_FORMAT';
-  }
-
-  list(): CheckStep[] {
-    let failed: TestStepName | null = null;
-    return TEST_STEP_NAMES.map((name) => {
-      const step = failed === null ? this.steps.get(name) : undefined;
-      if (step) {
-        if (!step.passed) failed = name;
-        return step;
-      }
-      failed ??= name;
-      return { name, passed: false, latencyMs: null, message: `not run: ${failed} failed`, errorCode: null, retryable: null, remediation: null };
-    });
-  }
-}
 
 function remediationFor(step: TestStepName, error: ConnectorError, authType: AuthType, cause?: 'token' | 'pointer'): string {
   const status = error.status;
@@ -166,7 +129,7 @@ function toConnectorError(error: unknown, secrets: readonly string[]): Connector
  */
 export async function check(ctx: AdapterContext, input: ConnectionInput, options: CheckOptions = {}): Promise<CheckResult> {
   const t0 = performance.now();
-  const steps = new Steps();
+  const steps = new CheckSteps();
   const secrets = credentialSecrets(input.credentials ?? {});
   try {
     return await runCheck(ctx, input, options, t0, steps, secrets);
@@ -185,7 +148,7 @@ async function runCheck(
   input: ConnectionInput,
   options: CheckOptions,
   t0: number,
-  steps: Steps,
+  steps: CheckSteps,
   secrets: string[],
 ): Promise<CheckResult> {
   let sample: NormalizedRecord[] = [];

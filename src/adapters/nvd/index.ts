@@ -7,6 +7,7 @@
  * API key or anonymous) that keeps to NVD's documented rate (5 requests per rolling 30 s without
  * a key, 50 with one); see `./limiter.ts` and `./client.ts`.
  */
+import { CheckSteps } from '../check-steps.js';
 import { performance } from 'node:perf_hooks';
 import { ConnectorError } from '../../errors/connector-error.js';
 import type {
@@ -73,35 +74,6 @@ export interface NvdAdapterOptions {
   retry?: Partial<NvdRetryOptions>;
 }
 
-/** Mutable step list: every step is reported, in order; steps after a failure are "not run". */
-class Steps {
-  private readonly steps = new Map<TestStepName, CheckStep>();
-
-  pass(name: TestStepName, latencyMs: number, message: string): void {
-    this.steps.set(name, { name, passed: true, latencyMs: Math.max(0, latencyMs), message, errorCode: null, retryable: null, remediation: null });
-  }
-
-  fail(name: TestStepName, latencyMs: number, error: ConnectorError, message: string, remediation: string): void {
-    this.steps.set(name, { name, passed: false, latencyMs: Math.max(0, latencyMs), message, errorCode: error.code, retryable: error.retryable, remediation });
-  }
-
-  next(): TestStepName {
-    return TEST_STEP_NAMES.find((n) => !this.steps.has(n)) ?? 'VALIDATE_FORMAT';
-  }
-
-  list(): CheckStep[] {
-    let failed: TestStepName | null = null;
-    return TEST_STEP_NAMES.map((name) => {
-      const step = failed === null ? this.steps.get(name) : undefined;
-      if (step) {
-        if (!step.passed) failed = name;
-        return step;
-      }
-      failed ??= name;
-      return { name, passed: false, latencyMs: null, message: `not run: ${failed} failed`, errorCode: null, retryable: null, remediation: null };
-    });
-  }
-}
 
 function remediationFor(step: TestStepName, error: ConnectorError, authType: AuthType, limits: NvdRateLimits): string {
   const status = error.status;
@@ -182,7 +154,7 @@ export function createNvdAdapter(options: NvdAdapterOptions = {}): Adapter {
    */
   async function check(ctx: AdapterContext, input: ConnectionInput, options: CheckOptions = {}): Promise<CheckResult> {
     const t0 = performance.now();
-    const steps = new Steps();
+    const steps = new CheckSteps();
     const secrets = credentialSecrets(input.credentials ?? {});
     try {
       return await runCheck(ctx, input, options, t0, steps, secrets);
@@ -201,7 +173,7 @@ export function createNvdAdapter(options: NvdAdapterOptions = {}): Adapter {
     input: ConnectionInput,
     options: CheckOptions,
     t0: number,
-    steps: Steps,
+    steps: CheckSteps,
     secrets: string[],
   ): Promise<CheckResult> {
     const limits = deps.limiters.limits;
