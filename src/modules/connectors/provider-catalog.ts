@@ -1,26 +1,12 @@
 /** Validation of connector config and credentials against the provider specs (JSON Schema, ajv). */
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject } from 'ajv/dist/2020.js';
 import { getAdapter } from '../../adapters/registry.js';
+import { compileSchema } from '../../adapters/schema-validation.js';
 import type { Adapter, AdapterSpec, AuthType, JsonSchema } from '../../adapters/spi.js';
 import { AppError, type FieldError } from '../../errors/app-error.js';
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
-
-// Provider schemas are JSON Schema 2020-12.
-const ajv = addFormats(new Ajv2020({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, coerceTypes: false }));
-const compiled = new WeakMap<JsonSchema, ValidateFunction>();
-
 export const REDACTED = '[REDACTED]';
 
-function validatorFor(schema: JsonSchema): ValidateFunction {
-  let validate = compiled.get(schema);
-  if (!validate) {
-    validate = ajv.compile(schema);
-    compiled.set(schema, validate);
-  }
-  return validate;
-}
 
 function pathOf(root: string, error: ErrorObject): string {
   const segments = error.instancePath.split('/').filter(Boolean).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
@@ -82,7 +68,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function validateConfig(spec: AdapterSpec, config: unknown): Record<string, unknown> {
   if (!isPlainObject(config)) fail('config is not valid', [{ path: 'config', message: 'must be an object' }]);
   const copy = structuredClone(config);
-  const validate = validatorFor(spec.configSchema);
+  const validate = compileSchema(spec.configSchema);
   if (!validate(copy)) fail(`config is not valid for ${spec.id}`, fieldErrors(validate.errors, 'config', spec.id));
   return copy;
 }
@@ -101,7 +87,7 @@ export function validateAuthType(spec: AdapterSpec, authType: AuthType): void {
  */
 export function validateCredentials(spec: AdapterSpec, authType: AuthType, credentials: unknown): Record<string, string> {
   if (!isPlainObject(credentials)) fail('credentials are not valid', [{ path: 'credentials', message: 'must be an object' }]);
-  const validate = validatorFor(spec.credentialsSchema);
+  const validate = compileSchema(spec.credentialsSchema);
   const copy = structuredClone(credentials);
   const errors: FieldError[] = validate(copy) ? [] : fieldErrors(validate.errors, 'credentials', spec.id);
   const used = spec.requiredCredentials[authType] ?? [];
