@@ -3,6 +3,7 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import type { Principal } from '../../auth/principal.js';
 import { isAdmin } from '../../auth/principal.js';
 import { columnList, createHydrator } from '../../db/hydrate.js';
+import { createLatestPerParent } from '../../db/latest-per-parent.js';
 import { newId } from '../../db/ids.js';
 import { SqlParams } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
@@ -39,9 +40,11 @@ export const AUDIT_PAGE_MAX = 100;
 export class AuditService {
   private readonly hydrate;
   private readonly columns: string;
+  private readonly perConnector;
 
   constructor(private readonly dataSource: DataSource) {
     this.hydrate = createHydrator(dataSource, AuditEventEntity);
+    this.perConnector = createLatestPerParent(dataSource, AuditEventEntity, (e) => e.connectorId!);
     this.columns = columnList(dataSource, AuditEventEntity, 'a');
   }
 
@@ -124,19 +127,10 @@ export class AuditService {
   async listForConnectors(principal: Principal, connectorIds: readonly string[], first: number, after: string | null): Promise<Map<string, AuditEventEntity[]>> {
     checkFirst(first, AUDIT_PAGE_MAX);
     const sql = new SqlParams();
-    const where = [`a.tenant_id = ${sql.param(principal.tenantId)}`, `a.connector_id = k.id`];
+    const where = [`a.tenant_id = ${sql.param(principal.tenantId)}`];
     if (principal.appId) where.push(`a.app_id = ${sql.param(principal.appId)}`);
     if (after) where.push(`a.id < ${sql.param(decodeCursor(after))}`);
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT ${this.columns} FROM unnest(${sql.param(connectorIds)}::text[]) AS k(id)
-       CROSS JOIN LATERAL (SELECT * FROM audit_events a WHERE ${where.join(' AND ')} ORDER BY a.id DESC LIMIT ${sql.param(first + 1)}) a`,
-      sql.values,
-    );
-    const byConnector = new Map<string, AuditEventEntity[]>(connectorIds.map((id) => [id, []]));
-    for (const row of rows) {
-      const event = this.hydrate(row);
-      byConnector.get(event.connectorId!)?.push(event);
-    }
-    return byConnector;
+    return this.perConnector({ table: 'audit_events', alias: 'a', parentColumn: 'connector_id', parentIds: connectorIds, where, sql, limit: first + 1 });
   }
+
 }

@@ -3,6 +3,7 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import type { Principal } from '../../auth/principal.js';
 import { isAdmin } from '../../auth/principal.js';
 import { columnList, createHydrator } from '../../db/hydrate.js';
+import { createLatestPerParent } from '../../db/latest-per-parent.js';
 import { newId } from '../../db/ids.js';
 import { operationalSettings } from '../../adapters/operations.js';
 import type { SecretVersionInfo } from '../../secrets/secret-store.js';
@@ -67,6 +68,7 @@ interface ScopeFields {
 export class ConnectorService {
   private readonly hydrate;
   private readonly columns: string;
+  private readonly perApplication;
   /** Set by the ingestion module; without it (no pipeline) toggles change the desired state only. */
   pipeline: PipelineHooks | null = null;
 
@@ -78,6 +80,7 @@ export class ConnectorService {
     private readonly logger: Logger,
   ) {
     this.hydrate = createHydrator(dataSource, ConnectorEntity);
+    this.perApplication = createLatestPerParent(dataSource, ConnectorEntity, (c) => c.applicationId!);
     this.columns = columnList(dataSource, ConnectorEntity, 'c');
   }
 
@@ -533,20 +536,11 @@ export class ConnectorService {
   async listForApplications(principal: Principal, applicationIds: readonly string[], first: number, after: string | null): Promise<Map<string, ConnectorEntity[]>> {
     checkFirst(first, CONNECTOR_PAGE_MAX);
     const sql = new SqlParams();
-    const where = [connectorVisibility(principal, 'c', sql), 'c.application_id = k.id', 'NOT c.is_deleted'];
+    const where = [connectorVisibility(principal, 'c', sql), 'NOT c.is_deleted'];
     if (after) where.push(`c.id < ${sql.param(decodeCursor(after))}`);
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT ${this.columns} FROM unnest(${sql.param(applicationIds)}::text[]) AS k(id)
-       CROSS JOIN LATERAL (SELECT * FROM connectors c WHERE ${where.join(' AND ')} ORDER BY c.id DESC LIMIT ${sql.param(first + 1)}) c`,
-      sql.values,
-    );
-    const byApplication = new Map<string, ConnectorEntity[]>(applicationIds.map((id) => [id, []]));
-    for (const row of rows) {
-      const connector = this.hydrate(row);
-      byApplication.get(connector.applicationId!)?.push(connector);
-    }
-    return byApplication;
+    return this.perApplication({ table: 'connectors', alias: 'c', parentColumn: 'application_id', parentIds: applicationIds, where, sql, limit: first + 1 });
   }
+
 
   /** Visible, non-deleted connector counts per application (`Application.connectors.totalCount`). */
   async countForApplication(principal: Principal, applicationId: string): Promise<number> {

@@ -7,7 +7,6 @@ import { AppError, type FieldError } from '../../errors/app-error.js';
 
 export const REDACTED = '[REDACTED]';
 
-
 function pathOf(root: string, error: ErrorObject): string {
   const segments = error.instancePath.split('/').filter(Boolean).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (error.keyword === 'required') segments.push(String(error.params.missingProperty));

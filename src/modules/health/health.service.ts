@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { operationalSettings } from '../../adapters/operations.js';
 import type { Principal } from '../../auth/principal.js';
-import { columnList, createHydrator } from '../../db/hydrate.js';
+import { createLatestPerParent } from '../../db/latest-per-parent.js';
 import { newId } from '../../db/ids.js';
 import { SqlParams } from '../../db/sql.js';
 import { QUEUES, type JobQueue } from '../../jobs/job-queue.js';
@@ -35,8 +35,7 @@ const MONITOR = systemActor('health-monitor');
  * machine; transitions are stored and audited; policies disable through the same toggle path.
  */
 export class HealthService {
-  private readonly hydrateEvent;
-  private readonly eventColumns: string;
+  private readonly perConnector;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -48,8 +47,7 @@ export class HealthService {
     private readonly logger: Logger,
     private readonly options: HealthOptions,
   ) {
-    this.hydrateEvent = createHydrator(dataSource, HealthEventEntity);
-    this.eventColumns = columnList(dataSource, HealthEventEntity, 'h');
+    this.perConnector = createLatestPerParent(dataSource, HealthEventEntity, (e) => e.connectorId);
   }
 
   /** Queues the connector's next check, `delaySec` from now with up to 10 % jitter. */
@@ -201,18 +199,11 @@ export class HealthService {
 
   /** Newest transitions of many connectors in one statement (`Connector.healthHistory`). */
   async historyFor(principal: Principal, connectorIds: readonly string[], first: number): Promise<Map<string, HealthEventEntity[]>> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT ${this.eventColumns} FROM unnest($1::text[]) AS k(id)
-       CROSS JOIN LATERAL (SELECT * FROM health_events h WHERE h.tenant_id = $2 AND h.connector_id = k.id ORDER BY h.id DESC LIMIT $3) h`,
-      [connectorIds, principal.tenantId, first],
-    );
-    const byConnector = new Map<string, HealthEventEntity[]>(connectorIds.map((id) => [id, []]));
-    for (const row of rows) {
-      const event = this.hydrateEvent(row);
-      byConnector.get(event.connectorId)?.push(event);
-    }
-    return byConnector;
+    const sql = new SqlParams();
+    const where = [`h.tenant_id = ${sql.param(principal.tenantId)}`];
+    return this.perConnector({ table: 'health_events', alias: 'h', parentColumn: 'connector_id', parentIds: connectorIds, where, sql, limit: first });
   }
+
 
   /** Counts of visible, non-deleted connectors by status, for a dashboard. */
   async summary(principal: Principal): Promise<{ total: number; enabled: number; byStatus: Array<{ status: HealthStatus; count: number }> }> {

@@ -6,7 +6,8 @@ import type { AdapterRuntime } from '../../adapters/runtime.js';
 import type { NormalizedRecord } from '../../adapters/records.js';
 import type { ReadCursor } from '../../adapters/spi.js';
 import type { Principal } from '../../auth/principal.js';
-import { columnList, createHydrator } from '../../db/hydrate.js';
+import { createLatestPerParent } from '../../db/latest-per-parent.js';
+import { SqlParams } from '../../db/sql.js';
 import { newId } from '../../db/ids.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import { QUEUES, type JobQueue } from '../../jobs/job-queue.js';
@@ -59,8 +60,7 @@ function describeError(error: unknown): string {
  * and the run itself (read → normalize → sink, cursor committed after the sink accepted).
  */
 export class IngestionService {
-  private readonly hydrateRun;
-  private readonly runColumns: string;
+  private readonly perConnector;
   /** Health folds run outcomes into the connector's status (set by the health module). */
   onRunOutcome: RunOutcomeListener | null = null;
 
@@ -75,8 +75,7 @@ export class IngestionService {
     private readonly logger: Logger,
     private readonly options: IngestionOptions,
   ) {
-    this.hydrateRun = createHydrator(dataSource, IngestionRunEntity);
-    this.runColumns = columnList(dataSource, IngestionRunEntity, 'r');
+    this.perConnector = createLatestPerParent(dataSource, IngestionRunEntity, (r) => r.connectorId);
   }
 
   /** Enabling: queue a sync now; the worker that picks it up moves STARTING → RUNNING. */
@@ -332,18 +331,11 @@ export class IngestionService {
 
   /** Newest runs of many connectors in one statement (`Connector.ingestionRuns`). */
   async runsFor(principal: Principal, connectorIds: readonly string[], first: number): Promise<Map<string, IngestionRunEntity[]>> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT ${this.runColumns} FROM unnest($1::text[]) AS k(id)
-       CROSS JOIN LATERAL (SELECT * FROM ingestion_runs r WHERE r.tenant_id = $2 AND r.connector_id = k.id ORDER BY r.id DESC LIMIT $3) r`,
-      [connectorIds, principal.tenantId, first],
-    );
-    const byConnector = new Map<string, IngestionRunEntity[]>(connectorIds.map((id) => [id, []]));
-    for (const row of rows) {
-      const run = this.hydrateRun(row);
-      byConnector.get(run.connectorId)?.push(run);
-    }
-    return byConnector;
+    const sql = new SqlParams();
+    const where = [`r.tenant_id = ${sql.param(principal.tenantId)}`];
+    return this.perConnector({ table: 'ingestion_runs', alias: 'r', parentColumn: 'connector_id', parentIds: connectorIds, where, sql, limit: first });
   }
+
 
   /** Queues a sync for every enabled connector that has none queued or running (after restarts, lost jobs). */
   async reconcile(): Promise<number> {
