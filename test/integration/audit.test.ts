@@ -260,3 +260,20 @@ describe('tenant isolation of the trail', () => {
     expect(entities).toEqual([null]);
   });
 });
+
+test('clientIp honours X-Forwarded-For only from a configured trusted proxy', async () => {
+  const behindProxy = await startTestService('audit_proxy', { TRUST_PROXY: '127.0.0.1' });
+  try {
+    const t = await editor('t9');
+    const headers = { 'x-forwarded-for': '203.0.113.7' };
+    const c = (await behindProxy.gql(CREATE, { input: restInput('Proxied') }, t, headers)).body.data.createConnector;
+    const [row] = await behindProxy.dataSource.query('SELECT client_ip FROM audit_events WHERE target_id = $1', [c.id]);
+    expect(row.client_ip).toBe('203.0.113.7');
+  } finally {
+    await behindProxy.close();
+  }
+  // without TRUST_PROXY the header is ignored
+  const c2 = (await svc.gql(CREATE, { input: restInput('Direct') }, ed, { 'x-forwarded-for': '203.0.113.8' })).body.data.createConnector;
+  const [direct] = await svc.dataSource.query('SELECT client_ip FROM audit_events WHERE target_id = $1', [c2.id]);
+  expect(direct.client_ip).toBe('127.0.0.1');
+});

@@ -128,6 +128,8 @@ describe('ingestion pipeline', () => {
     // syncConnector queues another run; nothing new upstream means only duplicates
     const run = (await svc.ok(`mutation($id: ID!) { syncConnector(id: $id) { id status } }`, { id: c.id }, ed)).syncConnector;
     expect(run.status).toBe('QUEUED');
+    const [requested] = await svc.dataSource.query(`SELECT actor_type, actor_id FROM audit_events WHERE target_id = $1 AND event_type = 'INGESTION_REQUESTED'`, [c.id]);
+    expect(requested).toEqual({ actor_type: 'USER', actor_id: 'editor-t1' });
     const done = await waitFor('the manual run', async () => (await svc.ok(STATE, { id: c.id }, ed)).connector.ingestionRuns.find((r: any) => r.id === run.id && r.status === 'SUCCEEDED'));
     expect(done).toMatchObject({ trigger: 'manual' });
     expect(await sinkCount(svc, c.id)).toBe(35);

@@ -26,11 +26,11 @@ function toRun(e: IngestionRunEntity): IngestionRun {
 export class IngestionResolver {
   @Mutation(() => IngestionRun, { description: 'Queues a run now (enabled connectors only).' })
   async syncConnector(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<IngestionRun> {
-    const { principal } = caller(ctx, 'editor');
-    const [connector] = await ctx.services.connectors.findByIds(principal, [id]);
+    const rc = caller(ctx, 'editor');
+    const [connector] = await ctx.services.connectors.findByIds(rc.principal, [id]);
     if (!connector) throw AppError.notFound('connector', id);
     if (!connector.enabled || connector.isDeleted) throw AppError.badInput(`connector ${id} is disabled: enable it before syncing`);
-    return toRun(await ctx.services.ingestion.syncNow(connector));
+    return toRun(await ctx.services.ingestion.syncNow(rc, connector));
   }
 
   @FieldResolver(() => [IngestionRun], { description: 'Newest first.' })

@@ -12,7 +12,8 @@ import { newId } from '../../db/ids.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import { QUEUES, type JobQueue } from '../../jobs/job-queue.js';
 import type { Logger } from '../../server/logger.js';
-import { systemActor } from '../audit/audit.actor.js';
+import { actorOf, systemActor } from '../audit/audit.actor.js';
+import type { RequestContext } from '../../graphql/context.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { ConnectorEntity } from '../connectors/connector.entity.js';
 import type { ConnectorService } from '../connectors/connector.service.js';
@@ -129,7 +130,7 @@ export class IngestionService {
   }
 
   /** `syncConnector`: queue a run now (enabled connectors only; the caller checked visibility). */
-  async syncNow(connector: ConnectorEntity): Promise<IngestionRunEntity> {
+  async syncNow(rc: RequestContext, connector: ConnectorEntity): Promise<IngestionRunEntity> {
     return this.dataSource.transaction(async (m) => {
       const now = new Date();
       const run = m.create(IngestionRunEntity, {
@@ -162,6 +163,15 @@ export class IngestionService {
       }
       run.jobId = jobId;
       await m.insert(IngestionRunEntity, run as QueryDeepPartialEntity<IngestionRunEntity>);
+      await this.audit.record(m, actorOf(rc), {
+        tenantId: connector.tenantId,
+        eventType: 'INGESTION_REQUESTED',
+        targetType: 'Connector',
+        targetId: connector.id,
+        connectorId: connector.id,
+        appId: connector.applicationId,
+        changes: { run: { before: null, after: { id: run.id, status: run.status } } },
+      });
       return run;
     });
   }
