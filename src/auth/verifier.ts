@@ -1,3 +1,4 @@
+import type { webcrypto } from 'node:crypto';
 import {
   createRemoteJWKSet,
   decodeJwt,
@@ -81,6 +82,37 @@ function describe(error: unknown): string {
   return 'the token is not valid';
 }
 
+/**
+ * User tokens already verified, until they expire (at most five minutes): a gateway forwards the
+ * same token with every request, and verifying it again costs more than the query. Keyed by the
+ * exact token string, so nothing but that token can hit an entry. Service (API-key) tokens are not
+ * cached here: their revocation is checked on every request.
+ */
+class VerifiedTokenCache {
+  private readonly entries = new Map<string, { principal: Principal; until: number }>();
+
+  constructor(
+    private readonly maxEntries = 5000,
+    private readonly maxAgeMs = 300_000,
+  ) {}
+
+  get(token: string): Principal | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    if (entry.until <= Date.now()) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return entry.principal;
+  }
+
+  set(token: string, principal: Principal, exp: number | undefined): void {
+    const until = Math.min(Date.now() + this.maxAgeMs, exp ? exp * 1000 : Date.now() + this.maxAgeMs);
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(token, { principal, until });
+  }
+}
+
 /** Routing only: a token naming the service as issuer, or one of its key ids, never reaches the user path. */
 function isServiceToken(serviceTokens: ServiceTokenAuthenticator, token: string): boolean {
   let header: ProtectedHeaderParameters;
@@ -102,18 +134,20 @@ function isServiceToken(serviceTokens: ServiceTokenAuthenticator, token: string)
  * every request), so an HS256 or IdP token can never pass for an API key.
  */
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
-  let key: Uint8Array | JWTVerifyGetKey;
+  let key: Promise<webcrypto.CryptoKey> | JWTVerifyGetKey;
   let algorithms: string[];
   if (options.jwksUrl) {
     key = createRemoteJWKSet(new URL(options.jwksUrl));
     algorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
   } else if (options.secret) {
-    key = new TextEncoder().encode(options.secret);
+    // Imported once: handing jose the raw bytes makes it import a CryptoKey on every request.
+    key = globalThis.crypto.subtle.importKey('raw', new TextEncoder().encode(options.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
     algorithms = ['HS256'];
   } else {
     throw new Error('token verification needs AUTH_JWT_SECRET or AUTH_JWKS_URL');
   }
   const serviceTokens = options.serviceTokens;
+  const verified = new VerifiedTokenCache();
   return {
     async verify(token: string): Promise<Principal> {
       if (serviceTokens && isServiceToken(serviceTokens, token)) {
@@ -125,14 +159,15 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
           throw error;
         }
       }
+      const known = verified.get(token);
+      if (known) return known;
       try {
-        const { payload } = await jwtVerify(token, key as Uint8Array, {
-          algorithms,
-          issuer: options.issuer,
-          audience: options.audience,
-          clockTolerance: 5,
-        });
-        return principalFromClaims(payload);
+        const { payload } = typeof key === 'function'
+          ? await jwtVerify(token, key, { algorithms, issuer: options.issuer, audience: options.audience, clockTolerance: 5 })
+          : await jwtVerify(token, await key, { algorithms, issuer: options.issuer, audience: options.audience, clockTolerance: 5 });
+        const principal = principalFromClaims(payload);
+        verified.set(token, principal, payload.exp);
+        return principal;
       } catch (error) {
         throw unauthenticated(describe(error));
       }

@@ -1,6 +1,25 @@
+import { randomBytes } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
-const next = monotonicFactory();
+/**
+ * ulid's default PRNG calls crypto.getRandomValues once per character (16 calls per id); this one
+ * reads from a pooled buffer of cryptographic randomness, refilled 4 KiB at a time.
+ */
+function pooledPrng(): () => number {
+  let pool = randomBytes(4096);
+  let offset = 0;
+  return () => {
+    if (offset + 4 > pool.length) {
+      pool = randomBytes(4096);
+      offset = 0;
+    }
+    const value = pool.readUInt32BE(offset) / 0x1_0000_0000;
+    offset += 4;
+    return value;
+  };
+}
+
+const next = monotonicFactory(pooledPrng());
 
 export type IdPrefix = 'cnn' | 'app' | 'aud' | 'key' | 'run' | 'hev';
 

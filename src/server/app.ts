@@ -5,7 +5,7 @@ import { fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { DataSource } from 'typeorm';
-import { ulid } from 'ulid';
+import { randomUUID } from 'node:crypto';
 import type { TokenVerifier } from '../auth/verifier.js';
 import type { AppConfig } from '../config.js';
 import { withStatementCount } from '../db/statement-counter.js';
@@ -51,7 +51,7 @@ export async function createApp({ config, dataSource, schema, services, verifier
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : ulid();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
   });
 
@@ -100,9 +100,12 @@ export async function createApp({ config, dataSource, schema, services, verifier
     handler: async (request, reply) => {
       void reply.header('x-request-id', request.id);
       if (wantsHtml(request)) return reply.type('text/html; charset=utf-8').send(graphiql.html);
-      const { result, counter } = withStatementCount(() => runInRequest(request.id, () => handler.call(app, request as never, reply as never)));
+      const run = () => runInRequest(request.id, () => handler.call(app, request as never, reply as never));
+      // Counting statements needs its own async scope per request: only when asked for.
+      if (!config.exposeSqlCount) return run();
+      const { result, counter } = withStatementCount(run);
       const body = await result;
-      if (config.exposeSqlCount) void reply.header('x-sql-statements', String(counter.count));
+      void reply.header('x-sql-statements', String(counter.count));
       return body;
     },
   });
