@@ -29,16 +29,29 @@ export function checkFirst(first: number, max: number): number {
   return first;
 }
 
-/** Builds Relay page fields from `first + 1` rows fetched newest first. */
-export function page<T extends { id: string }>(rows: T[], first: number, after: string | null | undefined) {
+/**
+ * Fills `target` with Relay page fields from `first + 1` rows fetched newest first: `nodes` mapped
+ * once, `pageInfo`, and `edges` computed only if a client selects them.
+ */
+export function page<R extends { id: string }, N, T extends object>(
+  rows: R[],
+  first: number,
+  after: string | null | undefined,
+  map: (row: R) => N,
+  target: T,
+): T & { nodes: N[]; pageInfo: PageInfo; readonly edges: Array<{ cursor: string; node: N }> } {
   const hasNextPage = rows.length > first;
-  const nodes = hasNextPage ? rows.slice(0, first) : rows;
+  const kept = hasNextPage ? rows.slice(0, first) : rows;
+  const nodes = kept.map(map);
   const pageInfo: PageInfo = {
     hasNextPage,
     hasPreviousPage: Boolean(after),
-    startCursor: nodes.length ? encodeCursor(nodes[0]!.id) : null,
-    endCursor: nodes.length ? encodeCursor(nodes[nodes.length - 1]!.id) : null,
+    startCursor: kept.length ? encodeCursor(kept[0]!.id) : null,
+    endCursor: kept.length ? encodeCursor(kept[kept.length - 1]!.id) : null,
   };
-  return { nodes, pageInfo, edges: nodes.map((node) => ({ cursor: encodeCursor(node.id), node })) };
+  return Object.defineProperties(target, {
+    nodes: { value: nodes, enumerable: true },
+    pageInfo: { value: pageInfo, enumerable: true },
+    edges: { get: () => nodes.map((node, i) => ({ cursor: encodeCursor(kept[i]!.id), node })), enumerable: false },
+  }) as T & { nodes: N[]; pageInfo: PageInfo; readonly edges: Array<{ cursor: string; node: N }> };
 }
-

@@ -25,8 +25,7 @@ export class ApplicationResolver {
   ): Promise<ApplicationConnection> {
     const { principal } = caller(ctx, 'viewer');
     const { rows, count } = await ctx.services.applications.list(principal, first, after);
-    const result = page(rows, first, after);
-    return Object.assign(new ApplicationConnection(), { nodes: result.nodes.map(toApplication), pageInfo: result.pageInfo, countTotal: count });
+    return page(rows, first, after, toApplication, Object.assign(new ApplicationConnection(), { countTotal: count }));
   }
 
   @Mutation(() => Application)
@@ -71,12 +70,6 @@ export class ApplicationResolver {
   ): Promise<ConnectorConnection> {
     const { principal } = caller(ctx, 'viewer');
     const rows = await ctx.loaders.applicationConnectors.load({ parentId: application.id, first, after });
-    const result = page(rows, first, after);
-    return Object.assign(new ConnectorConnection(), {
-      nodes: result.nodes.map(toConnector),
-      edges: result.edges.map((e) => ({ cursor: e.cursor, node: toConnector(e.node) })),
-      pageInfo: result.pageInfo,
-      countTotal: () => ctx.services.connectors.countForApplication(principal, application.id),
-    });
+    return page(rows, first, after, toConnector, Object.assign(new ConnectorConnection(), { countTotal: () => ctx.services.connectors.countForApplication(principal, application.id) }));
   }
 }

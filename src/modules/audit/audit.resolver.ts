@@ -24,12 +24,7 @@ export class AuditResolver {
   ): Promise<AuditEventConnection> {
     const { principal } = caller(ctx, 'viewer');
     const rows = await ctx.services.audit.list(principal, filter ?? {}, first, after);
-    const result = page(rows, first, after);
-    return {
-      nodes: result.nodes.map(toAuditEvent),
-      edges: result.edges.map((e) => ({ cursor: e.cursor, node: toAuditEvent(e.node) })),
-      pageInfo: result.pageInfo,
-    };
+    return page(rows, first, after, toAuditEvent, new AuditEventConnection());
   }
 
   @FieldResolver(() => Connector, { nullable: true, description: 'The connector the event concerns, when visible.' })

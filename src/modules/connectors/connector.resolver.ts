@@ -32,13 +32,7 @@ export class ConnectorResolver {
   ): Promise<ConnectorConnection> {
     const { principal } = caller(ctx, 'viewer');
     const { rows, count } = await ctx.services.connectors.list(principal, filter, first, after);
-    const result = page(rows, first, after);
-    return Object.assign(new ConnectorConnection(), {
-      nodes: result.nodes.map(toConnector),
-      edges: result.edges.map((e) => ({ cursor: e.cursor, node: toConnector(e.node) })),
-      pageInfo: result.pageInfo,
-      countTotal: count,
-    });
+    return page(rows, first, after, toConnector, Object.assign(new ConnectorConnection(), { countTotal: count }));
   }
 
   @Query(() => [ConnectorProvider])
@@ -160,11 +154,6 @@ export class ConnectorResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<AuditEventConnection> {
     const rows = await ctx.loaders.connectorAuditEvents.load({ parentId: connector.id, first, after });
-    const result = page(rows, first, after);
-    return {
-      nodes: result.nodes.map(toAuditEvent),
-      edges: result.edges.map((e) => ({ cursor: e.cursor, node: toAuditEvent(e.node) })),
-      pageInfo: result.pageInfo,
-    };
+    return page(rows, first, after, toAuditEvent, new AuditEventConnection());
   }
 }

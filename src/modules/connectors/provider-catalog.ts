@@ -106,11 +106,18 @@ export function validateCredentials(spec: AdapterSpec, authType: AuthType, crede
 }
 
 /** Names of the config properties the provider's schema marks secret (`writeOnly`). */
+const secretKeysOf = new WeakMap<AdapterSpec, string[]>();
+
 function secretConfigKeys(spec: AdapterSpec): string[] {
-  const properties = (spec.configSchema.properties ?? {}) as Record<string, JsonSchema>;
-  return Object.entries(properties)
-    .filter(([, schema]) => schema.writeOnly === true)
-    .map(([key]) => key);
+  let keys = secretKeysOf.get(spec);
+  if (!keys) {
+    const properties = (spec.configSchema.properties ?? {}) as Record<string, JsonSchema>;
+    keys = Object.entries(properties)
+      .filter(([, schema]) => schema.writeOnly === true)
+      .map(([key]) => key);
+    secretKeysOf.set(spec, keys);
+  }
+  return keys;
 }
 
 /** The config with values marked secret in the provider's schema replaced by "[REDACTED]". */
