@@ -2,7 +2,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { DataSource } from 'typeorm';
 import { randomUUID } from 'node:crypto';
@@ -43,7 +43,8 @@ function wantsHtml(request: FastifyRequest): boolean {
 export async function createApp({ config, dataSource, schema, services, verifier, logger }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Access logs are the gateway's job; errors are logged with their request id.
+    logController: new LogController({ disableRequestLogging: true }),
     // A number is a hop count; Fastify accepts it although its types do not say so.
     trustProxy: config.trustProxy as boolean | string,
     bodyLimit: 1024 * 1024,
