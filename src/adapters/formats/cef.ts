@@ -9,11 +9,9 @@
  */
 import type { EventRecord } from '../records.js';
 import {
-  checkLineLength,
   excerpt,
   parseEventTimestamp,
-  stripSyslogPrefix,
-  trimLineEnd,
+  openLine,
   type ParseOptions,
   type ParseResult,
 } from './syslog.js';
@@ -314,16 +312,9 @@ function orNull(s: string): string | null {
  * and adds a message to `warnings`.
  */
 export function parseCef(line: string, options: ParseOptions = {}): ParseResult {
-  if (typeof line !== 'string') return { ok: false, error: 'line is not a string' };
-  const tooLong = checkLineLength(line);
-  if (tooLong) return { ok: false, error: tooLong };
-  const stripped = stripSyslogPrefix(trimLineEnd(line), options);
-  if (!stripped.ok) return stripped;
-  const { header: syslog, body } = stripped;
-  if (!body.startsWith('CEF:')) {
-    const where = syslog ? 'after the syslog header' : 'at the start of the line';
-    return { ok: false, error: `expected 'CEF:' ${where}, found '${excerpt(body)}'` };
-  }
+  const opened = openLine(line, 'CEF:', options);
+  if (!opened.ok) return opened;
+  const { syslog, body } = opened;
 
   const scan = scanPipeHeader(body, 4, 7);
   const version = (scan.fields[0] ?? scan.pending ?? '').trim();

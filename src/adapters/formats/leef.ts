@@ -10,14 +10,12 @@
 import type { EventRecord } from '../records.js';
 import { escapeCefHeader, parsePort, scanPipeHeader, setOwn } from './cef.js';
 import {
-  checkLineLength,
   compileDatePatternCached,
   epochMillisToIso,
   excerpt,
   parseEventTimestamp,
   parseWithPattern,
-  stripSyslogPrefix,
-  trimLineEnd,
+  openLine,
   type ParseOptions,
   type ParseResult,
 } from './syslog.js';
@@ -69,16 +67,9 @@ interface Slot {
  * the field null, keeps the raw attribute(s) in `extensions` and adds a message to `warnings`.
  */
 export function parseLeef(line: string, options: ParseOptions = {}): ParseResult {
-  if (typeof line !== 'string') return { ok: false, error: 'line is not a string' };
-  const tooLong = checkLineLength(line);
-  if (tooLong) return { ok: false, error: tooLong };
-  const stripped = stripSyslogPrefix(trimLineEnd(line), options);
-  if (!stripped.ok) return stripped;
-  const { header: syslog, body } = stripped;
-  if (!body.startsWith('LEEF:')) {
-    const where = syslog ? 'after the syslog header' : 'at the start of the line';
-    return { ok: false, error: `expected 'LEEF:' ${where}, found '${excerpt(body)}'` };
-  }
+  const opened = openLine(line, 'LEEF:', options);
+  if (!opened.ok) return opened;
+  const { syslog, body } = opened;
 
   const scan = scanPipeHeader(body, 5, 5);
   const version = (scan.fields[0] ?? scan.pending ?? '').trim();

@@ -749,3 +749,25 @@ function parse5424(line: string, start: number, priority: number, options: Parse
   }
   return { ok: true, header, body: stripBom(line.slice(i)) };
 }
+
+/**
+ * The common start of CEF and LEEF parsing: a string within the length limit, an optional syslog
+ * header, then `prefix` (`CEF:` or `LEEF:`). Returns the body from the prefix on.
+ */
+export function openLine(
+  line: unknown,
+  prefix: 'CEF:' | 'LEEF:',
+  options: ParseOptions,
+): { ok: true; syslog: SyslogHeader | null; body: string } | { ok: false; error: string } {
+  if (typeof line !== 'string') return { ok: false, error: 'line is not a string' };
+  const tooLong = checkLineLength(line);
+  if (tooLong) return { ok: false, error: tooLong };
+  const stripped = stripSyslogPrefix(trimLineEnd(line), options);
+  if (!stripped.ok) return stripped;
+  const { header: syslog, body } = stripped;
+  if (!body.startsWith(prefix)) {
+    const where = syslog ? 'after the syslog header' : 'at the start of the line';
+    return { ok: false, error: `expected '${prefix}' ${where}, found '${excerpt(body)}'` };
+  }
+  return { ok: true, syslog, body };
+}
