@@ -12,13 +12,6 @@ export function withStatementCount<T>(fn: () => T): { result: T; counter: Statem
   return { result: storage.run(counter, fn), counter };
 }
 
-/** Starts counting for the rest of the current async context (e.g. one HTTP request). */
-export function enterStatementScope(): StatementCount {
-  const counter: StatementCount = { count: 0 };
-  storage.enterWith(counter);
-  return counter;
-}
-
 export function countStatement(): void {
   const counter = storage.getStore();
   if (counter) counter.count += 1;
