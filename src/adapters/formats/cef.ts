@@ -89,15 +89,15 @@ function decodeHeaderField(s: string, from: number, to: number): string {
   return out + s.slice(seg, to);
 }
 
-/** Escapes a CEF (or LEEF) header field: `\` → `\\`, `|` → `\|`, CR/LF → `\r`/`\n`. */
-export function escapeCefHeader(value: string): string {
+/** Backslash-escapes `\`, CR, LF and one format-specific character (char code `special`). */
+function escapeWith(value: string, special: number, escaped: string): string {
   let out = '';
   let seg = 0;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     let rep: string | null = null;
     if (c === 92) rep = '\\\\';
-    else if (c === 124) rep = '\\|';
+    else if (c === special) rep = escaped;
     else if (c === 10) rep = '\\n';
     else if (c === 13) rep = '\\r';
     if (rep !== null) {
@@ -108,23 +108,14 @@ export function escapeCefHeader(value: string): string {
   return seg === 0 ? value : out + value.slice(seg);
 }
 
+/** Escapes a CEF (or LEEF) header field: `\` → `\\`, `|` → `\|`, CR/LF → `\r`/`\n`. */
+export function escapeCefHeader(value: string): string {
+  return escapeWith(value, 124, '\\|');
+}
+
 /** Escapes a CEF extension value: `\` → `\\`, `=` → `\=`, LF → `\n`, CR → `\r`. */
 export function escapeCefExtensionValue(value: string): string {
-  let out = '';
-  let seg = 0;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    let rep: string | null = null;
-    if (c === 92) rep = '\\\\';
-    else if (c === 61) rep = '\\=';
-    else if (c === 10) rep = '\\n';
-    else if (c === 13) rep = '\\r';
-    if (rep !== null) {
-      out += value.slice(seg, i) + rep;
-      seg = i + 1;
-    }
-  }
-  return seg === 0 ? value : out + value.slice(seg);
+  return escapeWith(value, 61, '\\=');
 }
 
 // ---------------------------------------------------------------------------------------------
