@@ -46,8 +46,7 @@ export class ConnectorTestService {
   }
 
   /** Tests a draft configuration; nothing is stored or audited. */
-  async testDraft(rc: RequestContext, input: DraftTestInput): Promise<ConnectionTestResultData> {
-    void rc;
+  async testDraft(input: DraftTestInput): Promise<ConnectionTestResultData> {
     const spec = requireAdapter(input.provider).spec;
     const authType = input.authType ?? 'NONE';
     validateAuthType(spec, authType);

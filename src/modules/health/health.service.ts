@@ -65,10 +65,8 @@ export class HealthService {
     await m.query('DELETE FROM health_events WHERE tenant_id = $1 AND connector_id = $2', [connector.tenantId, connector.id]);
   }
 
-  /** A scheduled check (job); disabled or deleted connectors are never checked. */
+  /** A scheduled check (job); `checkNow` skips disabled or deleted connectors. */
   async runScheduled(job: HealthJob): Promise<void> {
-    const [connector] = await this.dataSource.query('SELECT enabled, is_deleted FROM connectors WHERE id = $1', [job.connectorId]);
-    if (!connector?.enabled || connector.is_deleted) return;
     await this.checkNow(job.connectorId, true);
   }
 
