@@ -47,6 +47,8 @@ export async function startService(config: AppConfig, logger: Logger, options: {
       jwksUrl: config.auth.jwksUrl,
       issuer: config.auth.issuer,
       audience: config.auth.audience,
+      clockToleranceSec: config.auth.clockToleranceSec,
+      maxTokenLifetimeSec: config.auth.maxTokenLifetimeSec,
       serviceTokens: services.apiKeys,
     });
     await services.queue.start();

@@ -17,6 +17,23 @@ export interface AppConfig {
     jwksUrl?: string;
     issuer?: string;
     audience?: string;
+    /** Seconds of clock skew allowed on `exp`, `nbf` and `iat`. */
+    clockToleranceSec: number;
+    /** The longest lifetime (`exp` − `iat`) a user token may have. */
+    maxTokenLifetimeSec: number;
+  };
+  /** Refused before execution as QUERY_TOO_COMPLEX (README, "Limits"). */
+  queryLimits: QueryLimits;
+  rateLimit: RateLimitSettings;
+  /** Connection tests (draft, stored, rotation, manual health check) one tenant may run at once. */
+  testsPerTenant: number;
+  http: {
+    /** GraphiQL in a browser at /graphql. */
+    graphiql: boolean;
+    /** Schema introspection (`__schema`, `__type`). Federation's `_service { sdl }` stays available. */
+    introspection: boolean;
+    /** Federated inline traces (`ftv1`) for a gateway that asks with `apollo-federation-include-trace`. */
+    inlineTraces: boolean;
   };
   secrets: {
     backend: SecretsBackend;
@@ -50,6 +67,28 @@ export interface AppConfig {
   };
 }
 
+export interface QueryLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  /** Estimated cost: each field 1, list fields times their page size, `_entities` times its representations. */
+  maxCost: number;
+  maxRepresentations: number;
+}
+
+export interface RateLimitSettings {
+  windowSec: number;
+  /** Requests per window for one user (token `sub`) or one API key; 0 turns it off. */
+  perPrincipal: number;
+  /** Requests per window for a whole tenant; 0 turns it off. */
+  perTenant: number;
+  /** Requests per window from one address without a valid token; 0 turns it off. */
+  anonymous: number;
+  /** `memory`: each process counts on its own; `postgres`: processes sharing the database share the counts. */
+  store: 'memory' | 'postgres';
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -77,6 +116,13 @@ function bool(env: Env, key: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   throw new ConfigError(`${key} must be true or false, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, key: string, values: readonly T[], fallback: T): T {
+  const raw = str(env, key)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${key} must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
 }
 
 function url(env: Env, key: string, protocols: string[]): string | undefined {
@@ -118,6 +164,29 @@ export function loadConfig(env: Env = process.env): AppConfig {
       jwksUrl: url(env, 'AUTH_JWKS_URL', ['https:', 'http:']),
       issuer: str(env, 'AUTH_ISSUER'),
       audience: str(env, 'AUTH_AUDIENCE'),
+      clockToleranceSec: int(env, 'AUTH_CLOCK_TOLERANCE_SEC', 30, 0, 300),
+      maxTokenLifetimeSec: int(env, 'AUTH_MAX_TOKEN_LIFETIME_SEC', 86400, 60, 31_536_000),
+    },
+    queryLimits: {
+      maxDepth: int(env, 'MAX_QUERY_DEPTH', 15, 2, 100),
+      maxAliases: int(env, 'MAX_QUERY_ALIASES', 30, 0, 1000),
+      maxTokens: int(env, 'MAX_QUERY_TOKENS', 5000, 100, 100_000),
+      maxDirectives: int(env, 'MAX_QUERY_DIRECTIVES', 50, 0, 1000),
+      maxCost: int(env, 'MAX_QUERY_COST', 20_000, 10, 10_000_000),
+      maxRepresentations: int(env, 'MAX_ENTITY_REPRESENTATIONS', 1000, 1, 100_000),
+    },
+    rateLimit: {
+      windowSec: int(env, 'RATE_LIMIT_WINDOW_SEC', 60, 1, 3600),
+      perPrincipal: int(env, 'RATE_LIMIT_PER_PRINCIPAL', 3000, 0, 10_000_000),
+      perTenant: int(env, 'RATE_LIMIT_PER_TENANT', 12_000, 0, 10_000_000),
+      anonymous: int(env, 'RATE_LIMIT_ANONYMOUS', 300, 0, 10_000_000),
+      store: oneOf(env, 'RATE_LIMIT_STORE', ['memory', 'postgres'] as const, 'memory'),
+    },
+    testsPerTenant: int(env, 'TESTS_PER_TENANT', 4, 1, 256),
+    http: {
+      graphiql: bool(env, 'GRAPHIQL', true),
+      introspection: bool(env, 'INTROSPECTION', true),
+      inlineTraces: bool(env, 'FEDERATION_INLINE_TRACES', false),
     },
     secrets: {
       backend,

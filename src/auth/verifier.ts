@@ -21,6 +21,10 @@ export interface VerifierOptions {
   audience?: string;
   /** Tokens the service signed itself (application API keys), recognized before the user path. */
   serviceTokens?: ServiceTokenAuthenticator;
+  /** Seconds of clock skew allowed on `exp`, `nbf` and `iat` (default 30). */
+  clockToleranceSec?: number;
+  /** The longest lifetime, `exp` − `iat` (or − now without `iat`), a user token may have (default a day). */
+  maxTokenLifetimeSec?: number;
 }
 
 /**
@@ -74,6 +78,7 @@ export function principalFromClaims(payload: JWTPayload): Principal {
 
 function describe(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'the token has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp' && error.reason === 'missing') return 'the token has no exp claim: tokens must expire';
   if (error instanceof joseErrors.JWTClaimValidationFailed) return `the token's ${error.claim} claim is not valid`;
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm that is not accepted';
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the token signature is not valid';
@@ -113,6 +118,21 @@ class VerifiedTokenCache {
   }
 }
 
+/**
+ * What jose leaves to the verifier: an `iat` in the future (beyond the clock tolerance) is refused,
+ * and so is a token meant to live longer than the configured maximum.
+ */
+function checkLifetime(payload: JWTPayload, clockToleranceSec: number, maxLifetimeSec: number): void {
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof payload.iat === 'number' && payload.iat > now + clockToleranceSec) {
+    throw unauthenticated('the token is issued in the future (its iat claim is ahead of this server\'s clock)');
+  }
+  const from = typeof payload.iat === 'number' ? payload.iat : now;
+  if ((payload.exp as number) - from > maxLifetimeSec + clockToleranceSec) {
+    throw unauthenticated(`the token lives longer than the ${maxLifetimeSec} s this service accepts (AUTH_MAX_TOKEN_LIFETIME_SEC)`);
+  }
+}
+
 /** Routing only: a token naming the service as issuer, or one of its key ids, never reaches the user path. */
 function isServiceToken(serviceTokens: ServiceTokenAuthenticator, token: string): boolean {
   let header: ProtectedHeaderParameters;
@@ -147,6 +167,8 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     throw new Error('token verification needs AUTH_JWT_SECRET or AUTH_JWKS_URL');
   }
   const serviceTokens = options.serviceTokens;
+  const clockTolerance = options.clockToleranceSec ?? 30;
+  const maxLifetime = options.maxTokenLifetimeSec ?? 86_400;
   const verified = new VerifiedTokenCache();
   return {
     async verify(token: string): Promise<Principal> {
@@ -163,8 +185,9 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       if (known) return known;
       try {
         const { payload } = typeof key === 'function'
-          ? await jwtVerify(token, key, { algorithms, issuer: options.issuer, audience: options.audience, clockTolerance: 5 })
-          : await jwtVerify(token, await key, { algorithms, issuer: options.issuer, audience: options.audience, clockTolerance: 5 });
+          ? await jwtVerify(token, key, { algorithms, issuer: options.issuer, audience: options.audience, clockTolerance, requiredClaims: ['exp'] })
+          : await jwtVerify(token, await key, { algorithms, issuer: options.issuer, audience: options.audience, clockTolerance, requiredClaims: ['exp'] });
+        checkLifetime(payload, clockTolerance, maxLifetime);
         const principal = principalFromClaims(payload);
         verified.set(token, principal, payload.exp);
         return principal;

@@ -8,11 +8,12 @@ export const ERROR_CODES = [
   'BAD_USER_INPUT',
   'VERSION_CONFLICT',
   'RATE_LIMITED',
+  'QUERY_TOO_COMPLEX',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, QUERY_TOO_COMPLEX: 400 };
 
 /** A field-level problem reported with BAD_USER_INPUT. */
 export interface FieldError {

@@ -1,9 +1,11 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import helmet from '@fastify/helmet';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
+import type pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { randomUUID } from 'node:crypto';
 import type { TokenVerifier } from '../auth/verifier.js';
@@ -13,8 +15,10 @@ import { AppError } from '../errors/app-error.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
 import type { Services } from '../services.js';
 import { createErrorFormatter } from './errors.js';
-import { registerGraphiQL } from './graphiql.js';
+import { GRAPHIQL_CSP, registerGraphiQL } from './graphiql.js';
 import type { Logger } from './logger.js';
+import { queryLimitRules, queryLimitsPlugin } from './query-limits.js';
+import { RequestRateLimiter } from './rate-limits.js';
 import { runInRequest } from './request-scope.js';
 
 export interface AppDeps {
@@ -39,6 +43,8 @@ function wantsHtml(request: FastifyRequest): boolean {
   return request.method === 'GET' && Object.keys(request.query as object).length === 0 && (request.headers.accept ?? '').includes('text/html');
 }
 
+const BODY_LIMIT = 1024 * 1024;
+
 /** The HTTP app: /graphql (and GraphiQL in a browser), /healthz, /readyz. */
 export async function createApp({ config, dataSource, schema, services, verifier, logger }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -47,7 +53,7 @@ export async function createApp({ config, dataSource, schema, services, verifier
     logController: new LogController({ disableRequestLogging: true }),
     // A number is a hop count; Fastify accepts it although its types do not say so.
     trustProxy: config.trustProxy as boolean | string,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
     forceCloseConnections: true,
     requestIdHeader: false,
     genReqId: (req) => {
@@ -56,22 +62,43 @@ export async function createApp({ config, dataSource, schema, services, verifier
     },
   });
 
+  // Security headers on every response; the CSP is the one GraphiQL runs under (scripts from this
+  // origin only, no inline script).
+  await app.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: GRAPHIQL_CSP }, crossOriginEmbedderPolicy: false });
+  // A body over the limit is the one refusal that comes before GraphQL parses anything: answer it
+  // in GraphQL's shape, with the code clients branch on.
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ errors: [{ message: `the query is too complex: the request body is larger than the limit of ${BODY_LIMIT} bytes`, extensions: { code: 'QUERY_TOO_COMPLEX' } }] });
+    }
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error, requestId: request.id }, 'request failed');
+    else request.log.info({ err: error.message, requestId: request.id }, 'request refused');
+    return reply.code(status).send({ errors: [{ message: status >= 500 ? `Internal server error (request ${request.id})` : error.message, extensions: { code: status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT' } }] });
+  });
+
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     logger,
-    introspection: true,
+    introspection: config.http.introspection,
     includeStacktraceInErrorResponses: false,
     persistedQueries: false,
-    formatError: createErrorFormatter(logger),
+    parseOptions: { maxTokens: config.queryLimits.maxTokens },
+    validationRules: queryLimitRules(config.queryLimits),
+    formatError: createErrorFormatter(logger, config.queryLimits),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       // Cache hints are not used by this subgraph; the plugin would hook every field.
       ApolloServerPluginCacheControlDisabled(),
+      // Resolver timings go to a gateway only where the operator turned them on (docs/federation.md).
+      ...(config.http.inlineTraces ? [] : [ApolloServerPluginInlineTraceDisabled()]),
+      queryLimitsPlugin(config.queryLimits),
     ],
   });
   await apollo.start();
 
-  const graphiql = registerGraphiQL(app);
+  const rateLimiter = new RequestRateLimiter(config.rateLimit, logger, (dataSource.driver as unknown as { master: pg.Pool }).master);
+  const graphiql = config.http.graphiql ? registerGraphiQL(app) : null;
   const handler = fastifyApolloHandler(apollo, {
     context: async (request): Promise<GraphQLContext> => {
       const token = bearerToken(request);
@@ -85,6 +112,7 @@ export async function createApp({ config, dataSource, schema, services, verifier
           authError = error instanceof AppError ? error : new AppError('UNAUTHENTICATED', 'the token is not valid');
         }
       }
+      await rateLimiter.consume(principal, request.ip ?? null);
       return createContext({
         principal,
         authError,
@@ -100,7 +128,7 @@ export async function createApp({ config, dataSource, schema, services, verifier
     url: '/graphql',
     handler: async (request, reply) => {
       void reply.header('x-request-id', request.id);
-      if (wantsHtml(request)) return reply.type('text/html; charset=utf-8').send(graphiql.html);
+      if (graphiql && wantsHtml(request)) return reply.type('text/html; charset=utf-8').send(graphiql.html);
       const run = () => runInRequest(request.id, () => handler.call(app, request as never, reply as never));
       // Counting statements needs its own async scope per request: only when asked for.
       if (!config.exposeSqlCount) return run();

@@ -1,7 +1,9 @@
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { QueryLimits } from '../config.js';
 import { AppError, isErrorCode } from '../errors/app-error.js';
 import type { Logger } from './logger.js';
+import { builtInLimitError } from './query-limits.js';
 import { currentRequestId } from './request-scope.js';
 
 /** Apollo's own codes for a request that could not be parsed, validated or coerced. */
@@ -12,13 +14,20 @@ const INPUT_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED'
  * errors become BAD_USER_INPUT, anything else is masked to INTERNAL_SERVER_ERROR with the request
  * id and logged.
  */
-export function createErrorFormatter(logger: Logger) {
+export function createErrorFormatter(logger: Logger, limits: QueryLimits) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    let original = unwrapResolverError(error);
+    // A refusal reported by a validation rule arrives wrapped in Apollo's ValidationError.
+    if (original instanceof GraphQLError && original.originalError instanceof AppError) original = original.originalError;
     const code = formatted.extensions?.code;
     if (original instanceof AppError) {
-      const { http: _http, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      const { http: _http, ...extensions } = original.extensions;
+      return { message: original.message, locations: formatted.locations, path: formatted.path, extensions };
+    }
+    const tooLarge = code === 'GRAPHQL_PARSE_FAILED' || code === 'GRAPHQL_VALIDATION_FAILED' ? builtInLimitError(formatted.message, limits) : null;
+    if (tooLarge) {
+      const { http: _http, ...extensions } = tooLarge.extensions;
+      return { message: tooLarge.message, extensions };
     }
     if (typeof code === 'string' && INPUT_CODES.has(code)) {
       return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: 'BAD_USER_INPUT' } };

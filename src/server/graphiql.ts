@@ -28,6 +28,32 @@ query Connectors {
 }
 `;
 
+/**
+ * The Content-Security-Policy of every response (set through @fastify/helmet): GraphiQL's scripts
+ * and styles come from this origin; no inline script runs (the page's settings are a JSON data block).
+ */
+export const GRAPHIQL_CSP = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  // GraphiQL and CodeMirror set element styles at run time.
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  imgSrc: ["'self'", 'data:'],
+  fontSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'none'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+};
+
+/** Starts GraphiQL with the settings of the page's JSON data block. */
+const INIT_SCRIPT = `const initial = JSON.parse(document.getElementById('graphiql-settings').textContent);
+const fetcher = GraphiQL.createFetcher({ url: new URL('/graphql', window.location.href).toString() });
+ReactDOM.createRoot(document.getElementById('graphiql')).render(
+  React.createElement(GraphiQL, { fetcher, defaultQuery: initial.query, defaultHeaders: initial.headers, headerEditorEnabled: true, shouldPersistHeaders: true })
+);
+`;
+
 function page(): string {
   const config = JSON.stringify({ query: DEFAULT_QUERY, headers: JSON.stringify({ Authorization: 'Bearer <token>' }, null, 2) }).replace(/</g, '\\u003c');
   return `<!doctype html>
@@ -44,21 +70,17 @@ function page(): string {
 <script src="/graphiql/react.js"></script>
 <script src="/graphiql/react-dom.js"></script>
 <script src="/graphiql/graphiql.js"></script>
-<script>
-  const initial = ${config};
-  const fetcher = GraphiQL.createFetcher({ url: new URL('/graphql', window.location.href).toString() });
-  ReactDOM.createRoot(document.getElementById('graphiql')).render(
-    React.createElement(GraphiQL, { fetcher, defaultQuery: initial.query, defaultHeaders: initial.headers, headerEditorEnabled: true, shouldPersistHeaders: true })
-  );
-</script>
+<script type="application/json" id="graphiql-settings">${config}</script>
+<script src="/graphiql/init.js"></script>
 </body>
 </html>`;
 }
 
 export function registerGraphiQL(app: FastifyInstance): { html: string } {
-  const files = Object.fromEntries(
+  const files: Record<string, { body: Buffer; type: string }> = Object.fromEntries(
     Object.entries(ASSETS).map(([name, asset]) => [name, { body: packageFile(asset.pkg, asset.file), type: asset.type }]),
   );
+  files['init.js'] = { body: Buffer.from(INIT_SCRIPT), type: 'text/javascript; charset=utf-8' };
   app.get<{ Params: { file: string } }>('/graphiql/:file', async (request, reply) => {
     const file = files[request.params.file];
     if (!file) return reply.code(404).send({ error: 'not found' });

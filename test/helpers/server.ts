@@ -38,6 +38,10 @@ export async function startTestService(label: string, env: Record<string, string
     LOG_LEVEL: 'trace',
     EGRESS_ALLOW: '127.0.0.1/32',
     RUN_WORKERS: 'false',
+    // Suites send hundreds of requests a minute with one token; test/security/ sets real limits.
+    RATE_LIMIT_PER_PRINCIPAL: '1000000',
+    RATE_LIMIT_PER_TENANT: '1000000',
+    RATE_LIMIT_ANONYMOUS: '1000000',
     ...env,
   });
   const logs = new LogCapture();
