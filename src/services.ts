@@ -7,6 +7,7 @@ import { ApiKeyService } from './modules/applications/api-key.service.js';
 import { ApplicationService } from './modules/applications/application.service.js';
 import { AuditService } from './modules/audit/audit.service.js';
 import { ConnectorTestService } from './modules/connectors/connector-test.service.js';
+import { TenantSlots } from './server/rate-limits.js';
 import { CredentialRotationService } from './modules/connectors/credential-rotation.service.js';
 import { ConnectorService } from './modules/connectors/connector.service.js';
 import { CredentialService } from './modules/connectors/credential.service.js';
@@ -32,7 +33,7 @@ export function createServices(dataSource: DataSource, config: AppConfig, databa
   const apiKeys = new ApiKeyService(dataSource, audit, applications, signingKeys);
   const credentials = new CredentialService(createSecretStore(config, { dataSource, logger }), logger);
   const connectors = new ConnectorService(dataSource, audit, applications, credentials, logger);
-  const connectorTests = new ConnectorTestService(dataSource, runtime, connectors, credentials, audit);
+  const connectorTests = new ConnectorTestService(dataSource, runtime, connectors, credentials, audit, new TenantSlots(config.testsPerTenant));
   const rotations = new CredentialRotationService(dataSource, connectors, credentials, connectorTests, audit);
   const ingestion = new IngestionService(dataSource, queue, runtime, connectors, credentials, audit, new PostgresSink(), logger, {
     staleRunSec: config.jobs.staleRunSec,

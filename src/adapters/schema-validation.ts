@@ -34,25 +34,83 @@ export function describeSchemaErrors(errors: ErrorObject[] | null | undefined): 
     .join('; ');
 }
 
+/** A whole provider config, serialized, may be at most this large (README, "Limits"). */
+export const MAX_CONFIG_BYTES = 16 * 1024;
+
+/** Query parameter names that carry secrets; they belong in the connector's credentials. */
+const SECRET_PARAM = /^(api[-_]?key|apikey|key|access[-_]?key|secret|client[-_]?secret|password|passwd|pwd|pass|token|access[-_]?token|auth|authorization|bearer|signature|sig|session(id)?|x-api-key)$/i;
+const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** A problem with one config value, by its dotted path inside the config. */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+function urlProblems(value: string, path: string, problems: ConfigProblem[]): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return; // not a URL after all; the schema's format rules judge it
+  }
+  if (url.username || url.password) problems.push({ path, message: 'must not contain a user name or password: put credentials in the connector credentials' });
+  for (const name of url.searchParams.keys()) {
+    if (SECRET_PARAM.test(name)) problems.push({ path, message: `must not carry the secret-looking query parameter "${name.slice(0, 64)}": put it in the connector credentials` });
+  }
+}
+
+/**
+ * The rules a JSON Schema cannot say, for every provider: a size cap on the whole config, no
+ * userinfo and no secret-looking query parameter in any URL of it, no secret-looking key in a
+ * `query` object, and a `baseUrl` without query or fragment. Messages name fields, never values.
+ */
+export function configProblems(config: Record<string, unknown>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const size = Buffer.byteLength(JSON.stringify(config));
+  if (size > MAX_CONFIG_BYTES) return [{ path: '', message: `is ${size} bytes long; the limit is ${MAX_CONFIG_BYTES}` }];
+  const walk = (value: unknown, path: string): void => {
+    if (typeof value === 'string') {
+      if (URL_LIKE.test(value)) urlProblems(value, path, problems);
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => walk(item, `${path}.${i}`));
+    } else if (value && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) walk(item, path ? `${path}.${key}` : key);
+    }
+  };
+  walk(config, '');
+  const query = config.query;
+  if (query && typeof query === 'object' && !Array.isArray(query)) {
+    for (const key of Object.keys(query)) {
+      if (SECRET_PARAM.test(key)) problems.push({ path: `query.${key}`, message: 'looks like a secret: put it in the connector credentials (apiKeyQueryParam sends an API key as a query parameter)' });
+    }
+  }
+  if (typeof config.baseUrl === 'string') {
+    try {
+      const base = new URL(config.baseUrl);
+      if (base.search || base.hash) problems.push({ path: 'baseUrl', message: 'must not contain a query or fragment' });
+    } catch {
+      // the schema's `format: uri` reports it
+    }
+  }
+  return problems;
+}
+
 /**
  * Validates a provider config inside the adapter (the service validated it already; this guards
- * drafts and stored rows alike) and fills defaults; throws CONFIG_INVALID. The `baseUrl` must not
- * carry credentials, a query or a fragment.
+ * drafts and stored rows alike) and fills defaults; throws CONFIG_INVALID with the same rules the
+ * service applies at create and update ({@link configProblems}).
  */
-export function parseProviderConfig<T extends { baseUrl: string }>(schema: JsonSchema, raw: unknown, queryHint = ''): T {
+export function parseProviderConfig<T extends { baseUrl: string }>(schema: JsonSchema, raw: unknown): T {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConnectorError('CONFIG_INVALID', 'Invalid configuration: expected an object');
   }
   const copy = structuredClone(raw) as Record<string, unknown>;
   const check = compileSchema(schema);
   if (!check(copy)) throw new ConnectorError('CONFIG_INVALID', `Invalid configuration: ${describeSchemaErrors(check.errors)}`);
-  const cfg = copy as unknown as T;
-  const base = new URL(cfg.baseUrl);
-  if (base.username || base.password) {
-    throw new ConnectorError('CONFIG_INVALID', 'Invalid configuration: baseUrl must not contain credentials (use the connector credentials)');
+  const problems = configProblems(copy);
+  if (problems.length) {
+    throw new ConnectorError('CONFIG_INVALID', `Invalid configuration: ${problems.map((p) => `${p.path || 'config'} ${p.message}`).join('; ')}`);
   }
-  if (base.search || base.hash) {
-    throw new ConnectorError('CONFIG_INVALID', `Invalid configuration: baseUrl must not contain a query or fragment${queryHint}`);
-  }
-  return cfg;
+  return copy as unknown as T;
 }

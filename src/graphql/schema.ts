@@ -37,7 +37,8 @@ const referenceResolvers = {
     async __resolveReference(ref: Ref, ctx: GraphQLContext) {
       caller(ctx, 'viewer');
       const row = await ctx.loaders.application.load(ref.id);
-      return row && toApplication(row);
+      // As `application(id)`: a deleted application is gone for readers.
+      return row && !row.isDeleted ? toApplication(row) : null;
     },
   },
   AuditEvent: {

@@ -27,6 +27,7 @@ import {
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { QueryLimits } from '../config.js';
 import { AppError } from '../errors/app-error.js';
+import { CONNECTOR_PAGE_MAX } from '../modules/connectors/connector.service.js';
 import { checkInput } from './input-guard.js';
 
 /** The environment variable that sets each limit, named in refusals so an operator knows what to raise. */
@@ -108,6 +109,8 @@ function introspectionListSizes(schema: GraphQLSchema): Map<string, number> {
 }
 
 const MAX_ID_LENGTH = 200;
+/** The largest page any paged field serves. */
+const LARGEST_PAGE = CONNECTOR_PAGE_MAX;
 
 /**
  * Representations must name an entity type of this subgraph and carry its key; anything else is
@@ -147,7 +150,8 @@ function costEstimator(schema: GraphQLSchema, limits: QueryLimits): ComplexityEs
     if (type.name.startsWith('__') && childComplexity === 0) return 0;
     let times = 1;
     if (type.name === 'Query' && field.name === '_entities') times = checkRepresentations(args.representations, entityTypes, limits);
-    else if (typeof args.first === 'number' || typeof args.last === 'number') times = Math.max(0, Number(args.first ?? args.last));
+    // No field serves a larger page; a larger `first` is refused by the field itself, more precisely.
+    else if (typeof args.first === 'number' || typeof args.last === 'number') times = Math.min(LARGEST_PAGE, Math.max(0, Number(args.first ?? args.last)));
     else if (Array.isArray(args.lines)) times = args.lines.length;
     else if (isListType(getNullableType(field.type)) && getNamedType(field.type).name.startsWith('__')) times = introspection.get(`${type.name}.${field.name}`) ?? 1;
     return 1 + childComplexity * times;

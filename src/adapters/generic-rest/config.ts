@@ -55,13 +55,14 @@ export const configSchema: JsonSchema = {
       type: 'object',
       default: {},
       maxProperties: 100,
-      additionalProperties: { type: ['string', 'number'] },
+      additionalProperties: { type: ['string', 'number'], maxLength: 2048 },
       description: 'Query parameters of the first page request. Not for secrets: use apiKeyQueryParam and the credentials.',
     },
     recordsPointer: {
       type: 'string',
       default: '',
       pattern: '^(/([^~]|~[01])*)*$',
+      maxLength: 1024,
       description: 'JSON Pointer (RFC 6901) to the records array in each response; "" is the body itself.',
     },
     maxPages: {
@@ -162,7 +163,7 @@ export const requiredCredentials: Partial<Record<AuthType, string[]>> = { ...REQ
 
 /** Validates `raw` against {@link configSchema} and fills defaults; throws CONFIG_INVALID. */
 export function parseConfig(raw: unknown): GenericRestConfig {
-  return parseProviderConfig<GenericRestConfig>(configSchema, raw, ' (use query)');
+  return parseProviderConfig<GenericRestConfig>(configSchema, raw);
 }
 
 /** The settings the auth schemes read. */

@@ -55,6 +55,7 @@ export const configSchema: JsonSchema = {
     startDate: {
       type: 'string',
       format: 'date-time',
+      maxLength: 64,
       description: `Where an initial sync begins (ISO 8601 date-time with an offset, e.g. 2024-01-01T00:00:00Z). Default: ${DEFAULT_START_DAYS} days before the first read. Later reads continue from the cursor.`,
     },
     dateField: {

@@ -9,6 +9,7 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { CredentialService } from './credential.service.js';
 import { ConnectorEntity } from './connector.entity.js';
 import type { ConnectorService } from './connector.service.js';
+import type { TenantSlots } from '../../server/rate-limits.js';
 import type { ConnectionTestResultData } from './connector.types.js';
 import { requireAdapter, validateAuthType, validateConfig, validateCredentials } from './provider-catalog.js';
 
@@ -33,10 +34,19 @@ export class ConnectorTestService {
     private readonly connectors: ConnectorService,
     private readonly credentials: CredentialService,
     private readonly audit: AuditService,
+    /** Tests a person asked for, per tenant at once (TESTS_PER_TENANT); scheduled checks have their own bound. */
+    private readonly slots: TenantSlots,
   ) {}
 
-  /** Runs a check with a time bound; reports the OAuth token expiry it saw, if any. */
-  async run(provider: string, input: ConnectionInput, options: { cheap?: boolean; timeoutMs?: number } = {}): Promise<{ result: CheckResult; oauth: OAuthTokenInfo | null }> {
+  /**
+   * Runs a check with a time bound; reports the OAuth token expiry it saw, if any. With `tenantId`
+   * (a test someone asked for) it takes one of the tenant's test slots or is refused as RATE_LIMITED.
+   */
+  async run(provider: string, input: ConnectionInput, options: { cheap?: boolean; timeoutMs?: number; tenantId?: string } = {}): Promise<{ result: CheckResult; oauth: OAuthTokenInfo | null }> {
+    if (options.tenantId) {
+      const { tenantId, ...rest } = options;
+      return this.withSlot(tenantId, () => this.run(provider, input, rest));
+    }
     const adapter = requireAdapter(provider);
     let oauth: OAuthTokenInfo | null = null;
     const signal = AbortSignal.timeout(options.timeoutMs ?? TEST_TIMEOUT_MS);
@@ -45,14 +55,19 @@ export class ConnectorTestService {
     return { result, oauth };
   }
 
+  /** Runs `fn` in one of the tenant's test slots, or refuses it as RATE_LIMITED when they are all taken. */
+  withSlot<T>(tenantId: string, fn: () => Promise<T>): Promise<T> {
+    return this.slots.run(tenantId, fn);
+  }
+
   /** Tests a draft configuration; nothing is stored or audited. */
-  async testDraft(input: DraftTestInput): Promise<ConnectionTestResultData> {
+  async testDraft(rc: RequestContext, input: DraftTestInput): Promise<ConnectionTestResultData> {
     const spec = requireAdapter(input.provider).spec;
     const authType = input.authType ?? 'NONE';
     validateAuthType(spec, authType);
     const config = validateConfig(spec, input.config ?? {});
     const credentials = authType === 'NONE' && input.credentials == null ? {} : validateCredentials(spec, authType, input.credentials ?? {});
-    const { result } = await this.run(spec.id, { config, authType, credentials });
+    const { result } = await this.run(spec.id, { config, authType, credentials }, { tenantId: rc.principal.tenantId });
     return { ...result, testedAt: new Date().toISOString() };
   }
 
@@ -65,7 +80,7 @@ export class ConnectorTestService {
     if (!connector) throw AppError.notFound('connector', id);
     if (connector.isDeleted) throw AppError.badInput(`connector ${id} is deleted: restore it before testing it`);
     const credentials = await this.credentials.resolve(connector);
-    const { result, oauth } = await this.run(connector.provider, { config: connector.config, authType: connector.authType, credentials });
+    const { result, oauth } = await this.run(connector.provider, { config: connector.config, authType: connector.authType, credentials }, { tenantId: rc.principal.tenantId });
     const stored: ConnectionTestResultData = { ...result, testedAt: new Date().toISOString() };
     await this.dataSource.transaction(async (m) => {
       const patch: Partial<ConnectorEntity> = { lastTest: stored };

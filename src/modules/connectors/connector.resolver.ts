@@ -131,8 +131,7 @@ export class ConnectorResolver {
 
   @Mutation(() => ConnectionTestResult, { description: 'Tests a draft configuration before creating a connector; nothing is stored.' })
   async testConnectorConfig(@Arg('input', () => TestConnectorConfigInput) input: TestConnectorConfigInput, @Ctx() ctx: GraphQLContext): Promise<ConnectionTestResult> {
-    caller(ctx, 'editor');
-    return toConnectionTestResult(await ctx.services.connectorTests.testDraft(input));
+    return toConnectionTestResult(await ctx.services.connectorTests.testDraft(caller(ctx, 'editor'), input));
   }
 
   @FieldResolver(() => String, { nullable: true, description: 'Admins only; null for others.' })

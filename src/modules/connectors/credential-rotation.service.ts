@@ -46,7 +46,7 @@ export class CredentialRotationService {
 
     let test: ConnectionTestResultData | null = null;
     if (!skipTest) {
-      const { result } = await this.tests.run(current.provider, { config: current.config, authType: current.authType, credentials });
+      const { result } = await this.tests.run(current.provider, { config: current.config, authType: current.authType, credentials }, { tenantId: current.tenantId });
       test = { ...result, testedAt: new Date().toISOString() };
       if (!result.success) return { rotated: false, connector: current, test };
     }

@@ -1,7 +1,7 @@
 /** Validation of connector config and credentials against the provider specs (JSON Schema, ajv). */
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import { getAdapter } from '../../adapters/registry.js';
-import { compileSchema } from '../../adapters/schema-validation.js';
+import { compileSchema, configProblems } from '../../adapters/schema-validation.js';
 import type { Adapter, AdapterSpec, AuthType, JsonSchema } from '../../adapters/spi.js';
 import { AppError, type FieldError } from '../../errors/app-error.js';
 
@@ -63,12 +63,18 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Validates and returns the config with the schema's defaults applied (the input is not mutated). */
+/**
+ * Validates and returns the config with the schema's defaults applied (the input is not mutated):
+ * the provider's schema, then the rules every provider shares (size, no secrets in URLs), the same
+ * ones the adapter applies.
+ */
 export function validateConfig(spec: AdapterSpec, config: unknown): Record<string, unknown> {
   if (!isPlainObject(config)) fail('config is not valid', [{ path: 'config', message: 'must be an object' }]);
   const copy = structuredClone(config);
   const validate = compileSchema(spec.configSchema);
   if (!validate(copy)) fail(`config is not valid for ${spec.id}`, fieldErrors(validate.errors, 'config', spec.id));
+  const problems = configProblems(copy);
+  if (problems.length) fail(`config is not valid for ${spec.id}`, problems.map((p) => ({ path: p.path ? `config.${p.path}` : 'config', message: p.message })));
   return copy;
 }
 

@@ -22,7 +22,7 @@ export class HealthResolver {
     if (connector.isDeleted) throw AppError.badInput(`connector ${id} is deleted: restore it first`);
     if (!connector.enabled) return toConnector(connector);
     ctx.loaders.connector.clear(id);
-    const checked = await ctx.services.health.checkNow(id, false);
+    const checked = await ctx.services.connectorTests.withSlot(principal.tenantId, () => ctx.services.health.checkNow(id, false));
     return toConnector(checked ?? connector);
   }
 
