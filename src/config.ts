@@ -164,7 +164,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       jwksUrl: url(env, 'AUTH_JWKS_URL', ['https:', 'http:']),
       issuer: str(env, 'AUTH_ISSUER'),
       audience: str(env, 'AUTH_AUDIENCE'),
-      clockToleranceSec: int(env, 'AUTH_CLOCK_TOLERANCE_SEC', 30, 0, 300),
+      clockToleranceSec: int(env, 'AUTH_CLOCK_TOLERANCE_SEC', 5, 0, 300),
       maxTokenLifetimeSec: int(env, 'AUTH_MAX_TOKEN_LIFETIME_SEC', 86400, 60, 31_536_000),
     },
     queryLimits: {

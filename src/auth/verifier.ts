@@ -21,7 +21,7 @@ export interface VerifierOptions {
   audience?: string;
   /** Tokens the service signed itself (application API keys), recognized before the user path. */
   serviceTokens?: ServiceTokenAuthenticator;
-  /** Seconds of clock skew allowed on `exp`, `nbf` and `iat` (default 30). */
+  /** Seconds of clock skew allowed on `exp`, `nbf` and `iat` (default 5). */
   clockToleranceSec?: number;
   /** The longest lifetime, `exp` − `iat` (or − now without `iat`), a user token may have (default a day). */
   maxTokenLifetimeSec?: number;
@@ -167,7 +167,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     throw new Error('token verification needs AUTH_JWT_SECRET or AUTH_JWKS_URL');
   }
   const serviceTokens = options.serviceTokens;
-  const clockTolerance = options.clockToleranceSec ?? 30;
+  const clockTolerance = options.clockToleranceSec ?? 5;
   const maxLifetime = options.maxTokenLifetimeSec ?? 86_400;
   const verified = new VerifiedTokenCache();
   return {
