@@ -147,7 +147,8 @@ function alert(id: string, connectorId: string | null, minutesAgo: number): Aler
 }
 
 beforeAll(async () => {
-  svc = await startTestService('gateway_e2e');
+  // A deployment that reports usage to GraphOS turns inline traces on (off by default, docs/federation.md).
+  svc = await startTestService('gateway_e2e', { FEDERATION_INLINE_TRACES: 'true' });
   tokenA = await admin('inv_a');
   tokenB = await admin('inv_b');
   const editorA = await editor('inv_a');
