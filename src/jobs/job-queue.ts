@@ -1,6 +1,7 @@
 import PgBoss from 'pg-boss';
 import type { EntityManager } from 'typeorm';
 import type { Logger } from '../server/logger.js';
+import { JobLoop } from './job-loop.js';
 
 /** Queue names; one job per connector at a time (`stately`: one queued and one active per key). */
 export const QUEUES = {
@@ -23,20 +24,32 @@ export interface JobQueueOptions {
 /** pg-boss in its own schema of the service's PostgreSQL; jobs can be sent inside our transactions. */
 export class JobQueue {
   readonly boss: PgBoss;
-  readonly pollingIntervalSec: number;
+  readonly pollingIntervalMs: number;
   private started = false;
 
   constructor(private readonly options: JobQueueOptions) {
-    this.pollingIntervalSec = options.pollingIntervalMs / 1000;
+    this.pollingIntervalMs = options.pollingIntervalMs;
     this.boss = new PgBoss({
       connectionString: options.url,
       schema: 'pgboss',
       max: 4,
       application_name: 'connector-subgraph-jobs',
       maintenanceIntervalSeconds: options.maintenanceIntervalSec,
+      // No cron: its internal worker is pg-boss's `work()`, which settles jobs without awaiting
+      // them (a database restart then ends the process). Periodic work is sent by our workers.
+      schedule: false,
     });
-    // During a stop, connections ending is expected (e.g. Ctrl-C reaches PostgreSQL too).
+    // pg-boss's own loops (expiry, archive) and its pool report here, PostgreSQL restarts included;
+    // during a stop, connections ending is expected (e.g. Ctrl-C reaches PostgreSQL too).
     this.boss.on('error', (error) => options.logger[this.started ? 'warn' : 'debug']({ err: error.message }, 'job queue error'));
+  }
+
+  /**
+   * Runs `handler` for the jobs of `queue`, `concurrency` at once, in our own loop over pg-boss's
+   * fetch/complete/fail (never `boss.work()`); start it with `start()`, end it with `stop()`.
+   */
+  loop<T>(queue: string, concurrency: number, handler: (job: PgBoss.Job<T>) => Promise<void>): JobLoop<T> {
+    return new JobLoop<T>({ boss: this.boss, queue, concurrency, pollingIntervalMs: this.pollingIntervalMs, logger: this.options.logger, handler });
   }
 
   async start(): Promise<void> {
@@ -70,7 +83,8 @@ export class JobQueue {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    await this.boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+    // Our loops have stopped already; pg-boss has no workers of its own left to wait for.
+    await this.boss.stop({ graceful: true, wait: true, timeout: 10_000 }).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'job queue did not stop cleanly'));
   }
 }
 

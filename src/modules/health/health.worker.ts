@@ -1,17 +1,20 @@
+import type { JobLoop } from '../../jobs/job-loop.js';
 import { QUEUES, type JobQueue } from '../../jobs/job-queue.js';
 import type { Logger } from '../../server/logger.js';
 import type { IngestionService } from '../ingestion/ingestion.service.js';
 import type { HealthJob, HealthService } from './health.service.js';
 
 /** Every five minutes: put lost schedules back and apply the sink's retention. */
-const MAINTENANCE_CRON = '*/5 * * * *';
+const MAINTENANCE_EVERY_SEC = 300;
+const MAINTENANCE_KEY = 'maintenance';
 
 /**
  * Runs health checks from the queue, at most `concurrency` at once per process (each bounded by
  * the check timeout), and the periodic maintenance.
  */
 export class HealthWorker {
-  private workIds: string[] = [];
+  private loops: Array<JobLoop<HealthJob> | JobLoop<object>> = [];
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly queue: JobQueue,
@@ -23,18 +26,26 @@ export class HealthWorker {
   ) {}
 
   async start(): Promise<void> {
-    this.workIds.push(
-      await this.queue.boss.work<HealthJob>(QUEUES.health, { batchSize: this.concurrency, pollingIntervalSeconds: this.queue.pollingIntervalSec }, async (jobs) => {
-        await Promise.all(jobs.map((job) => this.health.runScheduled(job.data).catch((error) => this.logger.warn({ err: String(error), connectorId: job.data.connectorId }, 'health check failed to run'))));
-      }),
-    );
-    this.workIds.push(
-      await this.queue.boss.work(QUEUES.maintenance, { pollingIntervalSeconds: this.queue.pollingIntervalSec }, async () => {
-        await this.maintain();
-      }),
-    );
-    await this.queue.boss.schedule(QUEUES.maintenance, MAINTENANCE_CRON, {});
+    // A check that could not run (the database went away) fails its job, and the queue retries it.
+    this.loops = [
+      this.queue.loop<HealthJob>(QUEUES.health, this.concurrency, (job) => this.health.runScheduled(job.data)),
+      this.queue.loop<object>(QUEUES.maintenance, 1, () => this.maintain()),
+    ];
+    for (const loop of this.loops) loop.start();
+    // Earlier versions used pg-boss's cron for this; that cron no longer runs (see JobQueue).
+    await this.queue.boss.unschedule(QUEUES.maintenance);
+    // One maintenance job per five-minute slot across every process (pg-boss throttling by key).
+    this.timer = setInterval(() => void this.requestMaintenance(), MAINTENANCE_EVERY_SEC * 1000);
+    this.timer.unref();
     await this.maintain();
+  }
+
+  private async requestMaintenance(): Promise<void> {
+    try {
+      await this.queue.boss.sendThrottled(QUEUES.maintenance, {}, {}, MAINTENANCE_EVERY_SEC, MAINTENANCE_KEY);
+    } catch (error) {
+      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not queue maintenance; the next interval will');
+    }
   }
 
   private async maintain(): Promise<void> {
@@ -45,7 +56,9 @@ export class HealthWorker {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.workIds.map((id) => this.queue.boss.offWork({ id }).catch(() => undefined)));
-    this.workIds = [];
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await Promise.all(this.loops.map((loop) => loop.stop()));
+    this.loops = [];
   }
 }

@@ -9,6 +9,7 @@ import type { Principal } from '../../auth/principal.js';
 import { createLatestPerParent } from '../../db/latest-per-parent.js';
 import { SqlParams } from '../../db/sql.js';
 import { newId } from '../../db/ids.js';
+import { isDatabaseUnavailable } from '../../db/unavailable.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import { QUEUES, type JobQueue } from '../../jobs/job-queue.js';
 import type { Logger } from '../../server/logger.js';
@@ -23,6 +24,9 @@ import type { Sink } from './sink.js';
 
 const MAX_ERROR_LENGTH = 1000;
 export const CONTROL_CHANNEL = 'connector_control';
+const INTERRUPTED_BY_DATABASE = 'interrupted: the database was unreachable; the next run resumes from the last committed cursor';
+/** Longest wait between attempts to record a run's end while PostgreSQL is unreachable. */
+const MAX_RETRY_DELAY_MS = 5000;
 
 export interface SyncJob {
   connectorId: string;
@@ -176,23 +180,35 @@ export class IngestionService {
     });
   }
 
-  /** Runs one sync job; never throws for upstream failures (they are recorded on the run). */
-  async execute(job: SyncJob, jobId: string, workerId: string, signal: AbortSignal): Promise<void> {
+  /**
+   * Runs one sync job; never throws for upstream failures (they are recorded on the run). When
+   * PostgreSQL goes away mid-run, the run ends as interrupted once it is back (the next run is
+   * queued at once and resumes from the last committed cursor); `stopping` (the worker's lifetime)
+   * ends that wait. Throws only when the run's end could not be recorded.
+   */
+  async execute(job: SyncJob, jobId: string, workerId: string, signal: AbortSignal, stopping?: AbortSignal): Promise<void> {
     const claim = await this.claim(job, jobId, workerId);
     if (!claim) return;
     const { connector, run } = claim;
     let outcome: RunOutcome = { ok: true, error: null, read: 0, written: 0, duplicates: 0 };
     let cancelled = false;
+    let interrupted = false;
+    // Whose statement was running when an error came: ours (the database) or the upstream's.
+    let stage: 'database' | 'credentials' | 'upstream' = 'database';
     try {
       const adapter = getAdapter(connector.provider);
       if (!adapter) throw new Error(`provider ${connector.provider} is not available in this build`);
       const [cursorRow] = await this.dataSource.query('SELECT cursor FROM ingestion_cursors WHERE connector_id = $1', [connector.id]);
+      stage = 'credentials';
       const credentials = await this.credentials.resolve(connector);
       const ctx = this.runtime.context({ signal });
       const input = { config: connector.config, authType: connector.authType, credentials };
+      stage = 'upstream';
       for await (const batch of adapter.read(ctx, input, (cursorRow?.cursor ?? null) as ReadCursor)) {
         signal.throwIfAborted();
+        stage = 'database';
         const accepted = await this.commitBatch(connector, run, batch.records, batch.cursor);
+        stage = 'upstream';
         if (!accepted) {
           cancelled = true;
           break;
@@ -203,12 +219,53 @@ export class IngestionService {
       }
     } catch (error) {
       if (signal.aborted) cancelled = true;
-      else {
+      else if (await this.lostDatabase(error, stage)) {
+        interrupted = true;
+        this.logger.warn({ connectorId: connector.id, runId: run.id, err: describeError(error) }, 'ingestion run interrupted: PostgreSQL is unreachable');
+      } else {
         outcome = { ...outcome, ok: false, error: describeError(error) };
         this.logger.info({ connectorId: connector.id, runId: run.id, error: outcome.error }, 'ingestion run failed');
       }
     }
-    await this.finish(connector.id, run.id, cancelled ? 'CANCELLED' : outcome.ok ? 'SUCCEEDED' : 'FAILED', outcome);
+    const status = cancelled ? 'CANCELLED' : interrupted || !outcome.ok ? 'FAILED' : 'SUCCEEDED';
+    await this.whenDatabaseAnswers(stopping, { connectorId: connector.id, runId: run.id }, () => this.finish(connector.id, run.id, status, outcome, interrupted));
+  }
+
+  /** Whether a run's error means our database went away (not the upstream failing). */
+  private async lostDatabase(error: unknown, stage: 'database' | 'credentials' | 'upstream'): Promise<boolean> {
+    if (isConnectorError(error) || !isDatabaseUnavailable(error)) return false;
+    if (stage === 'database') return true;
+    // The secret store may be this database or Vault: ask the database whether it is the one gone.
+    try {
+      await this.dataSource.query('SELECT 1');
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
+  /** Runs `action`, retrying with backoff while PostgreSQL is unreachable, until `stopping`. */
+  private async whenDatabaseAnswers(stopping: AbortSignal | undefined, context: object, action: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await action();
+        if (attempt > 1) this.logger.info({ ...context, attempts: attempt }, 'run end recorded once PostgreSQL was back');
+        return;
+      } catch (error) {
+        if (!isDatabaseUnavailable(error) || stopping?.aborted) throw error;
+        if (attempt === 1) this.logger.warn({ ...context, err: describeError(error) }, 'cannot record the end of a run: PostgreSQL is unreachable; retrying');
+        const delayMs = Math.min(MAX_RETRY_DELAY_MS, 250 * 2 ** Math.min(attempt - 1, 8));
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            stopping?.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, delayMs);
+          stopping?.addEventListener('abort', done, { once: true });
+        });
+      }
+    }
   }
 
   /** Starts a run if the connector is still enabled; a job queued before a disable never runs. */
@@ -282,15 +339,22 @@ export class IngestionService {
     });
   }
 
-  /** Records the outcome, updates the connector, settles a pending stop or schedules the next run. */
-  private async finish(connectorId: string, runId: string, status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED', outcome: RunOutcome): Promise<void> {
+  /**
+   * Records the outcome, updates the connector, settles a pending stop or schedules the next run.
+   * An `interrupted` run (our database went away) says nothing about the connector's health, and
+   * its successor is queued at once. Idempotent: a run already ended is left as it is, so a retry
+   * after a commit whose answer was lost changes nothing.
+   */
+  private async finish(connectorId: string, runId: string, status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED', outcome: RunOutcome, interrupted = false): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const now = new Date();
+      const [current] = await m.query('SELECT status FROM ingestion_runs WHERE id = $1 FOR UPDATE', [runId]);
+      if (current?.status !== 'RUNNING') return;
       await m.query(`UPDATE ingestion_runs SET status = $2, finished_at = $3, error = $4 WHERE id = $1`, [
         runId,
         status,
         now,
-        status === 'CANCELLED' ? 'cancelled: the connector was disabled' : outcome.error,
+        status === 'CANCELLED' ? 'cancelled: the connector was disabled' : interrupted ? INTERRUPTED_BY_DATABASE : outcome.error,
       ]);
       const connector = await this.connectors.lockById(m, connectorId);
       if (!connector) return;
@@ -303,7 +367,7 @@ export class IngestionService {
         patch.lastSyncAt = now;
         patch.metrics = { ...connector.metrics, totalSynced: (connector.metrics.totalSynced ?? 0) + outcome.written, last24h };
       }
-      if (status !== 'CANCELLED' && this.onRunOutcome) Object.assign(patch, await this.onRunOutcome(m, connector, outcome));
+      if (status !== 'CANCELLED' && !interrupted && this.onRunOutcome) Object.assign(patch, await this.onRunOutcome(m, connector, outcome));
       if (!connector.enabled || connector.isDeleted) {
         if (connector.runState === 'STOPPING') {
           patch.runState = 'STOPPED';
@@ -312,7 +376,8 @@ export class IngestionService {
       } else {
         await this.queue.send(QUEUES.sync, { connectorId, tenantId: connector.tenantId, trigger: 'schedule' } satisfies SyncJob, {
           singletonKey: connectorId,
-          startAfter: operationalSettings(connector.config).syncIntervalSec,
+          // 1 s, not 0: this run's job is still active until the worker settles it
+          startAfter: interrupted ? 1 : operationalSettings(connector.config).syncIntervalSec,
           manager: m,
         });
       }
@@ -347,13 +412,17 @@ export class IngestionService {
   }
 
 
-  /** Queues a sync for every enabled connector that has none queued or running (after restarts, lost jobs). */
+  /**
+   * Queues a sync for every enabled connector that has none queued or running (after restarts, lost
+   * jobs). A RUNNING run without a heartbeat for `staleRunSec` counts as interrupted, not running:
+   * the queued sync's claim then ends it, so no run stays RUNNING forever.
+   */
   async reconcile(): Promise<number> {
     const missing: Array<{ id: string; tenant_id: string }> = await this.dataSource.query(
       `SELECT c.id, c.tenant_id FROM connectors c WHERE c.enabled AND NOT c.is_deleted
        AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $1 AND j.singleton_key = c.id AND j.state IN ('created', 'retry', 'active'))
-       AND NOT EXISTS (SELECT 1 FROM ingestion_runs r WHERE r.connector_id = c.id AND r.status = 'RUNNING')`,
-      [QUEUES.sync],
+       AND NOT EXISTS (SELECT 1 FROM ingestion_runs r WHERE r.connector_id = c.id AND r.status = 'RUNNING' AND r.heartbeat_at > now() - make_interval(secs => $2))`,
+      [QUEUES.sync, this.options.staleRunSec],
     );
     for (const c of missing) {
       await this.queue.send(QUEUES.sync, { connectorId: c.id, tenantId: c.tenant_id, trigger: 'schedule' } satisfies SyncJob, { singletonKey: c.id });

@@ -1,19 +1,27 @@
 import pg from 'pg';
 import { hostname } from 'node:os';
 import { ulid } from 'ulid';
+import type { JobLoop } from '../../jobs/job-loop.js';
 import { QUEUES, type JobQueue } from '../../jobs/job-queue.js';
 import type { Logger } from '../../server/logger.js';
 import { CONTROL_CHANNEL, type ControlJob, type IngestionService, type SyncJob } from './ingestion.service.js';
 
+/** Longest wait between attempts to reconnect the control channel. */
+const MAX_RECONNECT_DELAY_MS = 5000;
+
 /**
  * Runs sync jobs from the queue. Any number of processes may run one on the same database: the
- * queue hands each job to one worker, and a stop NOTIFY aborts a run wherever it is.
+ * queue hands each job to one worker, and a stop NOTIFY aborts a run wherever it is. The LISTEN
+ * connection of that control channel reconnects by itself when PostgreSQL restarts.
  */
 export class IngestionWorker {
   readonly id = `${hostname()}:${process.pid}:${ulid().slice(-6)}`;
   private readonly inFlight = new Map<string, AbortController>();
+  private readonly lifetime = new AbortController();
   private listener: pg.Client | null = null;
-  private workIds: string[] = [];
+  private loops: Array<JobLoop<SyncJob> | JobLoop<ControlJob>> = [];
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private reconnectAttempts = 0;
 
   constructor(
     private readonly queue: JobQueue,
@@ -24,23 +32,91 @@ export class IngestionWorker {
   ) {}
 
   async start(): Promise<void> {
-    this.listener = new pg.Client({ connectionString: this.databaseUrl, application_name: 'connector-subgraph-control' });
-    this.listener.on('notification', (message) => this.onControl(message.payload));
-    this.listener.on('error', (error) => this.logger.warn({ err: error.message }, 'control channel error'));
-    await this.listener.connect();
-    await this.listener.query(`LISTEN ${CONTROL_CHANNEL}`);
-    const options = { batchSize: 1, pollingIntervalSeconds: this.queue.pollingIntervalSec };
-    for (let i = 0; i < this.concurrency; i++) {
-      this.workIds.push(await this.queue.boss.work<SyncJob>(QUEUES.sync, options, async ([job]) => this.run(job!.data, job!.id)));
+    await this.listen();
+    this.loops = [
+      this.queue.loop<SyncJob>(QUEUES.sync, this.concurrency, (job) => this.run(job.data, job.id)),
+      this.queue.loop<ControlJob>(QUEUES.control, 1, (job) => this.ingestion.settleStop(job.data)),
+    ];
+    for (const loop of this.loops) loop.start();
+  }
+
+  private get stopped(): boolean {
+    return this.lifetime.signal.aborted;
+  }
+
+  /** Connects a client and LISTENs on the control channel; once it is lost, reconnects with backoff. */
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'connector-subgraph-control' });
+    let live = false;
+    const lost = (error?: Error) => {
+      if (!live) return;
+      live = false;
+      if (this.listener === client) this.listener = null;
+      client.end().catch(() => undefined);
+      if (this.stopped) return;
+      this.logger.warn({ err: error?.message ?? 'connection ended' }, 'control channel lost; reconnecting');
+      this.scheduleReconnect();
+    };
+    // Always a listener: an 'error' event without one would end the process.
+    client.on('error', (error) => (live ? lost(error) : this.logger.debug({ err: error.message }, 'control channel error')));
+    client.on('end', () => lost());
+    client.on('notification', (message) => this.onControl(message.payload));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CONTROL_CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
     }
-    this.workIds.push(await this.queue.boss.work<ControlJob>(QUEUES.control, options, async ([job]) => this.ingestion.settleStop(job!.data)));
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    live = true;
+    this.listener = client;
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.reconnectTimer) return;
+    const base = Math.min(MAX_RECONNECT_DELAY_MS, 250 * 2 ** Math.min(this.reconnectAttempts, 8));
+    this.reconnectAttempts += 1;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      void this.reconnect();
+    }, Math.round(base * (0.8 + Math.random() * 0.4)));
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.listen();
+    } catch (error) {
+      this.logger.debug({ err: error instanceof Error ? error.message : String(error), attempt: this.reconnectAttempts }, 'control channel: reconnect failed');
+      this.scheduleReconnect();
+      return;
+    }
+    this.logger.info({ attempts: this.reconnectAttempts }, 'control channel listening again');
+    this.reconnectAttempts = 0;
+    await this.abortDisabledRuns();
+  }
+
+  /** A stop NOTIFY sent while the channel was down is lost: abort runs of connectors disabled since. */
+  private async abortDisabledRuns(): Promise<void> {
+    const ids = [...this.inFlight.keys()];
+    if (!ids.length || !this.listener) return;
+    try {
+      const { rows } = await this.listener.query<{ id: string }>('SELECT id FROM connectors WHERE id = ANY($1) AND (NOT enabled OR is_deleted)', [ids]);
+      for (const { id } of rows) this.inFlight.get(id)?.abort(new Error('connector disabled'));
+    } catch (error) {
+      this.logger.debug({ err: error instanceof Error ? error.message : String(error) }, 'control channel: could not check in-flight runs');
+    }
   }
 
   private async run(job: SyncJob, jobId: string): Promise<void> {
     const controller = new AbortController();
     this.inFlight.set(job.connectorId, controller);
     try {
-      await this.ingestion.execute(job, jobId, this.id, controller.signal);
+      await this.ingestion.execute(job, jobId, this.id, controller.signal, this.lifetime.signal);
     } finally {
       if (this.inFlight.get(job.connectorId) === controller) this.inFlight.delete(job.connectorId);
     }
@@ -56,10 +132,14 @@ export class IngestionWorker {
   }
 
   async stop(): Promise<void> {
+    this.lifetime.abort();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
     for (const controller of this.inFlight.values()) controller.abort(new Error('worker stopping'));
-    await Promise.all(this.workIds.map((id) => this.queue.boss.offWork({ id }).catch(() => undefined)));
-    this.workIds = [];
-    await this.listener?.end().catch(() => undefined);
+    await Promise.all(this.loops.map((loop) => loop.stop()));
+    this.loops = [];
+    const listener = this.listener;
     this.listener = null;
+    await listener?.end().catch(() => undefined);
   }
 }
