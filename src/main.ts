@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { startService } from './bootstrap.js';
 import { ConfigError, loadConfig, resolveJwtSecret } from './config.js';
+import { installProcessGuards } from './process-guards.js';
 import { createLogger } from './server/logger.js';
 
 async function main(): Promise<void> {
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  installProcessGuards(logger);
   const started = Date.now();
   const service = await startService(config, logger);
   const devSecret = !config.auth.jwtSecret && !config.auth.jwksUrl && resolveJwtSecret(config);

@@ -6,11 +6,13 @@ import 'reflect-metadata';
 import { startWorkers } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/data-source.js';
+import { installProcessGuards } from './process-guards.js';
 import { createLogger } from './server/logger.js';
 import { createServices } from './services.js';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
+installProcessGuards(logger);
 if (!config.databaseUrl) {
   logger.error('npm run worker needs DATABASE_URL (the embedded database is private to npm start)');
   process.exit(2);
