@@ -187,7 +187,8 @@ export class IngestionService {
    * ends that wait. Throws only when the run's end could not be recorded.
    */
   async execute(job: SyncJob, jobId: string, workerId: string, signal: AbortSignal, stopping?: AbortSignal): Promise<void> {
-    const claim = await this.claim(job, jobId, workerId);
+    // Retried like the run's end: a claim whose commit answer was lost is found again as ours.
+    const claim = await this.whenDatabaseAnswers(stopping, { connectorId: job.connectorId, jobId }, () => this.claim(job, jobId, workerId));
     if (!claim) return;
     const { connector, run } = claim;
     let outcome: RunOutcome = { ok: true, error: null, read: 0, written: 0, duplicates: 0 };
@@ -245,15 +246,15 @@ export class IngestionService {
   }
 
   /** Runs `action`, retrying with backoff while PostgreSQL is unreachable, until `stopping`. */
-  private async whenDatabaseAnswers(stopping: AbortSignal | undefined, context: object, action: () => Promise<void>): Promise<void> {
+  private async whenDatabaseAnswers<R>(stopping: AbortSignal | undefined, context: object, action: () => Promise<R>): Promise<R> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await action();
-        if (attempt > 1) this.logger.info({ ...context, attempts: attempt }, 'run end recorded once PostgreSQL was back');
-        return;
+        const result = await action();
+        if (attempt > 1) this.logger.info({ ...context, attempts: attempt }, 'run state recorded once PostgreSQL was back');
+        return result;
       } catch (error) {
         if (!isDatabaseUnavailable(error) || stopping?.aborted) throw error;
-        if (attempt === 1) this.logger.warn({ ...context, err: describeError(error) }, 'cannot record the end of a run: PostgreSQL is unreachable; retrying');
+        if (attempt === 1) this.logger.warn({ ...context, err: describeError(error) }, 'cannot record a run: PostgreSQL is unreachable; retrying');
         const delayMs = Math.min(MAX_RETRY_DELAY_MS, 250 * 2 ** Math.min(attempt - 1, 8));
         await new Promise<void>((resolve) => {
           const done = () => {
@@ -274,10 +275,12 @@ export class IngestionService {
       const connector = await this.connectors.lockById(m, job.connectorId);
       if (!connector || !connector.enabled || connector.isDeleted) return null;
       const now = new Date();
-      // Never two runs of one connector at once: a live run elsewhere keeps it; a stale one died.
+      // Never two runs of one connector at once: a live run elsewhere keeps it; a stale one died,
+      // and so did one this very worker claimed for this job (its claim's answer was lost).
       const [{ live }] = await m.query(
-        `SELECT count(*)::int AS live FROM ingestion_runs WHERE connector_id = $1 AND status = 'RUNNING' AND heartbeat_at > now() - make_interval(secs => $2)`,
-        [connector.id, this.options.staleRunSec],
+        `SELECT count(*)::int AS live FROM ingestion_runs WHERE connector_id = $1 AND status = 'RUNNING' AND heartbeat_at > now() - make_interval(secs => $2)
+         AND NOT (job_id IS NOT DISTINCT FROM $3 AND worker_id IS NOT DISTINCT FROM $4)`,
+        [connector.id, this.options.staleRunSec, jobId, workerId],
       );
       if (live) return null;
       await m.query(

@@ -113,6 +113,8 @@ export class IngestionWorker {
   }
 
   private async run(job: SyncJob, jobId: string): Promise<void> {
+    // An expired job handed back to us while its first attempt still runs here: not twice at once.
+    if (this.inFlight.has(job.connectorId)) throw new Error('a run of this connector is still in flight in this worker');
     const controller = new AbortController();
     this.inFlight.set(job.connectorId, controller);
     try {
