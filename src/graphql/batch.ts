@@ -1,8 +1,27 @@
 import DataLoader from 'dataloader';
+import { afterSlices, yieldIfBusy } from './cooperative.js';
+
+/**
+ * A DataLoader whose values reach their resolvers in time slices: one batch answers hundreds of
+ * keys at once, and completing all of them in one stretch would hold the event loop. Its batches
+ * wait for the request's sliced lists, so every slice's loads share one statement (cooperative.ts).
+ */
+export class SlicedLoader<K, V, C = K> extends DataLoader<K, V, C> {
+  constructor(batch: DataLoader.BatchLoadFn<K, V>, options: DataLoader.Options<K, V, C> = {}) {
+    super(batch, { batchScheduleFn: afterSlices, ...options });
+  }
+
+  override async load(key: K): Promise<V> {
+    const value = await super.load(key);
+    const pause = yieldIfBusy();
+    if (pause) await pause;
+    return value;
+  }
+}
 
 /** Loads many ids in one call, answering each key with its row or null (missing or not visible). */
 export function byIdLoader<T extends { id: string }>(load: (ids: readonly string[]) => Promise<T[]>): DataLoader<string, T | null> {
-  return new DataLoader<string, T | null>(async (ids) => {
+  return new SlicedLoader<string, T | null>(async (ids) => {
     const rows = await load(ids);
     const byId = new Map(rows.map((row) => [row.id, row]));
     return ids.map((id) => byId.get(id) ?? null);
@@ -20,7 +39,7 @@ export interface PageKey {
  * which answers with a map from parent id to rows.
  */
 export function pageLoader<T>(load: (parentIds: string[], first: number, after: string | null) => Promise<Map<string, T[]>>): DataLoader<PageKey, T[], string> {
-  return new DataLoader<PageKey, T[], string>(
+  return new SlicedLoader<PageKey, T[], string>(
     async (keys) => {
       const groups = new Map<string, { first: number; after: string | null; ids: string[] }>();
       for (const key of keys) {

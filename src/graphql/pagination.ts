@@ -1,5 +1,6 @@
 import { Field, ObjectType } from 'type-graphql';
 import { AppError } from '../errors/app-error.js';
+import { sliced } from './cooperative.js';
 
 @ObjectType()
 export class PageInfo {
@@ -50,8 +51,9 @@ export function page<R extends { id: string }, N, T extends object>(
     endCursor: kept.length ? encodeCursor(kept[kept.length - 1]!.id) : null,
   };
   return Object.defineProperties(target, {
-    nodes: { value: nodes, enumerable: true },
+    // A long page completes in slices (cooperative.ts); the type stays a list of nodes.
+    nodes: { value: sliced(nodes), enumerable: true },
     pageInfo: { value: pageInfo, enumerable: true },
-    edges: { get: () => nodes.map((node, i) => ({ cursor: encodeCursor(kept[i]!.id), node })), enumerable: false },
+    edges: { get: () => sliced(nodes.map((node, i) => ({ cursor: encodeCursor(kept[i]!.id), node }))), enumerable: false },
   }) as T & { nodes: N[]; pageInfo: PageInfo; readonly edges: Array<{ cursor: string; node: N }> };
 }

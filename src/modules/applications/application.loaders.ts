@@ -1,6 +1,5 @@
-import DataLoader from 'dataloader';
 import type { Principal } from '../../auth/principal.js';
-import { byIdLoader } from '../../graphql/batch.js';
+import { byIdLoader, SlicedLoader } from '../../graphql/batch.js';
 import type { ApiKeyEntity } from './api-key.entity.js';
 import type { ApplicationService } from './application.service.js';
 
@@ -8,7 +7,7 @@ export function createApplicationLoaders(service: ApplicationService, principal:
   return {
     application: byIdLoader((ids) => service.findByIds(principal, ids)),
     /** Application id → its API keys; one statement for every application of a request. */
-    applicationApiKeys: new DataLoader<string, ApiKeyEntity[]>(async (ids) => {
+    applicationApiKeys: new SlicedLoader<string, ApiKeyEntity[]>(async (ids) => {
       const byApplication = await service.apiKeysOf(principal, ids);
       return ids.map((id) => byApplication.get(id) ?? []);
     }),
