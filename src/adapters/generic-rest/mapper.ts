@@ -34,7 +34,21 @@ function describeType(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-/** The located value must be an array of JSON objects (not arrays, not primitives). */
+/**
+ * Records nested deeper than this are refused: nothing real nests so deep, and every later walk
+ * (secret redaction, hashing, the response, PostgreSQL's jsonb) would have to recurse that far.
+ */
+export const MAX_RECORD_DEPTH = 64;
+
+/** Whether `value` nests deeper than `max` levels; never recurses past `max`. */
+function deeperThan(value: unknown, max: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (max === 0) return true;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) if (deeperThan(item, max - 1)) return true;
+  return false;
+}
+
+/** The located value must be an array of JSON objects (not arrays, not primitives), none nested too deep. */
 export function validateRecords(value: unknown, pointer: string): ValidateResult {
   const where = pointer === '' ? 'the response body' : `recordsPointer "${pointer}"`;
   if (!Array.isArray(value)) return { ok: false, message: `Expected an array of records at ${where}, found ${describeType(value)}` };
@@ -42,6 +56,9 @@ export function validateRecords(value: unknown, pointer: string): ValidateResult
     const item: unknown = value[i];
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
       return { ok: false, message: `Expected every record at ${where} to be a JSON object; item ${i} is ${describeType(item)}` };
+    }
+    if (deeperThan(item, MAX_RECORD_DEPTH)) {
+      return { ok: false, message: `Expected records nested at most ${MAX_RECORD_DEPTH} levels deep at ${where}; item ${i} is nested deeper` };
     }
   }
   return { ok: true, records: value as Record<string, unknown>[] };
@@ -70,7 +87,9 @@ export function redactSecrets<T>(value: T, secrets: readonly string[]): T {
   };
   const walk = (v: unknown, depth: number): unknown => {
     if (typeof v === 'string') return text(v);
-    if (v === null || typeof v !== 'object' || depth > 100) return v;
+    if (v === null || typeof v !== 'object') return v;
+    // Validated records are never this deep; whatever is, is dropped rather than passed on unredacted.
+    if (depth > MAX_RECORD_DEPTH) return REDACTED;
     if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
