@@ -97,7 +97,7 @@ export class IngestionService {
    * run has ended.
    */
   async onDisabled(m: EntityManager, connector: ConnectorEntity): Promise<'STOPPED' | 'STOPPING'> {
-    await this.queue.removeQueued(m, QUEUES.sync, connector.id);
+    await this.removeQueuedRuns(m, connector.id, 'cancelled: the connector was disabled before the run started');
     await m.query('SELECT pg_notify($1, $2)', [CONTROL_CHANNEL, JSON.stringify({ connectorId: connector.id, action: 'stop' })]);
     const [{ running }] = await m.query(`SELECT count(*)::int AS running FROM ingestion_runs WHERE connector_id = $1 AND status = 'RUNNING'`, [connector.id]);
     if (!running) {
@@ -123,6 +123,22 @@ export class IngestionService {
       changes: { runState: { before: connector.runState, after: 'STOPPED' } },
       reason,
     });
+  }
+
+  /** Removes the connector's queued sync jobs, and ends the QUEUED runs that waited for them. */
+  private async removeQueuedRuns(m: EntityManager, connectorId: string, reason: string): Promise<void> {
+    await this.queue.removeQueued(m, QUEUES.sync, connectorId);
+    await this.cancelOrphanedRuns(m, connectorId, reason, new Date());
+  }
+
+  /** QUEUED runs whose job is gone (removed, or never created) will never start: they end CANCELLED. */
+  private async cancelOrphanedRuns(m: EntityManager, connectorId: string, reason: string, at: Date): Promise<void> {
+    await m.query(
+      `UPDATE ingestion_runs r SET status = 'CANCELLED', finished_at = $2, error = $3
+       WHERE r.connector_id = $1 AND r.status = 'QUEUED'
+         AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $4 AND j.id::text = r.job_id AND j.state IN ('created', 'retry', 'active'))`,
+      [connectorId, at, reason, QUEUES.sync],
+    );
   }
 
   /** Purge: the sink's records, the cursor, the runs and any queued work of the connector. */
@@ -153,12 +169,14 @@ export class IngestionService {
         duplicates: 0,
         error: null,
       });
-      // The next scheduled run is brought forward, not doubled.
+      // The next scheduled run is brought forward, not doubled; an earlier request still waiting is
+      // superseded by this one.
       await this.queue.removeQueued(m, QUEUES.sync, connector.id);
       const jobId = await this.queue.send(QUEUES.sync, { connectorId: connector.id, tenantId: connector.tenantId, trigger: 'manual' } satisfies SyncJob, {
         singletonKey: connector.id,
         manager: m,
       });
+      await this.cancelOrphanedRuns(m, connector.id, 'cancelled: superseded by a newer sync request', now);
       // A run of this connector is in flight and another already waits behind it: that one serves.
       if (!jobId) {
         run.status = 'CANCELLED';
