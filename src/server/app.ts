@@ -3,7 +3,6 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import helmet from '@fastify/helmet';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
-import pLimit from 'p-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type pg from 'pg';
@@ -19,7 +18,8 @@ import { createErrorFormatter } from './errors.js';
 import { GRAPHIQL_CSP, registerGraphiQL } from './graphiql.js';
 import type { Logger } from './logger.js';
 import { queryLimitRules, queryLimitsPlugin } from './query-limits.js';
-import { rateLimited, RequestRateLimiter } from './rate-limits.js';
+import { RequestRateLimiter } from './rate-limits.js';
+import { admissionPlugin } from './admission.js';
 import { runInRequest } from './request-scope.js';
 
 export interface AppDeps {
@@ -94,6 +94,7 @@ export async function createApp({ config, dataSource, schema, services, verifier
       // Resolver timings go to a gateway only where the operator turned them on (docs/federation.md).
       ...(config.http.inlineTraces ? [] : [ApolloServerPluginInlineTraceDisabled()]),
       queryLimitsPlugin(config.queryLimits),
+      admissionPlugin(config.http),
     ],
   });
   await apollo.start();
@@ -124,21 +125,13 @@ export async function createApp({ config, dataSource, schema, services, verifier
     },
   });
 
-  // Admission: a few operations execute at once, the rest wait their turn in order. Node has one
-  // thread; without this, twenty heavy queries interleave their CPU work and /healthz, the job
-  // workers and every other request wait behind all of them.
-  const admission = pLimit(config.http.maxConcurrentOperations);
   app.route({
     method: ['GET', 'POST', 'OPTIONS'],
     url: '/graphql',
     handler: async (request, reply) => {
       void reply.header('x-request-id', request.id);
       if (graphiql && wantsHtml(request)) return reply.type('text/html; charset=utf-8').send(graphiql.html);
-      if (admission.pendingCount >= config.http.maxQueuedOperations) {
-        const refusal = rateLimited(`the server is busy: ${admission.activeCount} operations run and ${admission.pendingCount} wait (GRAPHQL_QUEUE)`, 1);
-        return reply.code(503).header('retry-after', '1').send({ errors: [{ message: refusal.message, extensions: { code: refusal.code, retryAfterSec: 1 } }] });
-      }
-      const run = () => admission(() => runInRequest(request.id, () => handler.call(app, request as never, reply as never)));
+      const run = () => runInRequest(request.id, () => handler.call(app, request as never, reply as never));
       // Counting statements needs its own async scope per request: only when asked for.
       if (!config.exposeSqlCount) return run();
       const { result, counter } = withStatementCount(run);

@@ -190,3 +190,54 @@ describe('API4:2023 rate limits and connection-test slots', () => {
     expect((await limited.gql(test, { input }, await editor('t-slots', { subject: 'e3' }))).body.data?.testConnectorConfig.success).toBe(true);
   });
 });
+
+describe('API4:2023 admission: a few operations at once, the rest wait or are refused', () => {
+  let busy: TestService;
+  let slow: Server;
+  let slowUrl = '';
+  let token: string;
+  let connectorId: string;
+
+  beforeAll(async () => {
+    busy = await startTestService('api4_admission', { GRAPHQL_CONCURRENCY: '1', GRAPHQL_QUEUE: '1' });
+    slow = createServer((_req, res) => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('[]'), 1500));
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    token = await admin('t-admission');
+    connectorId = (await busy.ok(CREATE, { input: restInput('slow upstream', { config: { baseUrl: slowUrl } }) }, token)).createConnector.id;
+  });
+  afterAll(async () => {
+    await busy?.close();
+    await new Promise((resolve) => slow?.close(resolve));
+  });
+
+  test('a connection test waiting on its upstream does not hold up other operations', async () => {
+    const test = busy.gql('mutation($input: TestConnectorConfigInput!) { testConnectorConfig(input: $input) { success } }', { input: { provider: 'generic_rest', config: { baseUrl: slowUrl } } }, token);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    const query = await busy.gql('{ connectors { totalCount } }', {}, token);
+    expect(query.body.data.connectors.totalCount).toBe(1);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect((await test).body.data.testConnectorConfig.success).toBe(true);
+  });
+
+  test('with one operation running and one waiting, the next is refused at once: RATE_LIMITED, 503, Retry-After', async () => {
+    // A mutation that tests *and* toggles takes a turn, and holds it while its upstream answers.
+    const holding = 'mutation($id: ID!) { testConnector(id: $id) { success } toggleConnector(id: $id, enabled: false, reason: "hold") { id } }';
+    const first = busy.gql(holding, { id: connectorId }, token);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const waiting = busy.gql('{ connectors { totalCount } }', {}, token);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    const refused = await busy.gql('{ connectors { totalCount } }', {}, token);
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(refused.status).toBe(503);
+    expect(errorCode(refused)).toBe('RATE_LIMITED');
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.body.errors?.[0]?.message).toMatch(/the server is busy: 1 operations run and 1 wait \(GRAPHQL_QUEUE\)/);
+    expect((await first).body.data.testConnector.success).toBe(true);
+    expect((await waiting).body.data.connectors.totalCount).toBe(1);
+    // The turns are given back: the next request is served.
+    expect((await busy.gql('{ connectors { totalCount } }', {}, token)).body.data.connectors.totalCount).toBe(1);
+  });
+});
