@@ -44,6 +44,10 @@ const INSERT_AUDIT = `INSERT INTO "audit_events"(${AUDIT_COLUMNS.map((c) => `"${
 const DELETE_QUEUED = `DELETE FROM pgboss.job WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry')`;
 const NOTIFY = 'SELECT pg_notify($1, $2)';
 const COUNT_RUNNING = `SELECT count(*)::int AS running FROM ingestion_runs WHERE connector_id = $1 AND status = 'RUNNING'`;
+// The service's IngestionService.cancelOrphanedRuns, text copied from its trace log.
+const CANCEL_ORPHANED_RUNS = `UPDATE ingestion_runs r SET status = 'CANCELLED', finished_at = $2, error = $3
+       WHERE r.connector_id = $1 AND r.status = 'QUEUED'
+         AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $4 AND j.id::text = r.job_id AND j.state IN ('created', 'retry', 'active'))`;
 
 type Row = Record<string, unknown>;
 
@@ -250,6 +254,7 @@ export async function startFloor(options: FloorOptions): Promise<Floor> {
         else {
           await run(client, counter, DELETE_QUEUED, ['connector-health', id]);
           await run(client, counter, DELETE_QUEUED, ['connector-sync', id]);
+          await run(client, counter, CANCEL_ORPHANED_RUNS, [id, new Date(), 'cancelled: the connector was disabled before the run started', 'connector-sync']);
           await run(client, counter, NOTIFY, ['connector_control', JSON.stringify({ connectorId: id, action: 'stop' })]);
           const [{ running }] = (await run(client, counter, COUNT_RUNNING, [id])) as [{ running: number }];
           if (running) throw new Error('the floor does not model stopping a running ingestion run');

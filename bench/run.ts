@@ -221,6 +221,11 @@ async function main(): Promise<void> {
     PORT: '0',
     HOST: '127.0.0.1',
     DATA_DIR: join(work, 'service-data'),
+    // One caller sends thousands of requests a second here: rate limits would answer most of them.
+    RATE_LIMIT_PER_PRINCIPAL: '0',
+    RATE_LIMIT_PER_TENANT: '0',
+    // Scenario c100t measures federated traces, which are off unless turned on.
+    FEDERATION_INLINE_TRACES: 'true',
   });
   log(`service ready at ${serviceChild.url} in ${serviceChild.startMs} ms (migrations included)`);
   const client = new pg.Client({ connectionString: db.url });

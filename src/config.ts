@@ -34,8 +34,10 @@ export interface AppConfig {
     introspection: boolean;
     /** Federated inline traces (`ftv1`) for a gateway that asks with `apollo-federation-include-trace`. */
     inlineTraces: boolean;
-    /** GraphQL operations one process executes at once; more wait their turn (health endpoints never do). */
+    /** Heavy GraphQL operations one process executes at once; more wait their turn (health endpoints never do). */
     maxConcurrentOperations: number;
+    /** An operation of at least this estimated cost is heavy and takes a turn. */
+    heavyCost: number;
     /** Operations that may wait for a turn; past that a request is refused at once as RATE_LIMITED (503). */
     maxQueuedOperations: number;
   };
@@ -193,6 +195,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       inlineTraces: bool(env, 'FEDERATION_INLINE_TRACES', false),
       maxConcurrentOperations: int(env, 'GRAPHQL_CONCURRENCY', 2, 1, 1024),
       maxQueuedOperations: int(env, 'GRAPHQL_QUEUE', 256, 0, 100_000),
+      heavyCost: int(env, 'GRAPHQL_HEAVY_COST', 1000, 0, 10_000_000),
     },
     secrets: {
       backend,

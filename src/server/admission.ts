@@ -1,10 +1,13 @@
 /**
- * Admission of GraphQL operations (README, "Limits"): a process executes a few operations at once
- * and the rest wait their turn in order, so twenty heavy queries cannot interleave their CPU work
- * and hold up /healthz, the job workers and every small request behind all of them. Past the queue
- * bound a request is refused at once (RATE_LIMITED, HTTP 503).
+ * Admission of heavy GraphQL operations (README, "Limits"): a process executes a few operations of
+ * estimated cost `GRAPHQL_HEAVY_COST` or more at once and the others wait their turn in order, so
+ * twenty heavy queries cannot interleave their CPU work and hold up /healthz, the job workers and
+ * every small request behind all of them. Past the queue bound a heavy request is refused at once
+ * (RATE_LIMITED, HTTP 503).
  *
- * Operations that only wait on an upstream (connection tests) do not take a turn: they hold no CPU
+ * Light operations (a toggle, a connector by id, a small page) take no turn: each is about one
+ * short stretch of CPU and mostly waits on PostgreSQL, so queuing them would only idle the database.
+ * Operations that only wait on an upstream (connection tests) take none either: they hold no CPU
  * while they wait, have their own per-tenant bound (TESTS_PER_TENANT), and would otherwise block
  * everyone for up to 30 s.
  */
@@ -12,6 +15,7 @@ import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import { Kind, type OperationDefinitionNode } from 'graphql';
 import pLimit from 'p-limit';
+import { estimatedCost } from './query-limits.js';
 import { rateLimited } from './rate-limits.js';
 
 /** Root fields that spend their time waiting on an upstream, bounded per tenant instead. */
@@ -22,20 +26,24 @@ function upstreamBound(operation: OperationDefinitionNode | undefined): boolean 
   return selections.length > 0 && selections.every((s) => s.kind === Kind.FIELD && UPSTREAM_BOUND.has(s.name.value));
 }
 
-export function admissionPlugin(settings: { maxConcurrentOperations: number; maxQueuedOperations: number }): ApolloServerPlugin {
+export function admissionPlugin(settings: { maxConcurrentOperations: number; maxQueuedOperations: number; heavyCost: number }): ApolloServerPlugin {
   const limit = pLimit(settings.maxConcurrentOperations);
   const releases = new WeakMap<GraphQLRequestContext<object>, () => void>();
+  // The cost is set by the limits plugin's didResolveOperation, which runs to its end before this
+  // plugin's (Apollo calls them in order, and that one does not await); unknown counts as heavy.
+  const takesTurn = (requestContext: GraphQLRequestContext<object>) =>
+    !upstreamBound(requestContext.operation) && (estimatedCost(requestContext) ?? Infinity) >= settings.heavyCost;
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation }) {
-          if (upstreamBound(operation) || limit.pendingCount < settings.maxQueuedOperations) return;
+        async didResolveOperation(requestContext) {
+          if (!takesTurn(requestContext) || limit.pendingCount < settings.maxQueuedOperations) return;
           const refusal = rateLimited(`the server is busy: ${limit.activeCount} operations run and ${limit.pendingCount} wait (GRAPHQL_QUEUE)`, 1);
           refusal.extensions.http = { status: 503, headers: new HeaderMap([['retry-after', '1']]) };
           throw refusal;
         },
         async executionDidStart(requestContext) {
-          if (upstreamBound(requestContext.operation)) return;
+          if (!takesTurn(requestContext)) return;
           await new Promise<void>((admitted) => {
             void limit(() => new Promise<void>((done) => {
               releases.set(requestContext, done);

@@ -158,6 +158,13 @@ function costEstimator(schema: GraphQLSchema, limits: QueryLimits): ComplexityEs
   };
 }
 
+/** The estimated cost of each request that passed the limits, for admission (admission.ts). */
+const costs = new WeakMap<object, number>();
+
+export function estimatedCost(requestContext: object): number | undefined {
+  return costs.get(requestContext);
+}
+
 /**
  * The per-request checks that need the variables: no subscriptions (this subgraph has none), input
  * strings PostgreSQL can store, and the estimated cost with the `_entities` representations.
@@ -167,7 +174,8 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ schema, document, operation, operationName, request }) {
+        async didResolveOperation(requestContext) {
+          const { schema, document, operation, operationName, request } = requestContext;
           if (operation?.operation === 'subscription') {
             throw AppError.badInput('this subgraph has no subscriptions: send a query or a mutation');
           }
@@ -182,6 +190,7 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
             throw AppError.badInput(error instanceof Error ? error.message : 'the variables are not valid');
           }
           if (cost > limits.maxCost) throw tooComplex('the estimated cost', cost, 'maxCost', limits);
+          costs.set(requestContext, cost);
         },
       };
     },
