@@ -111,9 +111,11 @@ describe('ingestion pipeline', () => {
     expect(c.runState).toBe('STOPPED');
     const toggled = (await svc.ok(TOGGLE, { id: c.id, enabled: true }, ed)).toggleConnector;
     expect(toggled.runState).toBe('STARTING');
+    // One GraphQL request is not one snapshot: the connector row and its runs are read by separate
+    // statements, and the run's end can commit between them. Wait until both show it.
     const state = await waitFor('a succeeded run', async () => {
       const s = (await svc.ok(STATE, { id: c.id }, ed)).connector;
-      return s.ingestionRuns.some((r: any) => r.status === 'SUCCEEDED') && s;
+      return s.ingestionRuns.some((r: any) => r.status === 'SUCCEEDED') && s.lastSyncAt && s;
     });
     expect(state.runState).toBe('RUNNING');
     expect(state.ingestionRuns[0]).toMatchObject({ status: 'SUCCEEDED', trigger: 'enable', recordsRead: 35, recordsWritten: 35, duplicates: 0, error: null });
