@@ -50,6 +50,13 @@ export const OPERATIONAL_PROPERTIES: Record<string, JsonSchema> = {
     default: 90,
     description: 'Credentials are due for rotation this many days after the last rotation.',
   },
+  dedupWindowSec: {
+    type: 'integer',
+    minimum: 0,
+    maximum: 31536000,
+    default: 86400,
+    description: 'A record whose dedup key was seen this recently is a duplicate: counted on the stored record, not stored again. 0: only repeats within one batch are.',
+  },
 };
 
 export interface OperationalSettings {
@@ -64,6 +71,7 @@ export interface OperationalSettings {
   duplicateFloodMinRecords: number;
   duplicateFloodAutoDisable: boolean;
   rotationPeriodDays: number;
+  dedupWindowSec: number;
 }
 
 function num(config: ConnectorConfig, key: string): number | null {
@@ -86,5 +94,6 @@ export function operationalSettings(config: ConnectorConfig): OperationalSetting
     duplicateFloodMinRecords: num(config, 'duplicateFloodMinRecords') ?? 100,
     duplicateFloodAutoDisable: config.duplicateFloodAutoDisable === true,
     rotationPeriodDays: num(config, 'rotationPeriodDays') ?? 90,
+    dedupWindowSec: num(config, 'dedupWindowSec') ?? 86400,
   };
 }

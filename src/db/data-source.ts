@@ -12,12 +12,13 @@ import { Secrets1732233600100 } from './migrations/1732233600100-secrets.js';
 import { ApiKeys1732233600200 } from './migrations/1732233600200-api-keys.js';
 import { IngestionHealth1732233600300 } from './migrations/1732233600300-ingestion-health.js';
 import { RateLimits1732233600400 } from './migrations/1732233600400-rate-limits.js';
+import { Records1732233600500 } from './migrations/1732233600500-records.js';
 import { SqlLogger } from './sql-logger.js';
 import { IngestionRunEntity } from '../modules/ingestion/ingestion-run.entity.js';
 import { HealthEventEntity } from '../modules/health/health-event.entity.js';
 
 export const ENTITIES = [ConnectorEntity, ApplicationEntity, AuditEventEntity, IngestionRunEntity, HealthEventEntity, ConnectorSecretEntity, ApiKeyEntity, SigningKeyEntity];
-export const MIGRATIONS = [Initial1732233600000, Secrets1732233600100, ApiKeys1732233600200, IngestionHealth1732233600300, RateLimits1732233600400];
+export const MIGRATIONS = [Initial1732233600000, Secrets1732233600100, ApiKeys1732233600200, IngestionHealth1732233600300, RateLimits1732233600400, Records1732233600500];
 
 export interface DataSourceOptions {
   url: string;

@@ -13,6 +13,7 @@ export interface GenericRestConfig {
   path: string;
   query: Record<string, string | number>;
   recordsPointer: string;
+  dedupKey?: string[];
   maxPages: number;
   apiKeyHeader: string;
   apiKeyQueryParam?: string;
@@ -64,6 +65,13 @@ export const configSchema: JsonSchema = {
       pattern: '^(/([^~]|~[01])*)*$',
       maxLength: 1024,
       description: 'JSON Pointer (RFC 6901) to the records array in each response; "" is the body itself.',
+    },
+    dedupKey: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 16,
+      items: { type: 'string', pattern: '^(/([^~]|~[01])*)+$', maxLength: 256 },
+      description: 'JSON Pointers (RFC 6901) into each upstream record whose values identify the same finding, e.g. ["/signature", "/src", "/dst"]. Default: the whole record.',
     },
     maxPages: {
       type: 'integer',

@@ -20,7 +20,7 @@ import { ConnectorEntity } from '../connectors/connector.entity.js';
 import type { ConnectorService } from '../connectors/connector.service.js';
 import type { CredentialService } from '../connectors/credential.service.js';
 import { IngestionRunEntity } from './ingestion-run.entity.js';
-import type { Sink } from './sink.js';
+import type { RecordDelivery, Sink } from './sink.js';
 
 const MAX_ERROR_LENGTH = 1000;
 export const CONTROL_CHANNEL = 'connector_control';
@@ -79,6 +79,8 @@ export class IngestionService {
     private readonly sink: Sink,
     private readonly logger: Logger,
     private readonly options: IngestionOptions,
+    /** Where written records also go (SINK=nats), acknowledged before the batch commits. */
+    private readonly delivery: RecordDelivery | null = null,
   ) {
     this.perConnector = createLatestPerParent(dataSource, IngestionRunEntity, (r) => r.connectorId);
   }
@@ -345,7 +347,18 @@ export class IngestionService {
     return this.dataSource.transaction(async (m) => {
       const [state] = await m.query('SELECT enabled, is_deleted FROM connectors WHERE id = $1 FOR SHARE', [connector.id]);
       if (!state?.enabled || state.is_deleted) return null;
-      const result = await this.sink.accept(m, { tenantId: connector.tenantId, connectorId: connector.id, runId: run.id, records });
+      const pointers = connector.config.dedupKey;
+      const result = await this.sink.accept(m, {
+        tenantId: connector.tenantId,
+        connectorId: connector.id,
+        runId: run.id,
+        records,
+        dedupKeyPointers: Array.isArray(pointers) ? (pointers as string[]) : undefined,
+        dedupWindowSec: operationalSettings(connector.config).dedupWindowSec,
+      });
+      // Delivered and acknowledged before the cursor commits: a crash in between replays the batch,
+      // whose records keep their ids, so the stream drops the redelivery.
+      if (this.delivery && result.fresh.length) await this.delivery.deliver({ tenantId: connector.tenantId, connectorId: connector.id, records: result.fresh });
       await m.query(
         `INSERT INTO ingestion_cursors (connector_id, tenant_id, cursor, updated_at) VALUES ($1, $2, $3, now())
          ON CONFLICT (connector_id) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()`,

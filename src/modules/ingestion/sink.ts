@@ -1,27 +1,38 @@
-import { createHash } from 'node:crypto';
-import { configure } from 'safe-stable-stringify';
 import type { EntityManager } from 'typeorm';
 import type { NormalizedRecord } from '../../adapters/records.js';
+import { dedupKeyOf, observedAtOf, recordId, severityOf, titleOf } from '../records/record-identity.js';
 
 export interface SinkBatch {
   tenantId: string;
   connectorId: string;
   runId: string;
   records: NormalizedRecord[];
+  /** The generic REST connector's `dedupKey` pointers; unset: each kind's identifying fields. */
+  dedupKeyPointers?: readonly string[];
+  /** A key seen this recently is a duplicate (`dedupWindowSec`). */
+  dedupWindowSec: number;
+}
+
+/** A record stored for the first time, or again after its dedup window: what goes downstream. */
+export interface StoredRecord {
+  id: string;
+  kind: string;
+  observedAt: Date | null;
+  data: NormalizedRecord;
 }
 
 export interface SinkResult {
-  /** Records stored for the first time. */
+  /** Records stored for the first time, or again after their dedup window. */
   written: number;
-  /** Records already stored (or repeated within the batch): counted, not stored twice. */
+  /** Records whose key was seen within the window (or repeated within the batch): counted, not stored. */
   duplicates: number;
+  /** The written records, in batch order, for delivery downstream. */
+  fresh: StoredRecord[];
 }
 
 /**
- * Where normalized records go. The run commits the read cursor only after `accept` returned; a
- * sink that can write inside `manager`'s transaction (the PostgreSQL default) makes record and
- * cursor one atomic step, so a crash neither loses nor re-emits an accepted record. A sink outside
- * the database (a message broker) acks first and gives at-least-once delivery.
+ * Where normalized records go. The run commits the read cursor only after `accept` returned, in
+ * the same transaction, so a crash neither loses nor re-emits an accepted record.
  */
 export interface Sink {
   accept(manager: EntityManager, batch: SinkBatch): Promise<SinkResult>;
@@ -31,25 +42,75 @@ export interface Sink {
   forget(manager: EntityManager, tenantId: string, connectorId: string): Promise<void>;
 }
 
-const stableJson = configure({ deterministic: true, bigint: true });
-
-/** A record's identity for deduplication: the hash of its canonical JSON. */
-export function dedupKey(record: NormalizedRecord): string {
-  return createHash('sha256').update(stableJson(record) ?? '').digest('base64url');
+/**
+ * A stream the written records are also delivered to (SINK=nats). `deliver` resolves once the
+ * stream acknowledged every record; records carry their stable id for the stream to deduplicate.
+ */
+export interface RecordDelivery {
+  deliver(batch: { tenantId: string; connectorId: string; records: StoredRecord[] }): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** The default sink: `ingested_records`, one row per distinct record per tenant and connector. */
+interface Pending {
+  id: string;
+  key: string;
+  record: NormalizedRecord;
+  observedAt: Date | null;
+  /** Copies of this key in the batch. */
+  copies: number;
+}
+
+/**
+ * The default sink and the source of the `records` query: `ingested_records`, one row per dedup
+ * key per tenant and connector. A key seen within the window moves the stored record's
+ * `duplicate_count` and `last_seen_at`; a key seen after it is stored again in place (same id:
+ * data, observed and ingested time replaced, count back to the batch's repeats).
+ */
 export class PostgresSink implements Sink {
   async accept(manager: EntityManager, batch: SinkBatch): Promise<SinkResult> {
-    if (!batch.records.length) return { written: 0, duplicates: 0 };
-    const keys = batch.records.map(dedupKey);
-    const rows: unknown[] = await manager.query(
-      `INSERT INTO ingested_records (tenant_id, connector_id, dedup_key, kind, record, run_id)
-       SELECT $1, $2, k, r->>'kind', r, $3 FROM unnest($4::text[], $5::jsonb[]) AS u(k, r)
-       ON CONFLICT DO NOTHING RETURNING 1`,
-      [batch.tenantId, batch.connectorId, batch.runId, keys, batch.records.map((r) => JSON.stringify(r))],
+    if (!batch.records.length) return { written: 0, duplicates: 0, fresh: [] };
+    // Repeats within the batch collapse first: one row per key, the first copy kept.
+    const byKey = new Map<string, Pending>();
+    for (const record of batch.records) {
+      const key = dedupKeyOf(record, batch.dedupKeyPointers);
+      const seen = byKey.get(key);
+      if (seen) seen.copies += 1;
+      else byKey.set(key, { id: recordId(batch.tenantId, batch.connectorId, key), key, record, observedAt: observedAtOf(record), copies: 1 });
+    }
+    const pending = [...byKey.values()];
+    // `ingested_at = now()` after the statement: inserted, or stored again after the window.
+    const rows: Array<{ id: string; fresh: boolean }> = await manager.query(
+      `INSERT INTO ingested_records AS r (id, tenant_id, connector_id, dedup_key, kind, record, run_id, observed_at, severity, title, duplicate_count, ingested_at, last_seen_at)
+       SELECT u.id, $1, $2, u.k, u.r->>'kind', u.r, $3, u.o, u.s, u.t, u.c - 1, now(), now()
+       FROM unnest($4::text[], $5::text[], $6::jsonb[], $7::timestamptz[], $8::real[], $9::text[], $10::int[]) AS u(id, k, r, o, s, t, c)
+       ON CONFLICT (tenant_id, connector_id, dedup_key) DO UPDATE SET
+         duplicate_count = CASE WHEN r.last_seen_at > now() - make_interval(secs => $11) THEN r.duplicate_count + EXCLUDED.duplicate_count + 1 ELSE EXCLUDED.duplicate_count END,
+         record = CASE WHEN r.last_seen_at > now() - make_interval(secs => $11) THEN r.record ELSE EXCLUDED.record END,
+         kind = CASE WHEN r.last_seen_at > now() - make_interval(secs => $11) THEN r.kind ELSE EXCLUDED.kind END,
+         observed_at = CASE WHEN r.last_seen_at > now() - make_interval(secs => $11) THEN r.observed_at ELSE EXCLUDED.observed_at END,
+         severity = CASE WHEN r.last_seen_at > now() - make_interval(secs => $11) THEN r.severity ELSE EXCLUDED.severity END,
+         title = CASE WHEN r.last_seen_at > now() - make_interval(secs => $11) THEN r.title ELSE EXCLUDED.title END,
+         run_id = CASE WHEN r.last_seen_at > now() - make_interval(secs => $11) THEN r.run_id ELSE EXCLUDED.run_id END,
+         ingested_at = CASE WHEN r.last_seen_at > now() - make_interval(secs => $11) THEN r.ingested_at ELSE now() END,
+         last_seen_at = now()
+       RETURNING r.id, r.ingested_at = now() AS fresh`,
+      [
+        batch.tenantId,
+        batch.connectorId,
+        batch.runId,
+        pending.map((p) => p.id),
+        pending.map((p) => p.key),
+        pending.map((p) => JSON.stringify(p.record)),
+        pending.map((p) => p.observedAt),
+        pending.map((p) => severityOf(p.record)),
+        pending.map((p) => titleOf(p.record)),
+        pending.map((p) => p.copies),
+        batch.dedupWindowSec,
+      ],
     );
-    return { written: rows.length, duplicates: batch.records.length - rows.length };
+    const freshIds = new Set(rows.filter((row) => row.fresh).map((row) => row.id));
+    const fresh = pending.filter((p) => freshIds.has(p.id)).map((p) => ({ id: p.id, kind: p.record.kind, observedAt: p.observedAt, data: p.record }));
+    return { written: fresh.length, duplicates: batch.records.length - fresh.length, fresh };
   }
 
   async expire(manager: EntityManager, olderThan: Date): Promise<number> {
