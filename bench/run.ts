@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { mintDevToken } from '../src/auth/dev-tokens.js';
 import { runColdStarts, type ColdStartFigure } from './cold-start.js';
-import { forkChild, postgresCpuDelta, postgresCpuMs, postGraphQL, processCpuMs, startBenchDatabase, type Child, type HttpResult } from './infra.js';
+import { BENCH_JWT_SECRET, benchServiceEnv, forkChild, postgresCpuDelta, postgresCpuMs, postGraphQL, processCpuMs, startBenchDatabase, type Child, type HttpResult } from './infra.js';
 import { runLoad, type LoadResult } from './load.js';
 import { runParserBench, type ParserBenchResult } from './parsers.js';
 import { readProfile, summarizeProfile, type ProfileSummary } from './profile.js';
@@ -32,7 +32,6 @@ import { median } from './stats.js';
 
 const fmtRate = (x: number) => x.toFixed(0);
 
-const JWT_SECRET = 'bench-secret-that-is-at-least-32-characters-long-0123';
 
 function option(name: string, fallback: number): number {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -212,28 +211,15 @@ async function main(): Promise<void> {
   const machine = machineInfo(db.version, db.embedded);
   const report: BenchReport = { machine, options: OPTIONS, seed: null, scenarios: [], toggles: [], audit: null, parsers: null, profiles: [], coldStarts: [], notes: [], totalSec: 0 };
 
-  const serviceChild = await forkChild(join(root, 'dist/bench/service-child.js'), {
-    DATABASE_URL: db.url,
-    AUTH_JWT_SECRET: JWT_SECRET,
-    RUN_WORKERS: 'false',
-    EXPOSE_SQL_COUNT: 'true',
-    LOG_LEVEL: 'warn',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: join(work, 'service-data'),
-    // One caller sends thousands of requests a second here: rate limits would answer most of them.
-    RATE_LIMIT_PER_PRINCIPAL: '0',
-    RATE_LIMIT_PER_TENANT: '0',
-    // Scenario c100t measures federated traces, which are off unless turned on.
-    FEDERATION_INLINE_TRACES: 'true',
-  });
+  // Scenario c100t measures federated traces, which are off unless turned on.
+  const serviceChild = await forkChild(join(root, 'dist/bench/service-child.js'), benchServiceEnv(db.url, work, { FEDERATION_INLINE_TRACES: 'true' }));
   log(`service ready at ${serviceChild.url} in ${serviceChild.startMs} ms (migrations included)`);
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   const seeded = await seed(client);
   report.seed = { tenants: seeded.tenants, connectors: seeded.connectors, applications: seeded.applications, auditEvents: seeded.auditEvents, ms: seeded.ms };
   log(`seeded ${seeded.connectors} connectors, ${seeded.applications} applications, ${seeded.auditEvents} audit events in ${seeded.ms} ms`);
-  const floorChild = await forkChild(join(root, 'dist/bench/floor.js'), { DATABASE_URL: db.url, AUTH_JWT_SECRET: JWT_SECRET, PORT: '0', HOST: '127.0.0.1' });
+  const floorChild = await forkChild(join(root, 'dist/bench/floor.js'), { DATABASE_URL: db.url, AUTH_JWT_SECRET: BENCH_JWT_SECRET, PORT: '0', HOST: '127.0.0.1' });
   log(`floor ready at ${floorChild.url}`);
   const service: Target = { name: 'service', child: serviceChild };
   const floor: Target = { name: 'floor', child: floorChild };
@@ -241,7 +227,7 @@ async function main(): Promise<void> {
 
   const token = await mintDevToken(
     { tenantId: BIG_TENANT, subject: BENCH_SUBJECT, email: `${BENCH_SUBJECT}@example.com`, roles: ['editor'], groups: BENCH_GROUPS },
-    { secret: JWT_SECRET, expiresIn: '2h' },
+    { secret: BENCH_JWT_SECRET, expiresIn: '2h' },
   );
   const ids = seeded.visibleIds;
   const { rows: disabledRows } = await client.query<{ id: string }>(`SELECT id FROM connectors WHERE id = ANY($1::text[]) AND NOT enabled AND run_state = 'STOPPED' ORDER BY id`, [ids]);
@@ -513,7 +499,7 @@ async function main(): Promise<void> {
   // (f): cold and warm start, with the bench's PostgreSQL stopped
   if (wanted('f')) {
     log(`(f) cold and warm start of node dist/src/main.js, ${OPTIONS.coldRounds} round(s)`);
-    const figures: ColdStartFigure[] = await runColdStarts(root, work, OPTIONS.coldRounds, JWT_SECRET);
+    const figures: ColdStartFigure[] = await runColdStarts(root, work, OPTIONS.coldRounds, BENCH_JWT_SECRET);
     report.coldStarts = figures;
     for (const f of figures) log(`  ${f.kind} #${f.round}: ready in ${f.readyMs.toFixed(0)} ms (embedded PostgreSQL ${f.postgresMs ?? '?'} ms, startService ${f.startServiceMs ?? '?'} ms), stop ${f.stopMs.toFixed(0)} ms, RSS ${f.rssMb ?? '?'} MB`);
   }
