@@ -13,6 +13,8 @@ import { ConnectorResolver } from '../modules/connectors/connector.resolver.js';
 import { HealthResolver } from '../modules/health/health.resolver.js';
 import { IngestionResolver } from '../modules/ingestion/ingestion.resolver.js';
 import { NormalizationResolver } from '../modules/normalization/normalization.resolver.js';
+import { ConnectorRecordsResolver, RecordResolver } from '../modules/records/record.resolver.js';
+import { toRecord } from '../modules/records/record.mapper.js';
 import { toConnector } from '../modules/connectors/connector.mapper.js';
 import { caller, type GraphQLContext } from './context.js';
 import { DateTimeScalar } from './scalars.js';
@@ -48,6 +50,14 @@ const referenceResolvers = {
       return row && toAuditEvent(row);
     },
   },
+  Record: {
+    async __resolveReference(ref: Ref, ctx: GraphQLContext) {
+      caller(ctx, 'viewer');
+      // Visible only with its connector (not deleted); another tenant's id resolves to null.
+      const row = await ctx.loaders.record.load(ref.id);
+      return row && toRecord(row);
+    },
+  },
 };
 
 /**
@@ -57,7 +67,7 @@ const referenceResolvers = {
  */
 export async function buildFederatedSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [ConnectorResolver, ApplicationResolver, ApiKeyResolver, AuditResolver, IngestionResolver, HealthResolver, NormalizationResolver],
+    resolvers: [ConnectorResolver, ApplicationResolver, ApiKeyResolver, AuditResolver, IngestionResolver, HealthResolver, NormalizationResolver, RecordResolver, ConnectorRecordsResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
   });
