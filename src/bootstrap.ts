@@ -37,10 +37,11 @@ export async function startService(config: AppConfig, logger: Logger, options: {
   let embedded: EmbeddedDatabase | undefined;
   const url = config.databaseUrl ?? (embedded = await startEmbeddedPostgres(config.dataDir, logger)).url;
   let dataSource: DataSource | undefined;
+  let created: Services | undefined;
   try {
     dataSource = await openDatabase({ url, logger });
     const secret = resolveJwtSecret(config);
-    const services = createServices(dataSource, config, url, logger);
+    const services = (created = createServices(dataSource, config, url, logger));
     await services.signingKeys.ensureActiveKey();
     const verifier = createTokenVerifier({
       secret,
@@ -51,6 +52,8 @@ export async function startService(config: AppConfig, logger: Logger, options: {
       maxTokenLifetimeSec: config.auth.maxTokenLifetimeSec,
       serviceTokens: services.apiKeys,
     });
+    // SINK=nats: only a process that runs workers delivers; it does not start without NATS.
+    if (config.runWorkers) await services.delivery?.connect();
     await services.queue.start();
     const workers = config.runWorkers ? await startWorkers(services, config, url, logger) : [];
     const schema = await buildFederatedSchema();
@@ -69,6 +72,7 @@ export async function startService(config: AppConfig, logger: Logger, options: {
           await app.close();
           for (const worker of workers) await worker.stop();
           await services.queue.stop();
+          await services.delivery?.close();
           services.runtime.close();
           await db.destroy();
           await embedded?.stop();
@@ -77,6 +81,7 @@ export async function startService(config: AppConfig, logger: Logger, options: {
       },
     };
   } catch (error) {
+    await created?.delivery?.close();
     if (dataSource?.isInitialized) await dataSource.destroy();
     await embedded?.stop();
     throw error;

