@@ -169,7 +169,7 @@ describe('SINK=nats', () => {
     expect(watcher.of(c.id)).toHaveLength(25);
   });
 
-  test('NATS down: the batch is not committed and the run fails with a readable error and no secret; once NATS is back the next run delivers it', async () => {
+  test('NATS down: the batch is not committed, the run ends interrupted with a readable error and no secret, health untouched; once NATS is back the next run delivers it', async () => {
     const svc = services[0]!;
     const records = makeRecords(12, 'outage');
     const up = await upstream(records, 5);
@@ -177,8 +177,12 @@ describe('SINK=nats', () => {
     const c = (await svc.ok(CREATE, { input: restConnector('Outage feed', up) }, ed)).createConnector;
     await waitFor('a failed run', async () => (await runs(svc, c.id)).find((r) => r.status === 'FAILED'), 20_000);
     const [failed] = await runs(svc, c.id);
-    expect(failed!.error).toMatch(/^NATS delivery failed: 5 of 5 records not acknowledged by stream CONNECTOR_RECORDS: /);
+    expect(failed!.error).toMatch(/^interrupted: NATS delivery failed: 5 of 5 records not acknowledged by stream CONNECTOR_RECORDS: .*; the next run resumes from the last committed cursor$/);
     expect(failed!.records_written).toBe(0);
+    // A stream outage says nothing about the connector: its health is untouched.
+    const [health] = await svc.dataSource.query('SELECT consecutive_errors, sync_status FROM connectors WHERE id = $1', [c.id]);
+    expect(health.consecutive_errors).toBe(0);
+    expect(health.sync_status).not.toMatch(/DEGRADED|FAILING/);
     expect(await storedIds(svc, c.id)).toEqual([]);
     const [cursor] = await svc.dataSource.query('SELECT cursor FROM ingestion_cursors WHERE connector_id = $1', [c.id]);
     expect(cursor).toBeUndefined();

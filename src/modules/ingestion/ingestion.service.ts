@@ -20,11 +20,20 @@ import { ConnectorEntity } from '../connectors/connector.entity.js';
 import type { ConnectorService } from '../connectors/connector.service.js';
 import type { CredentialService } from '../connectors/credential.service.js';
 import { IngestionRunEntity } from './ingestion-run.entity.js';
-import type { RecordDelivery, Sink } from './sink.js';
+import { RecordDeliveryError, type RecordDelivery, type Sink } from './sink.js';
 
 const MAX_ERROR_LENGTH = 1000;
 export const CONTROL_CHANNEL = 'connector_control';
 const INTERRUPTED_BY_DATABASE = 'interrupted: the database was unreachable; the next run resumes from the last committed cursor';
+
+/** Why a run was cut off by our own infrastructure (not the upstream), and when to try again. */
+interface Interruption {
+  reason: string;
+  retryAfterSec: number;
+}
+const DATABASE_GONE: Interruption = { reason: INTERRUPTED_BY_DATABASE, retryAfterSec: 1 };
+/** A stream outage lasts longer than a database restart: the next run waits a little. */
+const DELIVERY_RETRY_SEC = 30;
 /** Longest wait between attempts to record a run's end while PostgreSQL is unreachable. */
 const MAX_RETRY_DELAY_MS = 5000;
 
@@ -213,7 +222,7 @@ export class IngestionService {
     const { connector, run } = claim;
     let outcome: RunOutcome = { ok: true, error: null, read: 0, written: 0, duplicates: 0 };
     let cancelled = false;
-    let interrupted = false;
+    let interrupted: Interruption | null = null;
     // Whose statement was running when an error came: ours (the database) or the upstream's.
     let stage: 'database' | 'credentials' | 'upstream' = 'database';
     try {
@@ -241,14 +250,18 @@ export class IngestionService {
     } catch (error) {
       if (signal.aborted) cancelled = true;
       else if (await this.lostDatabase(error, stage)) {
-        interrupted = true;
+        interrupted = DATABASE_GONE;
         this.logger.warn({ connectorId: connector.id, runId: run.id, err: describeError(error) }, 'ingestion run interrupted: PostgreSQL is unreachable');
+      } else if (error instanceof RecordDeliveryError) {
+        // The stream (SINK=nats) did not acknowledge: says nothing about the connector's health.
+        interrupted = { reason: `interrupted: ${error.message}; the next run resumes from the last committed cursor`, retryAfterSec: DELIVERY_RETRY_SEC };
+        this.logger.warn({ connectorId: connector.id, runId: run.id, err: error.message }, 'ingestion run interrupted: records could not be delivered');
       } else {
         outcome = { ...outcome, ok: false, error: describeError(error) };
         this.logger.info({ connectorId: connector.id, runId: run.id, error: outcome.error }, 'ingestion run failed');
       }
     }
-    const status = cancelled ? 'CANCELLED' : interrupted || !outcome.ok ? 'FAILED' : 'SUCCEEDED';
+    const status = cancelled ? 'CANCELLED' : interrupted !== null || !outcome.ok ? 'FAILED' : 'SUCCEEDED';
     await this.whenDatabaseAnswers(stopping, { connectorId: connector.id, runId: run.id }, () => this.finish(connector.id, run.id, status, outcome, interrupted));
   }
 
@@ -379,7 +392,7 @@ export class IngestionService {
    * its successor is queued at once. Idempotent: a run already ended is left as it is, so a retry
    * after a commit whose answer was lost changes nothing.
    */
-  private async finish(connectorId: string, runId: string, status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED', outcome: RunOutcome, interrupted = false): Promise<void> {
+  private async finish(connectorId: string, runId: string, status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED', outcome: RunOutcome, interrupted: Interruption | null = null): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const now = new Date();
       const [current] = await m.query('SELECT status FROM ingestion_runs WHERE id = $1 FOR UPDATE', [runId]);
@@ -388,7 +401,7 @@ export class IngestionService {
         runId,
         status,
         now,
-        status === 'CANCELLED' ? 'cancelled: the connector was disabled' : interrupted ? INTERRUPTED_BY_DATABASE : outcome.error,
+        status === 'CANCELLED' ? 'cancelled: the connector was disabled' : interrupted ? interrupted.reason : outcome.error,
       ]);
       const connector = await this.connectors.lockById(m, connectorId);
       if (!connector) return;
@@ -411,7 +424,7 @@ export class IngestionService {
         await this.queue.send(QUEUES.sync, { connectorId, tenantId: connector.tenantId, trigger: 'schedule' } satisfies SyncJob, {
           singletonKey: connectorId,
           // 1 s, not 0: this run's job is still active until the worker settles it
-          startAfter: interrupted ? 1 : operationalSettings(connector.config).syncIntervalSec,
+          startAfter: interrupted ? interrupted.retryAfterSec : operationalSettings(connector.config).syncIntervalSec,
           manager: m,
         });
       }

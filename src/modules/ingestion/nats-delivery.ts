@@ -2,7 +2,7 @@ import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { NatsSettings } from '../../config.js';
 import type { Logger } from '../../server/logger.js';
-import type { RecordDelivery, StoredRecord } from './sink.js';
+import { RecordDeliveryError, type RecordDelivery, type StoredRecord } from './sink.js';
 
 /** Every record subject starts with this token; the stream captures `connectors.>`. */
 export const SUBJECT_ROOT = 'connectors';
@@ -40,8 +40,8 @@ export function recordMessage(tenantId: string, connectorId: string, record: Sto
   });
 }
 
-/** A failed delivery: no `code` and no `cause`, so it is never taken for our database going away. */
-export class NatsDeliveryError extends Error {
+/** A failed delivery to NATS: no `code` and no `cause`, so it is never taken for our database going away. */
+export class NatsDeliveryError extends RecordDeliveryError {
   override name = 'NatsDeliveryError';
 }
 

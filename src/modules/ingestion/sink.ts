@@ -51,6 +51,14 @@ export interface RecordDelivery {
   close(): Promise<void>;
 }
 
+/**
+ * A delivery that failed (the stream unreachable, or not acknowledging): the batch rolls back and
+ * the run ends interrupted, not counted against the connector's health.
+ */
+export class RecordDeliveryError extends Error {
+  override name = 'RecordDeliveryError';
+}
+
 interface Pending {
   id: string;
   key: string;
