@@ -8,6 +8,7 @@ import { ApplicationService } from './modules/applications/application.service.j
 import { AuditService } from './modules/audit/audit.service.js';
 import { ConnectorTestService } from './modules/connectors/connector-test.service.js';
 import { TenantSlots } from './server/rate-limits.js';
+import { RecordService } from './modules/records/record.service.js';
 import { CredentialRotationService } from './modules/connectors/credential-rotation.service.js';
 import { ConnectorService } from './modules/connectors/connector.service.js';
 import { CredentialService } from './modules/connectors/credential.service.js';
@@ -59,7 +60,8 @@ export function createServices(dataSource: DataSource, config: AppConfig, databa
       await health.onPurged(m, connector);
     },
   };
-  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, rotations, ingestion, health, delivery };
+  const records = new RecordService(dataSource);
+  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, rotations, ingestion, health, delivery, records };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -5,7 +5,6 @@ import { createConnectorLoaders } from '../modules/connectors/connector.loaders.
 import { createHealthLoaders } from '../modules/health/health.loaders.js';
 import { createIngestionLoaders } from '../modules/ingestion/ingestion.loaders.js';
 import { createRecordLoaders } from '../modules/records/record.loaders.js';
-import { recordServiceFor } from '../modules/records/record.service.js';
 import type { Services } from '../services.js';
 
 export function createLoaders(services: Services, principal: Principal) {
@@ -15,7 +14,7 @@ export function createLoaders(services: Services, principal: Principal) {
     ...createAuditLoaders(services.audit, principal),
     ...createIngestionLoaders(services.ingestion, principal),
     ...createHealthLoaders(services.health, principal),
-    ...createRecordLoaders(recordServiceFor(services), principal),
+    ...createRecordLoaders(services.records, principal),
   };
 }
 

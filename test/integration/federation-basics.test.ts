@@ -19,7 +19,7 @@ test('schema/connectors.graphql is the SDL printed from the code (run `npm run s
   const { _service } = await svc.ok('{ _service { sdl } }');
   expect(_service.sdl.trimEnd()).toBe(printed.trimEnd());
   expect(printed).toContain('@link(url: "https://specs.apollo.dev/federation/v2.7"');
-  for (const type of ['Connector', 'Application', 'AuditEvent']) {
+  for (const type of ['Connector', 'Application', 'AuditEvent', 'Record']) {
     expect(printed).toMatch(new RegExp(`type ${type}\\s+@key\\(fields: "id"\\)`));
   }
 });

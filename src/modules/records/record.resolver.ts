@@ -5,7 +5,7 @@ import { toConnector } from '../connectors/connector.mapper.js';
 import { Connector } from '../connectors/connector.type.js';
 import { RecordKindEnum, type RecordKind } from './record.enums.js';
 import { toRecord } from './record.mapper.js';
-import { recordServiceFor, RecordService, type RecordRow } from './record.service.js';
+import { RecordService, type RecordRow } from './record.service.js';
 import { RecordConnection, RecordFilter, RecordNode } from './record.type.js';
 
 /**
@@ -36,7 +36,7 @@ export class RecordResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<RecordConnection> {
     const { principal } = caller(ctx, 'viewer');
-    const { rows, count } = await recordServiceFor(ctx.services).list(principal, filter ?? {}, first, after);
+    const { rows, count } = await ctx.services.records.list(principal, filter ?? {}, first, after);
     return recordPage(rows, first, after, count);
   }
 
@@ -100,6 +100,6 @@ export class ConnectorRecordsResolver {
     // Argument errors belong to this field, not to the batch it would have joined.
     RecordService.checkConnectorArgs(args);
     const rows = await ctx.loaders.connectorRecords.load({ connectorId: connector.id, ...args });
-    return recordPage(rows, first, after, () => recordServiceFor(ctx.services).countForConnector(principal, connector.id, args));
+    return recordPage(rows, first, after, () => ctx.services.records.countForConnector(principal, connector.id, args));
   }
 }

@@ -3,7 +3,6 @@ import type { Principal } from '../../auth/principal.js';
 import { SqlParams } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
 import { checkFirst, decodeCursor, encodeCursor } from '../../graphql/pagination.js';
-import type { Services } from '../../services.js';
 import { connectorVisibility } from '../connectors/connector.visibility.js';
 import { toRecordKind, type RecordKind } from './record.enums.js';
 
@@ -237,23 +236,4 @@ export class RecordService {
     );
     return count;
   }
-}
-
-const instances = new WeakMap<object, RecordService>();
-
-/**
- * The process's RecordService. Until services.ts creates one as `records` (two lines: construct
- * `new RecordService(dataSource)` and return it), it is made once per Services object on the
- * DataSource the connector service was given.
- */
-export function recordServiceFor(services: Services): RecordService {
-  const provided = (services as Services & { records?: RecordService }).records;
-  if (provided instanceof RecordService) return provided;
-  let service = instances.get(services);
-  if (!service) {
-    const { dataSource } = services.connectors as unknown as { dataSource: DataSource };
-    service = new RecordService(dataSource);
-    instances.set(services, service);
-  }
-  return service;
 }
