@@ -107,6 +107,20 @@ describe('a SIEM re-sending one alert 900 times with new timestamps and receipt 
     expect(rows[0].receipt).toBe(siem.records[1]!.receiptId);
     expect(rows.slice(1).every((r: any) => r.duplicate_count === 0)).toBe(true);
 
+    // What the sink stored is what the graph answers.
+    const page = (
+      await svc.ok(
+        `query($id: ID!) { records(first: 200, filter: { connectorIds: [$id] }) { totalCount nodes { kind title duplicateCount severity data } }
+           storm: records(first: 5, filter: { connectorIds: [$id], search: "duplicate alert storm" }) { nodes { duplicateCount connector { id } } } }`,
+        { id },
+        token,
+      )
+    );
+    expect(page.records.totalCount).toBe(101);
+    expect(page.records.nodes).toHaveLength(101);
+    expect(page.records.nodes.every((n: any) => n.kind === 'RECORD')).toBe(true);
+    expect(page.storm.nodes).toEqual([{ duplicateCount: 899, connector: { id } }]);
+
     // The other connector of the tenant went on meanwhile, and goes on.
     const steadyDuring = await totalSynced(steadyId);
     expect(steadyDuring).toBeGreaterThan(steadyBefore);
