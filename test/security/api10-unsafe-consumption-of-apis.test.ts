@@ -359,8 +359,9 @@ describe('API10:2023 Unsafe Consumption of APIs', () => {
         return row;
       }, 20_000);
       responses.push(JSON.stringify((await worker.gql(`query($id: ID!) { connector(id: $id) { lastError lastTest { message } ingestionRuns { error } healthHistory { reason } auditEvents(first: 100) { nodes { changes reason } } } }`, { id }, ad)).body));
-      expect(home.requests.length).toBeGreaterThanOrEqual(statuses.length + 3);
-      expect(home.requests.every((r) => r.headers['x-api-key'] === KEY)).toBe(true); // it really was echoed back
+      // It really was sent, and so echoed back, at least once per call above. (A late request of the
+      // previous test's connectors, with the key in the query, may also have arrived.)
+      expect(home.requests.filter((r) => r.headers['x-api-key'] === KEY).length).toBeGreaterThanOrEqual(statuses.length + 3);
 
       for (const text of responses) expect(text).not.toContain(KEY);
       const rows = async (sql: string) => ((await worker.dataSource.query(sql)) as Array<{ j: string }>).map((r) => r.j).join('\n');
