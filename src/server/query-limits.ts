@@ -8,7 +8,7 @@
  * - estimated cost and `_entities` representations: graphql-query-complexity, with variables, in
  *   `didResolveOperation` (validated documents are cached; the cost depends on the variables).
  */
-import type { ApolloServerPlugin } from '@apollo/server';
+import { HeaderMap, type ApolloServerPlugin, type BaseContext, type GraphQLRequestContextDidResolveOperation } from '@apollo/server';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
@@ -16,10 +16,14 @@ import {
   GraphQLError,
   GraphQLUnionType,
   isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isLeafType,
   isListType,
+  isObjectType,
   getNamedType,
   getNullableType,
-  type GraphQLField,
+  type GraphQLObjectType,
   type GraphQLSchema,
   type ValidationContext,
   type ValidationRule,
@@ -48,7 +52,7 @@ export function tooComplex(what: string, measured: number | string, limit: keyof
 }
 
 /** graphql-armor reports "… limit of N exceeded, found M."; the figure is taken from there. */
-function armorRule(rule: (options: object) => (context: ValidationContext) => unknown, what: string, limit: keyof QueryLimits, limits: QueryLimits): ValidationRule {
+function armorRule(rule: (options: object) => (context: ValidationContext) => unknown, what: string, limit: keyof QueryLimits, limits: QueryLimits, extra: object = {}): ValidationRule {
   return (context) => {
     const onReject = [
       (_ctx: ValidationContext | null, error: GraphQLError) => {
@@ -56,15 +60,15 @@ function armorRule(rule: (options: object) => (context: ValidationContext) => un
         context.reportError(tooComplex(what, found, limit, limits));
       },
     ];
-    const options = { n: limits[limit], exposeLimits: true, propagateOnRejection: false, onReject };
-    return rule(what === 'the depth' ? { ...options, flattenFragments: true, ignoreIntrospection: false } : options)(context) as ReturnType<ValidationRule>;
+    return rule({ n: limits[limit], exposeLimits: true, propagateOnRejection: false, onReject, ...extra })(context) as ReturnType<ValidationRule>;
   };
 }
 
 /** Depth, aliases and directives, as validation rules (they need no variables). */
 export function queryLimitRules(limits: QueryLimits): ValidationRule[] {
   return [
-    armorRule(maxDepthRule as never, 'the depth', 'maxDepth', limits),
+    // Fragments count by what they select; introspection is no exception.
+    armorRule(maxDepthRule as never, 'the depth', 'maxDepth', limits, { flattenFragments: true, ignoreIntrospection: false }),
     armorRule(maxAliasesRule as never, 'the number of aliases', 'maxAliases', limits),
     armorRule(maxDirectivesRule as never, 'the number of directives', 'maxDirectives', limits),
   ];
@@ -87,23 +91,27 @@ export function builtInLimitError(message: string, limits: QueryLimits): AppErro
   return null;
 }
 
-/** Introspection lists have no page size: they are as long as the schema makes them, on average. */
+/**
+ * Introspection lists have no page size: they are as long as the schema makes them. Each counts as
+ * its average over every object it can hang on (a `__Type`'s fields over all types, scalars
+ * included), which is what a query walking the whole schema meets.
+ */
 function introspectionListSizes(schema: GraphQLSchema): Map<string, number> {
   const types = Object.values(schema.getTypeMap());
-  const mean = (counts: number[]) => Math.max(1, Math.ceil(counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length)));
-  const withFields = types.filter((t) => 'getFields' in t) as Array<{ getFields(): Record<string, GraphQLField<unknown, unknown>> }>;
-  const fields = withFields.map((t) => Object.values(t.getFields()));
+  const average = (total: number, over: number) => Math.max(1, Math.ceil(total / Math.max(1, over)));
+  const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
+  const outputFields = types.filter((t) => isObjectType(t) || isInterfaceType(t)).flatMap((t) => Object.values((t as GraphQLObjectType).getFields()));
   const directives = schema.getDirectives();
   return new Map([
     ['__Schema.types', types.length],
     ['__Schema.directives', directives.length],
-    ['__Type.fields', mean(fields.map((f) => f.length))],
-    ['__Type.inputFields', mean(fields.map((f) => f.length))],
-    ['__Type.enumValues', mean(types.filter(isEnumType).map((t) => t.getValues().length))],
-    ['__Type.interfaces', 2],
-    ['__Type.possibleTypes', mean(types.filter((t) => t instanceof GraphQLUnionType).map((t) => (t as GraphQLUnionType).getTypes().length))],
-    ['__Field.args', mean(fields.flat().map((f) => (f.args ?? []).length))],
-    ['__Directive.args', mean(directives.map((d) => d.args.length))],
+    ['__Type.fields', average(outputFields.length, types.length)],
+    ['__Type.inputFields', average(sum(types.filter(isInputObjectType).map((t) => Object.keys(t.getFields()).length)), types.length)],
+    ['__Type.enumValues', average(sum(types.filter(isEnumType).map((t) => t.getValues().length)), types.length)],
+    ['__Type.interfaces', average(sum(types.filter((t) => isObjectType(t) || isInterfaceType(t)).map((t) => (t as GraphQLObjectType).getInterfaces().length)), types.length)],
+    ['__Type.possibleTypes', average(sum(types.filter((t) => t instanceof GraphQLUnionType).map((t) => (t as GraphQLUnionType).getTypes().length)), types.length)],
+    ['__Field.args', average(sum(outputFields.map((f) => f.args.length)), outputFields.length)],
+    ['__Directive.args', average(sum(directives.map((d) => d.args.length)), directives.length)],
     ['__Directive.locations', 4],
   ]);
 }
@@ -136,25 +144,39 @@ function checkRepresentations(value: unknown, entityTypes: Set<string>, limits: 
   return value.length;
 }
 
+/** Per operation: `_entities` representations summed over every alias. */
+interface CostContext {
+  representations: number;
+}
+
 /**
- * Each field costs 1 plus its children; a paged field multiplies its children by `first` (or
- * `last`; the default applies when omitted), `_entities` by its representations, an introspection
- * list by its mean length in this schema. Introspection leaves cost nothing.
+ * A leaf costs 1 (an introspection leaf, a name or a description, 0); any other field 1 plus its
+ * selection (for our types at least 1, even when every child is skipped) times: `first` or `last` of a paged field
+ * (its default when omitted; at least 1, since a page of 0 still runs its statement; at most the
+ * largest page any field serves), the representations of `_entities`, the lines of
+ * `previewNormalization`, or an introspection list's mean length in this schema.
  */
 function costEstimator(schema: GraphQLSchema, limits: QueryLimits): ComplexityEstimator {
   const introspection = introspectionListSizes(schema);
   const entityType = schema.getType('_Entity');
   const entityTypes = new Set(entityType instanceof GraphQLUnionType ? entityType.getTypes().map((t) => t.name) : []);
-  return ({ type, field, args, childComplexity }) => {
-    // Introspection answers from memory: its objects count, its names and descriptions do not.
-    if (type.name.startsWith('__') && childComplexity === 0) return 0;
+  return ({ type, field, args, childComplexity, context }) => {
+    if (isLeafType(getNamedType(field.type))) return type.name.startsWith('__') ? 0 : 1;
     let times = 1;
-    if (type.name === 'Query' && field.name === '_entities') times = checkRepresentations(args.representations, entityTypes, limits);
+    if (type.name === 'Query' && field.name === '_entities') {
+      times = checkRepresentations(args.representations, entityTypes, limits);
+      const budget = context as CostContext;
+      budget.representations += times;
+      if (budget.representations > limits.maxRepresentations) {
+        throw tooComplex('the number of _entities representations', budget.representations, 'maxRepresentations', limits);
+      }
+    }
     // No field serves a larger page; a larger `first` is refused by the field itself, more precisely.
-    else if (typeof args.first === 'number' || typeof args.last === 'number') times = Math.min(LARGEST_PAGE, Math.max(0, Number(args.first ?? args.last)));
-    else if (Array.isArray(args.lines)) times = args.lines.length;
+    else if (typeof args.first === 'number' || typeof args.last === 'number') times = Math.min(LARGEST_PAGE, Math.max(1, Number(args.first ?? args.last)));
+    else if (Array.isArray(args.lines)) times = Math.max(1, args.lines.length);
     else if (isListType(getNullableType(field.type)) && getNamedType(field.type).name.startsWith('__')) times = introspection.get(`${type.name}.${field.name}`) ?? 1;
-    return 1 + childComplexity * times;
+    // Introspection objects cost what they select (their leaves nothing); ours at least 1 each.
+    return 1 + times * (getNamedType(field.type).name.startsWith('__') ? childComplexity : Math.max(1, childComplexity));
   };
 }
 
@@ -171,26 +193,34 @@ export function estimatedCost(requestContext: object): number | undefined {
  */
 export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
   let estimator: { schema: GraphQLSchema; estimate: ComplexityEstimator } | undefined;
+  /** Checks the operation and returns its estimated cost; throws AppError when it is refused. */
+  const measure = ({ schema, document, operation, operationName, request }: GraphQLRequestContextDidResolveOperation<BaseContext>): number => {
+    if (operation?.operation === 'subscription') throw AppError.badInput('this subgraph has no subscriptions: send a query or a mutation');
+    checkInput(document, request.variables);
+    if (estimator?.schema !== schema) estimator = { schema, estimate: costEstimator(schema, limits) };
+    let cost: number;
+    try {
+      const context: CostContext = { representations: 0 };
+      cost = getComplexity({ schema, query: document, variables: request.variables ?? {}, operationName: operationName ?? undefined, estimators: [estimator.estimate], context });
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      // Variables that do not coerce: execution would refuse them too, with this message.
+      throw AppError.badInput(error instanceof Error ? error.message : 'the variables are not valid');
+    }
+    if (cost > limits.maxCost) throw tooComplex('the estimated cost', cost, 'maxCost', limits);
+    return cost;
+  };
   return {
     async requestDidStart() {
       return {
         async didResolveOperation(requestContext) {
-          const { schema, document, operation, operationName, request } = requestContext;
-          if (operation?.operation === 'subscription') {
-            throw AppError.badInput('this subgraph has no subscriptions: send a query or a mutation');
-          }
-          checkInput(document, request.variables);
-          if (estimator?.schema !== schema) estimator = { schema, estimate: costEstimator(schema, limits) };
-          let cost: number;
           try {
-            cost = getComplexity({ schema, query: document, variables: request.variables ?? {}, operationName: operationName ?? undefined, estimators: [estimator.estimate] });
+            costs.set(requestContext, measure(requestContext));
           } catch (error) {
-            if (error instanceof AppError) throw error;
-            // Variables that do not coerce: execution would refuse them too, with this message.
-            throw AppError.badInput(error instanceof Error ? error.message : 'the variables are not valid');
+            // A request refused before execution is the client's: HTTP 400 (Apollo would answer 500).
+            if (error instanceof AppError && !error.extensions.http) error.extensions.http = { status: 400, headers: new HeaderMap() };
+            throw error;
           }
-          if (cost > limits.maxCost) throw tooComplex('the estimated cost', cost, 'maxCost', limits);
-          costs.set(requestContext, cost);
         },
       };
     },

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Principal } from '../auth/principal.js';
 import type { RateLimitSettings } from '../config.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError } from '../errors/app-error.js';
 import type { Logger } from './logger.js';
 
@@ -48,7 +49,8 @@ export class RequestRateLimiter {
   /** Counts one request; throws RATE_LIMITED with `Retry-After` when a limit is used up. */
   async consume(principal: Principal | null, clientIp: string | null): Promise<void> {
     if (!principal) return this.take(this.anonymous, clientIp ?? 'unknown', 'too many requests without a valid token from this address');
-    await this.take(this.principal, `${principal.tenantId}\u0000${principal.appId ?? ''}\u0000${principal.subject}`, 'too many requests for this token');
+    // A JSON array: no separator a tenant id or a subject could contain, and nothing PostgreSQL text refuses.
+    await this.take(this.principal, JSON.stringify([principal.tenantId, principal.appId, principal.subject]), 'too many requests for this token');
     await this.take(this.tenant, principal.tenantId, 'too many requests for this tenant');
   }
 
@@ -58,9 +60,10 @@ export class RequestRateLimiter {
       await limiter.consume(key);
     } catch (outcome) {
       if (outcome instanceof RateLimiterRes) throw rateLimited(what, outcome.msBeforeNext / 1000);
-      // The shared store is unreachable (the database is down): the request fails on its own
-      // merits; a limit must not turn an outage into a wall of 429s.
-      this.logger.debug({ err: outcome instanceof Error ? outcome.message : String(outcome) }, 'rate limit store unavailable');
+      // The shared store failed: the request goes on. While the database is down it fails on its own
+      // merits (a limit must not turn an outage into a wall of 429s); any other failure is a bug to see.
+      const level = isDatabaseUnavailable(outcome) ? 'debug' : 'warn';
+      this.logger[level]({ err: outcome instanceof Error ? outcome.message : String(outcome) }, 'rate limit store failed; the request was not counted');
     }
   }
 }

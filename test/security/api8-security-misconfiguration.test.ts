@@ -102,6 +102,7 @@ describe('API8:2023 Security Misconfiguration', () => {
       const errorsBefore = errorLines().length;
       const res = await send();
       expect(errorCode(res)).toBe('BAD_USER_INPUT');
+      expect(res.status).toBe(400);
       expect(res.body.errors?.[0]?.message).toMatch(message);
       expect(res.statements).toBe(0);
       expect(errorLines().slice(errorsBefore)).toEqual([]);

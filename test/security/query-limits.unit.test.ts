@@ -73,6 +73,15 @@ describe('refused before execution, with the figure and the limit', () => {
     expect(await refusal(source)).toMatch(message);
   });
 
+  test('skipping every child, or asking for a page of 0, does not make a list free', async () => {
+    const skipped = '{ connectors(first: 200) { nodes { application { connectors(first: 200) { nodes { application { connectors(first: 200) { nodes { id @skip(if: true) } } } } } } } } }';
+    expect(await refusal(skipped)).toMatch(/estimated cost is \d+, the limit is 20000/);
+    const reps = Array.from({ length: 1000 }, (_, i) => ({ __typename: 'Connector', id: `cnn_${i}` }));
+    const aliases = `query($r: [_Any!]!) { ${Array.from({ length: 3 }, (_, i) => `e${i}: _entities(representations: $r) { __typename @skip(if: true) }`).join(' ')} }`;
+    expect(await refusal(aliases, { r: reps })).toMatch(/number of _entities representations is 2000, the limit is 1000/);
+    expect(await refusal('{ connectors(first: 0) { nodes { id } } }')).toBeNull();
+  });
+
   test('the cost follows the variables: first: $n', async () => {
     const source = 'query($n: Int!) { connectors(first: $n) { nodes { application { connectors(first: $n) { nodes { id name } } } } } }';
     expect(await refusal(source, { n: 10 })).toBeNull();
