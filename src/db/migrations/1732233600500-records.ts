@@ -3,7 +3,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Ingested records become `Record`s of the graph: a stable id, when the source saw them, how often
  * a duplicate arrived and when last, and the columns the `records` filters use, each with an index.
- * The id is derived from tenant, connector and dedup key (ingestion/record-identity.ts), so a batch
+ * The id is derived from tenant, connector and dedup key (modules/records/record-identity.ts), so a batch
  * replayed after a crash gets the same ids, and a stream downstream can drop the redelivery.
  */
 export class Records1732233600500 implements MigrationInterface {

@@ -308,19 +308,25 @@ export class IngestionService {
       const connector = await this.connectors.lockById(m, job.connectorId);
       if (!connector || !connector.enabled || connector.isDeleted) return null;
       const now = new Date();
-      // Never two runs of one connector at once: a live run elsewhere keeps it; a stale one died,
-      // and so did one this very worker claimed for this job (its claim's answer was lost).
+      // Never two runs of one connector at once: a live run elsewhere keeps it; a stale one died. One
+      // this very worker claimed for this job (its claim's answer was lost) is this claim's own.
       const [{ live }] = await m.query(
         `SELECT count(*)::int AS live FROM ingestion_runs WHERE connector_id = $1 AND status = 'RUNNING' AND heartbeat_at > now() - make_interval(secs => $2)
          AND NOT (job_id IS NOT DISTINCT FROM $3 AND worker_id IS NOT DISTINCT FROM $4)`,
         [connector.id, this.options.staleRunSec, jobId, workerId],
       );
       if (live) return null;
+      // Runs of other jobs or workers that are still RUNNING died; this worker's own claim of this
+      // job (its answer lost) is taken up again below, so the run id a caller was given stays the one.
       await m.query(
-        `UPDATE ingestion_runs SET status = 'FAILED', finished_at = $2, error = 'interrupted: the worker stopped before the run finished' WHERE connector_id = $1 AND status = 'RUNNING'`,
-        [connector.id, now],
+        `UPDATE ingestion_runs SET status = 'FAILED', finished_at = $2, error = 'interrupted: the worker stopped before the run finished'
+         WHERE connector_id = $1 AND status = 'RUNNING' AND NOT (job_id IS NOT DISTINCT FROM $3 AND worker_id IS NOT DISTINCT FROM $4)`,
+        [connector.id, now, jobId, workerId],
       );
-      const [queued] = await m.query(`SELECT id FROM ingestion_runs WHERE connector_id = $1 AND job_id = $2 AND status = 'QUEUED'`, [connector.id, jobId]);
+      const [queued] = await m.query(
+        `SELECT id FROM ingestion_runs WHERE connector_id = $1 AND job_id = $2 AND (status = 'QUEUED' OR (status = 'RUNNING' AND worker_id = $3))`,
+        [connector.id, jobId, workerId],
+      );
       const run = m.create(IngestionRunEntity, {
         id: queued?.id ?? newId('run', now),
         tenantId: connector.tenantId,

@@ -32,7 +32,9 @@ export interface SinkResult {
 
 /**
  * Where normalized records go. The run commits the read cursor only after `accept` returned, in
- * the same transaction, so a crash neither loses nor re-emits an accepted record.
+ * the same transaction, so a crash neither loses nor stores twice an accepted record. (A delivery
+ * to a stream happens before that commit: a crash after it replays the batch with the same record
+ * ids, for the stream to drop.)
  */
 export interface Sink {
   accept(manager: EntityManager, batch: SinkBatch): Promise<SinkResult>;
