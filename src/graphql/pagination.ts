@@ -1,7 +1,9 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Directive, Field, ObjectType } from 'type-graphql';
 import { AppError } from '../errors/app-error.js';
 import { sliced } from './cooperative.js';
 
+/** Relay's PageInfo, which other subgraphs define the same way: shareable, or composition fails. */
+@Directive('@shareable')
 @ObjectType()
 export class PageInfo {
   @Field(() => Boolean) hasNextPage!: boolean;

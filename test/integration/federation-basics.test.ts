@@ -47,3 +47,18 @@ test('_entities mixes entity types in one request with one statement per type', 
   expect(res.body.data._entities).toEqual([{ id: c.id }, { id: app.id, name: 'Fed app' }]);
   expect(res.statements).toBe(2);
 });
+
+test('composes with a Relay-style subgraph that defines PageInfo too, and with the example subgraph', async () => {
+  const { composeSupergraph } = await import('../../src/cli/compose.js');
+  const printed = await printFederatedSchema(await buildFederatedSchema());
+  expect(printed).toMatch(/type PageInfo\s+@shareable/);
+  const { supergraphSdl } = composeSupergraph([
+    { name: 'connectors', url: 'http://connectors/graphql', sdl: printed },
+    { name: 'investigations', url: 'http://investigations/graphql', sdl: readFileSync('examples/investigations/schema.graphql', 'utf8') },
+    { name: 'tickets', url: 'http://tickets/graphql', sdl: readFileSync('test/fixtures/federation/relay-tickets.graphql', 'utf8') },
+  ]);
+  expect(supergraphSdl).toMatch(/type PageInfo\s+@join__type\(graph: CONNECTORS\)\s+@join__type\(graph: TICKETS\)/);
+  expect(supergraphSdl).toMatch(/type Ticket\s+@join__type\(graph: TICKETS, key: "id"\)/);
+  // The tickets subgraph's references to our entities resolve here.
+  expect(supergraphSdl).toMatch(/type Record\s+@join__type\(graph: CONNECTORS, key: "id"\)\s+@join__type\(graph: TICKETS, key: "id", resolvable: false\)/);
+});
