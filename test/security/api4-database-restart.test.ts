@@ -226,6 +226,10 @@ describe('API4:2023 Unrestricted resource consumption: infrastructure faults', (
       return n === ids.length;
     }, 20_000);
     await expectNothingStuck(ids);
+    // The outage was ours, not the connectors': none of them took a failure for it.
+    const health = await svc.dataSource.query('SELECT consecutive_errors, sync_status FROM connectors WHERE id = ANY($1)', [ids]);
+    expect(health.filter((c: { consecutive_errors: number }) => c.consecutive_errors > 0)).toEqual([]);
+    expect(health.filter((c: { sync_status: string }) => c.sync_status !== 'HEALTHY')).toEqual([]);
     expect(rejections).toEqual([]);
   }, 80_000);
 });

@@ -18,6 +18,7 @@ import type { CredentialService } from '../connectors/credential.service.js';
 import type { RunOutcome } from '../ingestion/ingestion.service.js';
 import { HealthEventEntity } from './health-event.entity.js';
 import { decide, movingAverage, type HealthObservation } from './health.rules.js';
+import { isDatabaseUnavailable } from '../../db/unavailable.js';
 
 export interface HealthJob {
   connectorId: string;
@@ -85,6 +86,9 @@ export class HealthService {
         error: failed ? `${failed.name} ${failed.errorCode}: ${failed.message ?? ''}`.trim() : result.success ? null : (result.message ?? 'check failed'),
       };
     } catch (error) {
+      // Our database going away (reading the credentials) says nothing about the connector: the
+      // job fails and the queue retries it, as when recording the result fails.
+      if (isDatabaseUnavailable(error)) throw error;
       observation = { ok: false, latencyMs: null, error: error instanceof Error ? error.message : String(error) };
     }
     return this.record(connectorId, observation, reschedule);
