@@ -32,3 +32,23 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (isDatabaseUnavailable(e.driverError, depth + 1) || isDatabaseUnavailable(e.cause, depth + 1)) return true;
   return Array.isArray(e.errors) && e.errors.some((inner) => isDatabaseUnavailable(inner, depth + 1));
 }
+
+/** While PostgreSQL is unreachable: 250 ms, doubling up to `maxMs`, ±20 % jitter; `attempt` counts from 1. */
+export function unavailableBackoffMs(attempt: number, maxMs = 5000): number {
+  const base = Math.min(maxMs, 250 * 2 ** Math.min(Math.max(0, attempt - 1), 16));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+/** Waits `ms`, or less once `signal` aborts (at once when it already has); never rejects. */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,5 +1,5 @@
 import type PgBoss from 'pg-boss';
-import { isDatabaseUnavailable } from '../db/unavailable.js';
+import { isDatabaseUnavailable, pause, unavailableBackoffMs } from '../db/unavailable.js';
 import type { Logger } from '../server/logger.js';
 
 export interface JobLoopOptions<T> {
@@ -17,8 +17,6 @@ export interface JobLoopOptions<T> {
   /** How long `stop()` waits for jobs in flight. */
   stopTimeoutMs?: number;
 }
-
-const MIN_BACKOFF_MS = 250;
 
 /**
  * Our own worker loop over pg-boss's public `fetch` / `complete` / `fail`, instead of `boss.work()`
@@ -156,23 +154,12 @@ export class JobLoop<T = unknown> {
   }
 
   private backoff(attempt: number): number {
-    const base = Math.min(this.maxBackoffMs, MIN_BACKOFF_MS * 2 ** Math.min(attempt - 1, 16));
-    return Math.round(base * (0.8 + Math.random() * 0.4));
+    return unavailableBackoffMs(attempt, this.maxBackoffMs);
   }
 
   /** Waits `ms`, or less when the loop is stopped meanwhile. */
   private pause(ms: number): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    const signal = this.stopController.signal;
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return pause(ms, this.stopController.signal);
   }
 
   /** Stops fetching, then waits up to `stopTimeoutMs` for the jobs in flight to end and settle. */

@@ -9,7 +9,7 @@ import type { Principal } from '../../auth/principal.js';
 import { createLatestPerParent } from '../../db/latest-per-parent.js';
 import { SqlParams } from '../../db/sql.js';
 import { newId } from '../../db/ids.js';
-import { isDatabaseUnavailable } from '../../db/unavailable.js';
+import { isDatabaseUnavailable, pause, unavailableBackoffMs } from '../../db/unavailable.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import { QUEUES, type JobQueue } from '../../jobs/job-queue.js';
 import type { Logger } from '../../server/logger.js';
@@ -35,7 +35,6 @@ const DATABASE_GONE: Interruption = { reason: INTERRUPTED_BY_DATABASE, retryAfte
 /** A stream outage lasts longer than a database restart: the next run waits a little. */
 const DELIVERY_RETRY_SEC = 30;
 /** Longest wait between attempts to record a run's end while PostgreSQL is unreachable. */
-const MAX_RETRY_DELAY_MS = 5000;
 
 export interface SyncJob {
   connectorId: string;
@@ -288,16 +287,7 @@ export class IngestionService {
       } catch (error) {
         if (!isDatabaseUnavailable(error) || stopping?.aborted) throw error;
         if (attempt === 1) this.logger.warn({ ...context, err: describeError(error) }, 'cannot record a run: PostgreSQL is unreachable; retrying');
-        const delayMs = Math.min(MAX_RETRY_DELAY_MS, 250 * 2 ** Math.min(attempt - 1, 8));
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            stopping?.removeEventListener('abort', done);
-            resolve();
-          };
-          const timer = setTimeout(done, delayMs);
-          stopping?.addEventListener('abort', done, { once: true });
-        });
+        await pause(unavailableBackoffMs(attempt), stopping);
       }
     }
   }

@@ -1,13 +1,13 @@
 import pg from 'pg';
 import { hostname } from 'node:os';
 import { ulid } from 'ulid';
+import { unavailableBackoffMs } from '../../db/unavailable.js';
 import type { JobLoop } from '../../jobs/job-loop.js';
 import { QUEUES, type JobQueue } from '../../jobs/job-queue.js';
 import type { Logger } from '../../server/logger.js';
 import { CONTROL_CHANNEL, type ControlJob, type IngestionService, type SyncJob } from './ingestion.service.js';
 
 /** Longest wait between attempts to reconnect the control channel. */
-const MAX_RECONNECT_DELAY_MS = 5000;
 
 /**
  * Runs sync jobs from the queue. Any number of processes may run one on the same database: the
@@ -78,12 +78,11 @@ export class IngestionWorker {
 
   private scheduleReconnect(): void {
     if (this.stopped || this.reconnectTimer) return;
-    const base = Math.min(MAX_RECONNECT_DELAY_MS, 250 * 2 ** Math.min(this.reconnectAttempts, 8));
     this.reconnectAttempts += 1;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       void this.reconnect();
-    }, Math.round(base * (0.8 + Math.random() * 0.4)));
+    }, unavailableBackoffMs(this.reconnectAttempts));
   }
 
   private async reconnect(): Promise<void> {
