@@ -251,15 +251,20 @@ describe('API10:2023 Unsafe Consumption of APIs', () => {
       expect(JSON.stringify(res.body).length).toBeLessThan(1 * MiB);
     });
 
-    test('the API key echoed 60 levels deep in a record is redacted from the sample too', async () => {
-      const depth = 60;
+    /** A draft test whose upstream echoes the API key it received, `depth` levels deep in one record. */
+    async function draftEchoingKeyAt(depth: number) {
       up.handle((req, res) =>
         res
           .writeHead(200, { 'content-type': 'application/json' })
           .end(`[{"id":"echo","v":${'{"a":'.repeat(depth)}${JSON.stringify(`you sent ${req.headers['x-api-key']}`)}${'}'.repeat(depth)}}]`),
       );
-      const { result, body } = await draft({}, { authType: 'API_KEY', credentials: { apiKey: KEY } });
+      const drafted = await draft({}, { authType: 'API_KEY', credentials: { apiKey: KEY } });
       expect(up.requests[0]!.headers['x-api-key']).toBe(KEY); // it really was echoed
+      return drafted;
+    }
+
+    test('the API key echoed 60 levels deep in a record is redacted from the sample too', async () => {
+      const { result, body } = await draftEchoingKeyAt(60);
       expect(result.success).toBe(true);
       expect(result.sample).toHaveLength(1);
       expect(body).toContain('you sent [REDACTED]');
@@ -267,14 +272,7 @@ describe('API10:2023 Unsafe Consumption of APIs', () => {
     });
 
     test('the API key echoed 150 levels deep: the record is refused as too deep, the key shown nowhere', async () => {
-      const depth = 150;
-      up.handle((req, res) =>
-        res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(`[{"id":"echo","v":${'{"a":'.repeat(depth)}${JSON.stringify(`you sent ${req.headers['x-api-key']}`)}${'}'.repeat(depth)}}]`),
-      );
-      const { result, body } = await draft({}, { authType: 'API_KEY', credentials: { apiKey: KEY } });
-      expect(up.requests[0]!.headers['x-api-key']).toBe(KEY); // it really was echoed
+      const { result, body } = await draftEchoingKeyAt(150);
       expect(result.success).toBe(false);
       expect(step(result, 'VALIDATE_FORMAT')).toMatchObject({ passed: false, errorCode: 'BAD_RESPONSE' });
       expect(step(result, 'VALIDATE_FORMAT').message).toMatch(/nested at most 64 levels deep/);
