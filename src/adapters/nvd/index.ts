@@ -27,7 +27,7 @@ import { TEST_STEP_NAMES } from '../spi.js';
 import type { NormalizedRecord } from '../records.js';
 import { credentialSecrets, validateAuth } from '../http/auth.js';
 import { HttpClientError, scrubSecrets } from '../http/client.js';
-import { redactSecrets } from '../generic-rest/mapper.js';
+import { redactSecrets } from '../kit/records.js';
 import { NVD_RETRY_DEFAULTS, NvdFormatError, asConnectorError, fetchCvePage, nvdAuthInput } from './client.js';
 import type { NvdClientDeps, NvdPage, NvdRetryOptions } from './client.js';
 import { DEFAULT_START_DAYS, NVD_AUTH_TYPES, assertAuthType, configSchema, credentialsSchema, parseConfig, requiredCredentials } from './config.js';
@@ -63,6 +63,8 @@ export const spec: AdapterSpec = {
   credentialsSchema,
   requiredCredentials,
   eventTypes: ['vulnerability'],
+  documentationUrl: 'https://nvd.nist.gov/developers/vulnerabilities',
+  recordKinds: ['vulnerability'],
 };
 
 export interface NvdAdapterOptions {
