@@ -49,6 +49,14 @@ export interface AdapterSpec {
   /** Which credential fields each auth type requires. */
   requiredCredentials: Partial<Record<AuthType, string[]>>;
   eventTypes: string[];
+  /** Where the vendor documents the API the provider reads. */
+  documentationUrl?: string;
+  /** Kinds of normalized records the provider produces (`event`, `indicator`, ...). */
+  recordKinds?: string[];
+  /** Version of the config schema; a connector's `schemaVersion` (default 1). */
+  configVersion?: number;
+  /** Upgrades a stored config of an older `schemaVersion` to {@link configVersion} (manifest migrations). */
+  migrateConfig?(config: ConnectorConfig, fromVersion: number): ConnectorConfig;
 }
 
 /** What a check or a read works with; resolved by the service just before the call. */
@@ -56,10 +64,14 @@ export interface ConnectionInput {
   config: ConnectorConfig;
   authType: AuthType;
   credentials: Credentials;
+  /** The connector's event types: the streams to read (all when absent or empty). */
+  eventTypes?: readonly string[];
 }
 
 export interface OAuthTokenInfo {
   expiresAt: Date | null;
+  /** The token endpoint refused to issue a token (the client credentials need attention). */
+  failed?: boolean;
 }
 
 /** Services the adapter may use; everything outside the process goes through `http`. */
@@ -107,6 +119,8 @@ export interface CheckOptions {
 export interface RecordBatch {
   records: NormalizedRecord[];
   cursor: ReadCursor;
+  /** JSON Pointers into these records that identify the same finding (default: the kind's fields). */
+  dedupKey?: readonly string[];
 }
 
 /** Adapter-defined, JSON-serialisable position in the upstream. */

@@ -30,7 +30,7 @@ export function authInput(cfg: GenericRestConfig, input: ConnectionInput): AuthI
  * — when credentials are sent — any origin other than `baseUrl`'s, so an upstream cannot make the
  * connector hand its credentials to another host. Both are EGRESS_DENIED.
  */
-export function assertPageUrlAllowed(ctx: AdapterContext, cfg: GenericRestConfig, input: ConnectionInput, url: string): void {
+export function assertPageUrlAllowed(ctx: AdapterContext, cfg: Pick<GenericRestConfig, 'baseUrl'>, input: ConnectionInput, url: string): void {
   const secrets = credentialSecrets(input.credentials);
   let target: URL;
   try {
@@ -54,7 +54,7 @@ export function assertPageUrlAllowed(ctx: AdapterContext, cfg: GenericRestConfig
 }
 
 /** Removes what must not be stored in a cursor: the API key query parameter and userinfo. */
-export function sanitizeCursorUrl(url: string, cfg: GenericRestConfig, input: ConnectionInput): string {
+export function sanitizeCursorUrl(url: string, cfg: Pick<GenericRestConfig, 'apiKeyQueryParam'>, input: ConnectionInput): string {
   const u = new URL(url);
   u.username = '';
   u.password = '';

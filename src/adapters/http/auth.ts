@@ -23,6 +23,8 @@ export interface AuthSettings {
   apiKeyHeader?: string;
   /** Send the API key as this query parameter instead of a header. */
   apiKeyQueryParam?: string;
+  /** Written before the API key in its header, e.g. `SSWS ` (Okta) or `Splunk ` (Splunk tokens). */
+  apiKeyPrefix?: string;
   /** OAuth 2.0 token endpoint. */
   tokenUrl?: string;
   /** OAuth 2.0 scope (space-separated), sent only when set. */
@@ -42,7 +44,7 @@ export interface AuthContext {
   http: HttpClient;
   /** Token cache; the process-wide {@link defaultOAuthTokenCache} when absent. */
   oauthTokens?: OAuthTokenCache;
-  onOAuthToken?: (info: { expiresAt: Date | null }) => void;
+  onOAuthToken?: (info: { expiresAt: Date | null; failed?: boolean }) => void;
   signal?: AbortSignal;
 }
 
@@ -399,7 +401,7 @@ export async function authorize(ctx: AuthContext, input: AuthInput, req: HttpReq
       break;
     case 'API_KEY':
       if (settings.apiKeyQueryParam) searchParams[settings.apiKeyQueryParam] = credentials.apiKey!;
-      else headers[settings.apiKeyHeader ?? DEFAULT_API_KEY_HEADER] = credentials.apiKey!;
+      else headers[settings.apiKeyHeader ?? DEFAULT_API_KEY_HEADER] = `${settings.apiKeyPrefix ?? ''}${credentials.apiKey!}`;
       break;
     case 'BASIC': {
       const encoded = Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64');
@@ -420,6 +422,10 @@ export async function authorize(ctx: AuthContext, input: AuthInput, req: HttpReq
           fetched = true;
           return requestClientCredentialsToken(ctx.http, key, { signal: ctx.signal ?? req.signal, timeoutMs: req.timeoutMs });
         });
+      } catch (e) {
+        // Refused (not unreachable): the connector's client credentials need a refresh.
+        if (e instanceof OAuthTokenError && (e.code === 'AUTH_FAILED' || e.code === 'CONFIG_INVALID')) ctx.onOAuthToken?.({ expiresAt: null, failed: true });
+        throw e;
       } finally {
         if (metrics) {
           metrics.tokenMs += performance.now() - t0;
