@@ -1,12 +1,15 @@
 /**
- * Provider id → adapter. An explicit list: adding a provider is one import and one entry here,
- * with no registration by side effect.
+ * Provider id → adapter. An explicit list: a hand-written provider is one import and one entry
+ * here, a declarative one a line in `manifests/index.ts`; no registration by side effect.
  */
+import { compileManifest } from './declarative/engine.js';
 import { genericRestAdapter } from './generic-rest/index.js';
+import { loadManifests } from './manifests/index.js';
 import { nvdAdapter } from './nvd/index.js';
 import type { Adapter, ConnectorType } from './spi.js';
 
-const ADAPTERS: readonly Adapter[] = [genericRestAdapter, nvdAdapter];
+/** Hand-written adapters, then the declarative catalog (`manifests/`), compiled once at load. */
+const ADAPTERS: readonly Adapter[] = [genericRestAdapter, nvdAdapter, ...loadManifests().map(compileManifest)];
 
 const BY_ID: ReadonlyMap<string, Adapter> = new Map(ADAPTERS.map((a) => [a.spec.id, a]));
 

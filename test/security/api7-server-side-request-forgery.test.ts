@@ -292,3 +292,69 @@ describe('API7:2023 Server Side Request Forgery', () => {
     });
   });
 });
+
+describe('API7:2023 for the declarative catalog', () => {
+  const TEST_NAMED = TEST_DRAFT;
+
+  test('every named provider refuses a metadata or loopback baseUrl before connecting, whatever its auth', async () => {
+    const { listAdapters } = await import('../../src/adapters/registry.js');
+    const named = listAdapters().filter((a) => a.spec.documentationUrl && a.spec.id !== 'nvd');
+    expect(named.length).toBeGreaterThanOrEqual(15);
+    for (const { spec } of named) {
+      const required = (spec.configSchema.required as string[] | undefined) ?? [];
+      const props = spec.configSchema.properties as Record<string, { type?: string; default?: unknown }>;
+      const config: Record<string, unknown> = { baseUrl: `http://127.0.0.1:${v4.port}/`, timeoutMs: 3000 };
+      // Required settings without defaults, filled with values the schema accepts.
+      if (required.includes('addresses')) config.addresses = ['0x' + 'a'.repeat(40)];
+      for (const key of required) if (!(key in config) && props[key]!.default === undefined) config[key] = 'x1';
+      const authType = spec.authTypes.includes('API_KEY') ? 'API_KEY' : spec.authTypes[0]!;
+      const credentials = Object.fromEntries((spec.requiredCredentials[authType] ?? []).map((k) => [k, `secret-${k}-0123456789`]));
+      if (authType === 'OAUTH2_CLIENT_CREDENTIALS') config.tokenUrl = 'http://169.254.169.254/latest/meta-data/';
+      const t0 = performance.now();
+      const res = await strict.gql(TEST_NAMED, { input: { provider: spec.id, config, authType, credentials } }, ed);
+      expect([spec.id, res.body.errors]).toEqual([spec.id, undefined]);
+      const result = res.body.data.testConnectorConfig;
+      if (authType === 'OAUTH2_CLIENT_CREDENTIALS') {
+        // OAuth-only providers ask the token endpoint first: refused there, before any socket.
+        expect(result.steps[0]).toMatchObject({ name: 'CONNECT', passed: false, errorCode: 'EGRESS_DENIED' });
+        expect(result.steps[0].message).toContain('Egress to 169.254.169.254 refused');
+        expect(performance.now() - t0).toBeLessThan(REFUSAL_MS);
+      } else expectRefusedAtConnect(result, performance.now() - t0, '127.0.0.1');
+      for (const secret of Object.values(credentials)) expect(JSON.stringify(result)).not.toContain(secret);
+    }
+    expect(v4.connections).toBe(0);
+  });
+
+  test('a next-page URL from the upstream cannot send the connector to another origin', async () => {
+    const { createHttpClient } = await import('../../src/adapters/http/client.js');
+    const { getAdapter } = await import('../../src/adapters/registry.js');
+    // An OTX-shaped upstream whose first page links to another loopback host.
+    const evil = `http://127.0.0.2:${other.port}/api/v1/indicators/export?page=2`;
+    const upstream = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ count: 2, next: evil, previous: null, results: [{ id: 1, indicator: '198.51.100.1', type: 'IPv4', title: '', description: '', content: '' }] }));
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const client = createHttpClient({ egressAllow: ['127.0.0.1/32'] });
+    try {
+      const config = { baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` };
+      const read = async () => {
+        for await (const _batch of getAdapter('alienvault_otx')!.read({ http: client }, { config, authType: 'API_KEY', credentials: { apiKey: 'otx-key-0123456789' } }, null)) {
+          // the first page is yielded only after its next link was checked
+        }
+      };
+      await expect(read()).rejects.toMatchObject({ code: 'EGRESS_DENIED' });
+      expect(other.connections).toBe(0);
+    } finally {
+      client.close();
+      upstream.closeAllConnections();
+      await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    }
+  });
+
+  let other: Listener;
+  beforeAll(async () => {
+    other = await listen('127.0.0.2');
+  });
+  afterAll(async () => other?.close());
+});

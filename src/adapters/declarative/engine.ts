@@ -5,7 +5,8 @@
  * only data: where to ask, how pages follow, where records are, how they map, where the cursor is.
  *
  * Cursor (JSON, committed with each batch): `{ v: 1, streams: { <stream[:partition]>: state } }`,
- * state `{ value?, page?, high?, window? }`: `value` is the last sync's highest cursor value;
+ * state `{ value?, until?, page?, high?, window? }`: `value` is the last sync's highest cursor value,
+ * `until` the end of its time window;
  * `page` (with `window` and `high`) is set while a sync is under way, so a read stopped after any
  * page resumes at the next one with the same time window.
  */
@@ -41,7 +42,7 @@ import type {
 } from '../spi.js';
 import type { ProviderManifest, StreamDefinition } from './manifest.js';
 import { get, mapItem, rowsToObjects, toDate } from './mapping.js';
-import { renderString, renderValue, type TemplateScope } from './template.js';
+import { renderPath, renderString, renderValue, type TemplateScope } from './template.js';
 
 const HTTP_URL_PATTERN = '^[Hh][Tt][Tt][Pp][Ss]?://';
 const DEFAULT_CREDENTIAL: Partial<Record<AuthType, string>> = { API_KEY: 'apiKey', BEARER: 'token' };
@@ -102,7 +103,8 @@ function configSchemaOf(m: ProviderManifest): JsonSchema {
     properties.tokenAuthMethod = {
       type: 'string',
       enum: ['client_secret_basic', 'client_secret_post'],
-      default: 'client_secret_basic',
+      maxLength: 32,
+      default: oauth.tokenAuthMethod ?? 'client_secret_basic',
       description: 'How the client authenticates to the token endpoint.',
     };
   }
@@ -170,12 +172,18 @@ export function migrateConfig(m: ProviderManifest, config: ConnectorConfig, from
       const old = out[from];
       delete out[from];
       const key = typeof old === 'string' || typeof old === 'number' ? String(old) : null;
-      if (key !== null && Object.prototype.hasOwnProperty.call(values, key)) out[to] = structuredClone(values[key]);
+      // A value the table does not know is kept as it was: the schema then says whether it still fits.
+      out[to] = key !== null && Object.prototype.hasOwnProperty.call(values, key) ? structuredClone(values[key]) : old;
     }
     for (const key of migration.remove ?? []) delete out[key];
     for (const [key, value] of Object.entries(migration.set ?? {})) if (!Object.prototype.hasOwnProperty.call(out, key)) out[key] = structuredClone(value);
   }
   return out;
+}
+
+/** 204, or a 2xx without a body: the API has nothing to say, so there are no records. */
+function noContent(response: HttpResponse<unknown>): boolean {
+  return response.status === 204 || response.body === undefined || response.body === null || response.body === '';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,6 +202,8 @@ interface PageState {
 
 interface StreamState {
   value?: CursorValue;
+  /** End of the last completed sync's window (ISO 8601): where the next window starts when the cursor is not a time. */
+  until?: string;
   page?: PageState;
   high?: CursorValue;
   window?: { start: string; end: string };
@@ -258,9 +268,14 @@ interface StreamRun {
 export function compileManifest(m: ProviderManifest): ManifestAdapter {
   const configSchema = configSchemaOf(m);
   const credentials = credentialsOf(m);
+  // Vendors count requests per credential: streams declaring the same limit draw from one budget.
   const limiters = new Map<StreamDefinition, NvdLimiterRegistry>();
+  const byLimit = new Map<string, NvdLimiterRegistry>();
   for (const s of m.streams) {
-    if (s.rateLimit) limiters.set(s, createNvdLimiterRegistry({ withKey: s.rateLimit.requests, withoutKey: s.rateLimit.requests, windowMs: s.rateLimit.intervalSec * 1000 }));
+    if (!s.rateLimit) continue;
+    const key = `${s.rateLimit.requests}/${s.rateLimit.intervalSec}`;
+    if (!byLimit.has(key)) byLimit.set(key, createNvdLimiterRegistry({ withKey: s.rateLimit.requests, withoutKey: s.rateLimit.requests, windowMs: s.rateLimit.intervalSec * 1000 }));
+    limiters.set(s, byLimit.get(key)!);
   }
   const checkStream = m.streams.find((s) => s.name === m.check?.stream) ?? m.streams[0]!;
 
@@ -316,7 +331,9 @@ export function compileManifest(m: ProviderManifest): ManifestAdapter {
   }
 
   function remediation(step: TestStepName, error: ConnectorError, authType: AuthType, cause?: FailureCause): string {
-    if (error.code === 'AUTH_FAILED' && cause !== 'token' && error.status !== 403) {
+    // The vendor's own words for a refused credential (whatever the status: many answer 403), and
+    // for a refused OAuth client, the identity provider's setting.
+    if (error.code === 'AUTH_FAILED') {
       const own = m.auth[authType]?.remediation;
       if (own) return own;
     }
@@ -352,6 +369,10 @@ export function compileManifest(m: ProviderManifest): ManifestAdapter {
     if (c && c.type !== 'integer' && state.value !== undefined) {
       const last = cursorNumber(run.stream, state.value);
       if (Number.isFinite(last)) start = new Date(last - lookback * 1000);
+    } else if (state.until !== undefined) {
+      // Integer cursors (ids, blocks) say nothing about time: the window goes on from the last one.
+      const until = new Date(state.until);
+      if (!Number.isNaN(until.getTime()) && until < now) start = until;
     }
     return { start, end: now, cursor: cursorTemplateValue(run.stream, state, start) };
   }
@@ -371,7 +392,7 @@ export function compileManifest(m: ProviderManifest): ManifestAdapter {
     if (page?.from !== undefined) {
       cursor = run.stream.cursor!.type === 'integer' ? Number(page.from) : toDate(page.from);
     }
-    return { config: cfg, window: { start: window.start, end: window.end }, cursor, partition: run.partition };
+    return { config: cfg, window: { start: window.start, end: window.end }, cursor, partition: run.partition, limit: pageSize(cfg, run.stream) };
   }
 
   /** The HTTP request of one page. */
@@ -383,7 +404,7 @@ export function compileManifest(m: ProviderManifest): ManifestAdapter {
       return { method, url: page.url, ...(bodyOf(request, scope, {}, method)), timeoutMs: cfg.timeoutMs, signal, idempotent: true };
     }
     const base = new URL(cfg.baseUrl);
-    base.pathname = `${base.pathname.replace(/\/+$/, '')}${String(renderString(request.path, scope))}`;
+    base.pathname = `${base.pathname.replace(/\/+$/, '')}${renderPath(request.path, scope)}`;
     const searchParams: Record<string, string | number> = {};
     for (const [k, v] of Object.entries(request.query ?? {})) {
       const rendered = renderString(String(v), scope);
@@ -496,7 +517,7 @@ export function compileManifest(m: ProviderManifest): ManifestAdapter {
     const identifiers = new Set([input.credentials?.username, input.credentials?.clientId].filter(Boolean));
     const recordSecrets = response.secrets.filter((s) => !identifiers.has(s));
     const host = new URL(response.url).host;
-    if (applyErrorRules(run.stream, response.body, recordSecrets).empty) return { response, items: [], recordSecrets };
+    if (noContent(response) || applyErrorRules(run.stream, response.body, recordSecrets).empty) return { response, items: [], recordSecrets };
     const located = locate(run.stream, response.body);
     if ('missing' in located) throw new ConnectorError('BAD_RESPONSE', `${m.name} at ${host}: ${located.missing}`);
     const valid = validateRecords(located.items, typeof run.stream.records === 'string' ? run.stream.records : run.stream.records.rows);
@@ -562,8 +583,16 @@ export function compileManifest(m: ProviderManifest): ManifestAdapter {
     return null;
   }
 
-  function mapPage(run: StreamRun, got: Page): NormalizedRecord[] {
-    return got.items.map((item) => mapItem(item, run.stream, got.recordSecrets));
+  /** For APIs whose filter is coarser than the cursor: an item older than the window's start was read already. */
+  function beforeWindow(stream: StreamDefinition, item: unknown, window: { start: Date; cursor: unknown }): boolean {
+    const value = cursorOf(stream, item);
+    if (value === null) return false;
+    if (stream.cursor!.type === 'integer') return typeof window.cursor === 'number' && Number(value) < window.cursor;
+    return cursorNumber(stream, value) < window.start.getTime();
+  }
+
+  function mapPage(cfg: EngineConfig, run: StreamRun, got: Page): NormalizedRecord[] {
+    return got.items.map((item) => mapItem(item, run.stream, got.recordSecrets, { config: cfg, partition: run.partition }));
   }
 
   async function* read(ctx: AdapterContext, input: ConnectionInput, cursor: ReadCursor): AsyncGenerator<RecordBatch> {
@@ -582,11 +611,13 @@ export function compileManifest(m: ProviderManifest): ManifestAdapter {
         const got = await fetchPage(ctx, cfg, auth, input, run, request);
         for (const item of got.items) high = maxCursor(run.stream, high, cursorOf(run.stream, item));
         const next = nextPage(ctx, cfg, input, auth, run, page, got);
-        const records = mapPage(run, got);
+        if (run.stream.cursor?.filter) got.items = got.items.filter((item) => !beforeWindow(run.stream, item, window));
+        const records = mapPage(cfg, run, got);
         if (next) {
           state.streams[run.key] = { value: s.value, page: next, high, window: { start: window.start.toISOString(), end: window.end.toISOString() } };
         } else {
-          state.streams[run.key] = high !== undefined || s.value !== undefined ? { value: high ?? s.value } : {};
+          const value = high ?? s.value;
+          state.streams[run.key] = { ...(value !== undefined ? { value } : {}), until: window.end.toISOString() };
         }
         yield { records, cursor: structuredClone(state) as unknown as ReadCursor, dedupKey: run.stream.dedupKey };
         if (!next) break;
@@ -619,20 +650,20 @@ export function compileManifest(m: ProviderManifest): ManifestAdapter {
       },
       locate: (response) => {
         const host = new URL(response.url).host;
-        if (applyErrorRules(run.stream, response.body, []).empty) return { ok: true, message: `Fetched the first page of ${host} (HTTP ${response.status}): no records yet` };
+        if (noContent(response) || applyErrorRules(run.stream, response.body, []).empty) return { ok: true, message: `Fetched the first page of ${host} (HTTP ${response.status}): no records yet` };
         const located = locate(run.stream, response.body);
         if ('missing' in located) return { ok: false, error: new ConnectorError('BAD_RESPONSE', `${m.name} at ${host}: ${located.missing}`) };
         return { ok: true, message: `Fetched the first page of ${run.stream.name} from ${host} (HTTP ${response.status})` };
       },
       validate: (response, recordSecrets) => {
-        if (applyErrorRules(run.stream, response.body, []).empty) return { ok: true, message: '0 records on the first page', sample: () => [] };
+        if (noContent(response) || applyErrorRules(run.stream, response.body, []).empty) return { ok: true, message: '0 records on the first page', sample: () => [] };
         const located = locate(run.stream, response.body);
         const valid = validateRecords('items' in located ? located.items : undefined, typeof run.stream.records === 'string' ? run.stream.records : run.stream.records.rows);
         if (!valid.ok) return { ok: false, error: new ConnectorError('BAD_RESPONSE', valid.message) };
         return {
           ok: true,
           message: `${valid.records.length} ${run.stream.map.kind} record${valid.records.length === 1 ? '' : 's'} on the first page, all JSON objects`,
-          sample: (n) => valid.records.slice(0, n).map((item) => mapItem(item, run.stream, recordSecrets)),
+          sample: (n) => valid.records.slice(0, n).map((item) => mapItem(item, run.stream, recordSecrets, { config: cfg, partition: run.partition })),
         };
       },
       remediation,

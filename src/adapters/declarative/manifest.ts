@@ -14,6 +14,8 @@ export type RecordKindName = 'event' | 'indicator' | 'vulnerability' | 'transact
 
 export interface FieldSpec {
   from?: Pointer | Pointer[];
+  /** `partition` or `config.<key>`: a value of the connector rather than of the item. */
+  context?: string;
   value?: unknown;
   type?: 'string' | 'number' | 'integer' | 'datetime' | 'epoch_s' | 'epoch_ms' | 'boolean' | 'string[]';
   map?: Record<string, unknown>;
@@ -32,6 +34,7 @@ export interface AuthDefinition {
   query?: string;
   tokenUrl?: string;
   scope?: string;
+  tokenAuthMethod?: 'client_secret_basic' | 'client_secret_post';
   remediation: string;
 }
 
@@ -59,6 +62,8 @@ export interface CursorDefinition {
   type: CursorType;
   lookback?: number;
   start?: number;
+  /** Drop items older than the window's start on our side (APIs whose time filter is coarser than the cursor). */
+  filter?: boolean;
 }
 
 export interface ErrorRule {
@@ -165,7 +170,8 @@ export function manifestProblems(m: ProviderManifest): string[] {
         (root === 'config' && key !== undefined && rest.length === 0 && configKeys.has(key)) ||
         (root === 'window' && (key === 'start' || key === 'end') && rest.length === 0) ||
         (root === 'cursor' && key === undefined && stream?.cursor !== undefined) ||
-        (root === 'partition' && key === undefined && stream?.partitionBy !== undefined);
+        (root === 'partition' && key === undefined && stream?.partitionBy !== undefined) ||
+        (root === 'limit' && key === undefined && stream !== null);
       if (!ok) problems.push(`${where}: unknown template name "${name}"`);
       if (filter !== undefined && !(TEMPLATE_FILTERS as readonly string[]).includes(filter)) problems.push(`${where}: unknown template filter "${filter}"`);
     }
@@ -194,6 +200,11 @@ export function manifestProblems(m: ProviderManifest): string[] {
       if (p.type === 'range') need(p.limit !== undefined, 'limit');
       if (p.type === 'incremental') need(s.cursor !== undefined && p.limit !== undefined, 'a cursor and limit');
       if (p.in === 'body' && !s.request.form && !s.request.json) problems.push(`streams.${s.name}.pagination: in: body needs a form or json request body`);
+    }
+    for (const [field, def] of Object.entries(s.map.fields)) {
+      if (typeof def !== 'object' || Array.isArray(def) || def.context === undefined) continue;
+      const ok = def.context === 'partition' ? s.partitionBy !== undefined : def.context.startsWith('config.') && configKeys.has(def.context.slice(7));
+      if (!ok) problems.push(`streams.${s.name}.map.fields.${field}: unknown context "${def.context}"`);
     }
     if (s.partitionBy !== undefined) {
       const prop = m.config?.properties?.[s.partitionBy] as { type?: unknown } | undefined;

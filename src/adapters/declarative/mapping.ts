@@ -66,7 +66,9 @@ export function toDate(value: unknown, unit?: 'epoch_s' | 'epoch_ms'): Date | nu
     return Number.isNaN(d.getTime()) ? null : d;
   }
   if (typeof value !== 'string' || value.length > 64) return null;
-  const d = new Date(value.trim());
+  // A date-time without a zone is UTC here (Date would read it as the host's local time).
+  const text = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value.trim()) ? `${value.trim().replace(' ', 'T')}Z` : value.trim();
+  const d = new Date(text);
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
@@ -129,9 +131,23 @@ function coerce(value: unknown, type: FieldSpec['type']): unknown {
   }
 }
 
-export function evaluateField(item: unknown, def: FieldDefinition): unknown {
+/** What a mapping may read besides the item: the connector's config and the stream's partition. */
+export interface MappingContext {
+  config?: Record<string, unknown>;
+  partition?: unknown;
+}
+
+function fromContext(context: MappingContext, name: string): unknown {
+  if (name === 'partition') return context.partition ?? null;
+  const key = name.slice('config.'.length);
+  const config = context.config ?? {};
+  return Object.prototype.hasOwnProperty.call(config, key) ? config[key] : null;
+}
+
+export function evaluateField(item: unknown, def: FieldDefinition, context: MappingContext = {}): unknown {
   if (typeof def === 'string' || Array.isArray(def)) return first(item, def) ?? null;
-  let value: unknown = 'value' in def ? def.value : def.from !== undefined ? first(item, def.from) : null;
+  let value: unknown =
+    'value' in def ? def.value : def.context !== undefined ? fromContext(context, def.context) : def.from !== undefined ? first(item, def.from) : null;
   if (def.each !== undefined && Array.isArray(value)) value = value.map((v) => get(v, def.each!)).filter(present);
   if (def.map) {
     const found = Array.isArray(value) ? { hit: true, value: value.map((v) => lookupTable(def.map!, v).value ?? v) } : lookupTable(def.map, value);
@@ -155,11 +171,11 @@ export function evaluateField(item: unknown, def: FieldDefinition): unknown {
  * fields, the stream as `eventType`, and the upstream item under `raw`; all redacted of the
  * request's secret values.
  */
-export function mapItem(item: Record<string, unknown>, stream: StreamDefinition, secrets: readonly string[]): NormalizedRecord {
+export function mapItem(item: Record<string, unknown>, stream: StreamDefinition, secrets: readonly string[], context: MappingContext = {}): NormalizedRecord {
   const kind = stream.map.kind;
   const record: Record<string, unknown> = kind === 'record' ? { ...item } : {};
   Object.assign(record, KIND_DEFAULTS[kind]());
-  for (const [field, def] of Object.entries(stream.map.fields)) record[field] = evaluateField(item, def);
+  for (const [field, def] of Object.entries(stream.map.fields)) record[field] = evaluateField(item, def, context);
   record.kind = kind;
   record.eventType = stream.name;
   if (kind !== 'record') record.raw = item;

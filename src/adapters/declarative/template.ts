@@ -1,6 +1,6 @@
 /**
  * `{{ name | filter }}` placeholders in manifest requests. Names: `config.<key>`, `window.start`,
- * `window.end`, `cursor`, `partition`; filters: `iso` (default for dates), `iso_seconds`,
+ * `window.end`, `cursor`, `partition`, `limit` (the page size); filters: `iso` (default for dates), `iso_seconds`,
  * `epoch_s`, `epoch_ms`, `date`. A string that is exactly one placeholder keeps the value's type
  * (numbers and arrays stay numbers and arrays in JSON bodies). Credentials are never in scope.
  */
@@ -9,6 +9,8 @@ export interface TemplateScope {
   window?: { start: Date; end: Date };
   cursor?: unknown;
   partition?: unknown;
+  /** The stream's effective page size. */
+  limit?: number;
 }
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][\w.]*)\s*(?:\|\s*([a-z_]+)\s*)?\}\}/g;
@@ -54,6 +56,14 @@ export function renderString(template: string, scope: TemplateScope): unknown {
   const whole = WHOLE.exec(template);
   if (whole) return applyFilter(lookup(scope, whole[1]!), whole[2]);
   return template.replace(PLACEHOLDER, (_m, name: string, filter?: string) => asText(applyFilter(lookup(scope, name), filter)));
+}
+
+/**
+ * Renders a URL path: each value is one path segment, percent-encoded, so a setting such as a
+ * workspace id cannot add segments, `..`, a query or a fragment to the request.
+ */
+export function renderPath(template: string, scope: TemplateScope): string {
+  return template.replace(PLACEHOLDER, (_m, name: string, filter?: string) => encodeURIComponent(asText(applyFilter(lookup(scope, name), filter))));
 }
 
 /** Renders every string inside a JSON value (request bodies). */

@@ -214,7 +214,7 @@ describe('spec and registry', () => {
     expect(getAdapter('nope')).toBeUndefined();
     expect(listAdapters()).toContain(genericRestAdapter);
     expect(listAdapters('CUSTOM_API')).toEqual([genericRestAdapter]);
-    expect(listAdapters('SIEM')).toEqual([]);
+    expect(listAdapters('SIEM').map((a) => a.spec.id)).toEqual(['splunk', 'microsoft_sentinel', 'ibm_qradar', 'elastic_security']);
   });
 
   test('spec: all five auth types, secret fields write-only, required credentials per auth type', () => {

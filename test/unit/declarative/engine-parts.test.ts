@@ -2,7 +2,7 @@
 import { parseManifest, ManifestError, MANIFEST_SCHEMA } from '../../../src/adapters/declarative/manifest.js';
 import { compileManifest, migrateConfig } from '../../../src/adapters/declarative/engine.js';
 import { detectIndicatorType, evaluateField, mapItem, rowsToObjects, toDate } from '../../../src/adapters/declarative/mapping.js';
-import { renderString, renderValue } from '../../../src/adapters/declarative/template.js';
+import { renderPath, renderString, renderValue } from '../../../src/adapters/declarative/template.js';
 import { compileSchema } from '../../../src/adapters/schema-validation.js';
 
 const scope = {
@@ -29,6 +29,10 @@ describe('templates', () => {
       tags: ['a', 'b'],
       q: { from: '2026-01-03T00:00:00.000Z' },
     });
+  });
+
+  test('a value in a path is one encoded segment: no traversal, query or fragment', () => {
+    expect(renderPath('/v1/workspaces/{{config.search}}/query', { config: { search: '../../admin?x=1#y' } })).toBe('/v1/workspaces/..%2F..%2Fadmin%3Fx%3D1%23y/query');
   });
 
   test('templates cannot reach the prototype chain', () => {
@@ -165,7 +169,15 @@ describe('manifests', () => {
   test('migrations rename, convert, remove and set without overwriting', () => {
     const m = parseManifest(MINIMAL, 'acme.yaml');
     expect(migrateConfig(m, { zone: 'us', tier: 'gold', legacy: true, keep: 1 }, 1)).toEqual({ region: 'us', plan: 'enterprise', keep: 1 });
-    expect(migrateConfig(m, { tier: 'bronze' }, 1)).toEqual({ region: 'eu' });
+    expect(migrateConfig(m, { tier: 'bronze' }, 1)).toEqual({ region: 'eu', plan: 'bronze' });
     expect(migrateConfig(m, { zone: 'us' }, 2)).toEqual({ zone: 'us' });
+  });
+});
+
+describe('docs/providers.md', () => {
+  test('is the rendering of the current manifests (run `npm run docs:providers` after changing one)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { renderProvidersDoc } = await import('../../../src/adapters/declarative/catalog-doc.js');
+    expect(readFileSync('docs/providers.md', 'utf8')).toBe(renderProvidersDoc());
   });
 });

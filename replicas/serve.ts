@@ -1,0 +1,49 @@
+/**
+ * `npm run replicas`: serves every vendor replica on loopback, each on a fixed port
+ * (REPLICAS_PORT, default 7600, then one up per provider in the catalog's order), plus a real OAuth
+ * 2.0 authorization server for the client-credentials grant, and prints what to put in a
+ * connector. Start the service with `EGRESS_ALLOW=127.0.0.1` so connectors may reach them.
+ */
+import { REPLICAS } from './index.js';
+import type { StartedReplica } from './base.js';
+import { startAuthorizationServer } from './oidc.js';
+
+const basePort = Number(process.env.REPLICAS_PORT ?? 7600);
+if (!Number.isInteger(basePort) || basePort < 1 || basePort > 65535 - REPLICAS.length) {
+  console.error('REPLICAS_PORT must be a TCP port with room for one port per replica above it');
+  process.exit(2);
+}
+
+const as = await startAuthorizationServer();
+const started: StartedReplica[] = [];
+for (const [i, module] of REPLICAS.entries()) {
+  const replica = await module.start({ verifyBearer: as.verify });
+  // Move the replica to its fixed port (replicas start on an ephemeral one).
+  await replica.server.close();
+  await replica.server.start('127.0.0.1', basePort + i);
+  (replica as { url: string }).url = replica.server.url;
+  started.push(replica);
+}
+
+const rows = started.map((replica, i) => {
+  const c = replica.connection();
+  const config = { ...c.config, baseUrl: replica.server.url };
+  return { provider: REPLICAS[i]!.provider, baseUrl: replica.server.url, authType: c.authType, credentials: c.credentials, config };
+});
+console.log('Vendor replicas on loopback (start the service with EGRESS_ALLOW=127.0.0.1):\n');
+for (const row of rows) {
+  console.log(`${row.provider.padEnd(34)} ${row.baseUrl}`);
+  console.log(`  authType: ${row.authType}  credentials: ${JSON.stringify(row.credentials)}`);
+  console.log(`  config: ${JSON.stringify(row.config)}`);
+}
+console.log(`\nOAuth 2.0 client credentials (any SIEM, endpoint or Okta replica): tokenUrl ${as.tokenUrl}, scope ${as.scope},`);
+console.log(`  clientId ${as.clientId}, clientSecret ${as.clientSecret}`);
+console.log('\nCtrl-C stops them.');
+
+const stop = async () => {
+  await Promise.allSettled(started.map((r) => r.close()));
+  await as.close();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
