@@ -43,6 +43,8 @@ export async function startService(config: AppConfig, logger: Logger, options: {
     const secret = resolveJwtSecret(config);
     const services = (created = createServices(dataSource, config, url, logger));
     await services.signingKeys.ensureActiveKey();
+    const upgraded = await services.connectors.upgradeConfigs();
+    if (upgraded) logger.info({ upgraded }, 'connector configs upgraded to their providers\' current schema versions');
     const verifier = createTokenVerifier({
       secret,
       jwksUrl: config.auth.jwksUrl,

@@ -84,7 +84,8 @@ export class ConnectorTestService {
     const stored: ConnectionTestResultData = { ...result, testedAt: new Date().toISOString() };
     await this.dataSource.transaction(async (m) => {
       const patch: Partial<ConnectorEntity> = { lastTest: stored };
-      if (oauth) Object.assign(patch, { oauthTokenExpiresAt: (oauth as OAuthTokenInfo).expiresAt, oauthRefreshNeeded: false });
+      const token = oauth as OAuthTokenInfo | null;
+      if (token && !token.failed) Object.assign(patch, { oauthTokenExpiresAt: token.expiresAt, oauthRefreshNeeded: false });
       if (connector.authType === 'OAUTH2_CLIENT_CREDENTIALS' && !result.success && result.steps.some((s) => s.name === 'AUTHENTICATE' && !s.passed && s.errorCode === 'AUTH_FAILED')) {
         patch.oauthRefreshNeeded = true;
       }

@@ -9,6 +9,3 @@ export type RunState = (typeof RUN_STATES)[number];
 
 export const SOURCE_TYPES = ['FRONTEND', 'BACKEND', 'SERVER', 'SYSTEM', 'API'] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
-
-/** Version of the stored connector shape; bumped by migrations that reshape `config`. */
-export const CONNECTOR_SCHEMA_VERSION = 1;

@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { listAdapters } from '../../adapters/registry.js';
+import { toRecordKind } from '../records/record.enums.js';
 import type { ConnectorType } from '../../adapters/spi.js';
 import { isAdmin } from '../../auth/principal.js';
 import { caller, type GraphQLContext } from '../../graphql/context.js';
@@ -51,6 +52,9 @@ export class ConnectorResolver {
       credentialsSchema: spec.credentialsSchema,
       requiredCredentials: spec.requiredCredentials as Record<string, string[]>,
       eventTypes: spec.eventTypes,
+      documentationUrl: spec.documentationUrl ?? null,
+      recordKinds: (spec.recordKinds ?? []).map(toRecordKind),
+      schemaVersion: spec.configVersion ?? 1,
     }));
   }
 

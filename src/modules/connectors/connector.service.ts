@@ -11,14 +11,15 @@ import { SqlParams } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestContext } from '../../graphql/context.js';
 import { checkFirst, decodeCursor } from '../../graphql/pagination.js';
-import { actorOf, type Actor } from '../audit/audit.actor.js';
+import { actorOf, systemActor, type Actor } from '../audit/audit.actor.js';
+import { listAdapters } from '../../adapters/registry.js';
 import { diffChanges } from '../audit/audit.changes.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { ApplicationService } from '../applications/application.service.js';
 import type { Logger } from '../../server/logger.js';
 import type { CredentialService } from './credential.service.js';
 import { ConnectorEntity } from './connector.entity.js';
-import { CONNECTOR_SCHEMA_VERSION, type ConnectorScope, type RunState } from './connector.enums.js';
+import type { ConnectorScope, RunState } from './connector.enums.js';
 import type { ConnectorFilter, CreateConnectorInput, UpdateConnectorInput } from './connector.inputs.js';
 import { cleanEventTypes, cleanId, cleanName, cleanReason, cleanTags, LIMITS } from './connector.validation.js';
 import { connectorVisibility } from './connector.visibility.js';
@@ -262,7 +263,7 @@ export class ConnectorService {
         tags,
         lastTest: null,
         version: 1,
-        schemaVersion: CONNECTOR_SCHEMA_VERSION,
+        schemaVersion: spec.configVersion ?? 1,
         source: 'edm',
         sourceType: 'API',
         createdAt: now,
@@ -289,6 +290,50 @@ export class ConnectorService {
       });
       return row;
     });
+  }
+
+  /**
+   * Upgrades stored configs written for an older version of their provider's config schema (a
+   * manifest's `migrations`) and bumps `schemaVersion`, one connector per transaction, each a
+   * SYSTEM CONNECTOR_UPDATED event. A migrated config the current schema still refuses is left as
+   * it was and logged: the connector then fails its checks with the schema's message. Runs at
+   * start-up; returns how many connectors were upgraded.
+   */
+  async upgradeConfigs(): Promise<number> {
+    let upgraded = 0;
+    for (const { spec } of listAdapters()) {
+      const target = spec.configVersion ?? 1;
+      if (target <= 1 || !spec.migrateConfig) continue;
+      const rows: Array<{ id: string }> = await this.dataSource.query(
+        'SELECT id FROM connectors WHERE provider = $1 AND schema_version < $2 ORDER BY id',
+        [spec.id, target],
+      );
+      for (const { id } of rows) {
+        await this.dataSource.transaction(async (m) => {
+          const before = await this.lockById(m, id);
+          if (!before || before.schemaVersion >= target) return;
+          let config: Record<string, unknown>;
+          try {
+            config = validateConfig(spec, spec.migrateConfig!(before.config, before.schemaVersion));
+          } catch (e) {
+            this.logger.warn({ connectorId: id, provider: spec.id, from: before.schemaVersion, to: target, err: (e as Error).message }, 'a stored config could not be upgraded to the current schema');
+            return;
+          }
+          const after = await this.write(m, before, { config, schemaVersion: target }, { subject: 'system:config-migration' });
+          await this.audit.record(m, systemActor('config-migration'), {
+            tenantId: before.tenantId,
+            eventType: 'CONNECTOR_UPDATED',
+            targetType: 'Connector',
+            targetId: id,
+            connectorId: id,
+            appId: before.applicationId,
+            changes: { ...this.changes(before, after), schemaVersion: { before: before.schemaVersion, after: target } },
+          });
+          upgraded++;
+        });
+      }
+    }
+    return upgraded;
   }
 
   /** Applies the given fields; a request that changes nothing writes nothing and records no event. */

@@ -12,6 +12,7 @@ import {
 import { PageInfo } from '../../graphql/pagination.js';
 import { JSONScalar } from '../../graphql/scalars.js';
 import type { ConnectorScope, HealthStatus, RunState, SourceType } from './connector.enums.js';
+import { RecordKindEnum, type RecordKind } from '../records/record.enums.js';
 
 @ObjectType()
 export class ConnectorMetrics {
@@ -128,7 +129,14 @@ export class ConnectorProvider {
   credentialsSchema!: Record<string, unknown>;
   @Field(() => JSONScalar, { description: 'Required credential fields per auth type.' })
   requiredCredentials!: Record<string, string[]>;
-  @Field(() => [String]) eventTypes!: string[];
+  @Field(() => [String], { description: 'The streams or record subtypes a connector can ingest; a connector lists the ones it reads.' })
+  eventTypes!: string[];
+  @Field(() => String, { nullable: true, description: "Where the vendor documents the API the provider reads." })
+  documentationUrl!: string | null;
+  @Field(() => [RecordKindEnum], { description: 'Kinds of normalized records the provider produces.' })
+  recordKinds!: RecordKind[];
+  @Field(() => Int, { description: "Version of the provider's config schema; connectors of older versions are upgraded at start-up." })
+  schemaVersion!: number;
 }
 
 @ObjectType()

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import { recordOAuthState } from '../connectors/oauth-state.js';
 import { operationalSettings } from '../../adapters/operations.js';
 import type { Principal } from '../../auth/principal.js';
 import { createLatestPerParent } from '../../db/latest-per-parent.js';
@@ -78,7 +79,12 @@ export class HealthService {
     let observation: HealthObservation;
     try {
       const credentials = await this.credentials.resolve(connector);
-      const { result } = await this.tests.run(connector.provider, { config: connector.config, authType: connector.authType, credentials }, { cheap: true, timeoutMs: this.options.checkTimeoutMs });
+      const { result, oauth } = await this.tests.run(
+        connector.provider,
+        { config: connector.config, authType: connector.authType, credentials, eventTypes: connector.eventTypes },
+        { cheap: true, timeoutMs: this.options.checkTimeoutMs },
+      );
+      await recordOAuthState(this.dataSource, connector.id, oauth);
       const failed = result.steps.find((s) => !s.passed && s.errorCode);
       observation = {
         ok: result.success,

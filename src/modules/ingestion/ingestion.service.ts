@@ -1,10 +1,10 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import { OAuthObserver, recordOAuthState } from '../connectors/oauth-state.js';
 import { operationalSettings } from '../../adapters/operations.js';
 import { getAdapter } from '../../adapters/registry.js';
 import type { AdapterRuntime } from '../../adapters/runtime.js';
-import type { NormalizedRecord } from '../../adapters/records.js';
-import type { ReadCursor } from '../../adapters/spi.js';
+import type { ReadCursor, RecordBatch } from '../../adapters/spi.js';
 import type { Principal } from '../../auth/principal.js';
 import { createLatestPerParent } from '../../db/latest-per-parent.js';
 import { SqlParams } from '../../db/sql.js';
@@ -224,19 +224,20 @@ export class IngestionService {
     let interrupted: Interruption | null = null;
     // Whose statement was running when an error came: ours (the database) or the upstream's.
     let stage: 'database' | 'credentials' | 'upstream' = 'database';
+    const oauth = new OAuthObserver();
     try {
       const adapter = getAdapter(connector.provider);
       if (!adapter) throw new Error(`provider ${connector.provider} is not available in this build`);
       const [cursorRow] = await this.dataSource.query('SELECT cursor FROM ingestion_cursors WHERE connector_id = $1', [connector.id]);
       stage = 'credentials';
       const credentials = await this.credentials.resolve(connector);
-      const ctx = this.runtime.context({ signal });
-      const input = { config: connector.config, authType: connector.authType, credentials };
+      const ctx = this.runtime.context({ signal, onOAuthToken: oauth.listener });
+      const input = { config: connector.config, authType: connector.authType, credentials, eventTypes: connector.eventTypes };
       stage = 'upstream';
       for await (const batch of adapter.read(ctx, input, (cursorRow?.cursor ?? null) as ReadCursor)) {
         signal.throwIfAborted();
         stage = 'database';
-        const accepted = await this.commitBatch(connector, run, batch.records, batch.cursor);
+        const accepted = await this.commitBatch(connector, run, batch);
         stage = 'upstream';
         if (!accepted) {
           cancelled = true;
@@ -261,6 +262,7 @@ export class IngestionService {
       }
     }
     const status = cancelled ? 'CANCELLED' : interrupted !== null || !outcome.ok ? 'FAILED' : 'SUCCEEDED';
+    if (interrupted !== DATABASE_GONE) await recordOAuthState(this.dataSource, connector.id, oauth.last).catch((e) => this.logger.warn({ connectorId: connector.id, err: describeError(e) }, 'could not record the OAuth token state'));
     await this.whenDatabaseAnswers(stopping, { connectorId: connector.id, runId: run.id }, () => this.finish(connector.id, run.id, status, outcome, interrupted));
   }
 
@@ -352,7 +354,7 @@ export class IngestionService {
   }
 
   /** Sink + cursor + counters in one transaction, and only while the connector is enabled. */
-  private async commitBatch(connector: ConnectorEntity, run: IngestionRunEntity, records: NormalizedRecord[], cursor: ReadCursor) {
+  private async commitBatch(connector: ConnectorEntity, run: IngestionRunEntity, { records, cursor, dedupKey }: RecordBatch) {
     return this.dataSource.transaction(async (m) => {
       const [state] = await m.query('SELECT enabled, is_deleted FROM connectors WHERE id = $1 FOR SHARE', [connector.id]);
       if (!state?.enabled || state.is_deleted) return null;
@@ -362,7 +364,7 @@ export class IngestionService {
         connectorId: connector.id,
         runId: run.id,
         records,
-        dedupKeyPointers: Array.isArray(pointers) ? (pointers as string[]) : undefined,
+        dedupKeyPointers: Array.isArray(pointers) ? (pointers as string[]) : dedupKey,
         dedupWindowSec: operationalSettings(connector.config).dedupWindowSec,
       });
       // Delivered and acknowledged before the cursor commits: a crash in between replays the batch,
