@@ -27,8 +27,14 @@ for (const [i, module] of REPLICAS.entries()) {
 
 const rows = started.map((replica, i) => {
   const c = replica.connection();
-  const config = { ...c.config, baseUrl: replica.server.url };
-  return { provider: REPLICAS[i]!.provider, baseUrl: replica.server.url, authType: c.authType, credentials: c.credentials, config };
+  const config: Record<string, unknown> = { ...c.config, baseUrl: replica.server.url };
+  let credentials = c.credentials;
+  // Entra ID-only providers: the local authorization server stands in for the identity provider.
+  if (c.authType === 'OAUTH2_CLIENT_CREDENTIALS' && !credentials.clientId) {
+    credentials = { clientId: as.clientId, clientSecret: as.clientSecret };
+    Object.assign(config, { tokenUrl: as.tokenUrl, scope: as.scope });
+  }
+  return { provider: REPLICAS[i]!.provider, baseUrl: replica.server.url, authType: c.authType, credentials, config };
 });
 console.log('Vendor replicas on loopback (start the service with EGRESS_ALLOW=127.0.0.1):\n');
 for (const row of rows) {
