@@ -9,7 +9,7 @@ import { nvdAdapter } from './nvd/index.js';
 import type { Adapter, ConnectorType } from './spi.js';
 
 /** Hand-written adapters, then the declarative catalog (`manifests/`), compiled once at load. */
-const ADAPTERS: readonly Adapter[] = [genericRestAdapter, nvdAdapter, ...loadManifests().map(compileManifest)];
+const ADAPTERS: readonly Adapter[] = [genericRestAdapter, nvdAdapter, ...loadManifests().map((m) => compileManifest(m))];
 
 const BY_ID: ReadonlyMap<string, Adapter> = new Map(ADAPTERS.map((a) => [a.spec.id, a]));
 

@@ -55,6 +55,8 @@ export interface AdapterSpec {
   recordKinds?: string[];
   /** Version of the config schema; a connector's `schemaVersion` (default 1). */
   configVersion?: number;
+  /** Rules a config must follow beyond its JSON Schema (checked at create and update; path relative to config). */
+  configProblems?(config: ConnectorConfig): Array<{ path: string; message: string }>;
   /** Upgrades a stored config of an older `schemaVersion` to {@link configVersion} (manifest migrations). */
   migrateConfig?(config: ConnectorConfig, fromVersion: number): ConnectorConfig;
 }

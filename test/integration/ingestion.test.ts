@@ -255,7 +255,7 @@ describe('across processes', () => {
     await new Promise((r) => child.once('exit', r));
     const committed = await sinkCount(api, c.id);
     const [cursor] = await api.dataSource.query('SELECT cursor FROM ingestion_cursors WHERE connector_id = $1', [c.id]);
-    const resumePage = Number(new URL(cursor.cursor.nextUrl).searchParams.get('page'));
+    const resumePage = Number(new URL(cursor.cursor.streams.record.page.url).searchParams.get('page'));
     expect(resumePage).toBe(committed / 10 + 1);
     const before = up.requests.length;
 

@@ -115,6 +115,18 @@ describe('a named provider, end to end', () => {
   });
 });
 
+describe('generic_rest in the manifest language', () => {
+  test('a config the manifest rules refuse is BAD_USER_INPUT at create, naming the problem, nothing stored', async () => {
+    const before = Number((await svc.dataSource.query('SELECT count(*) FROM connectors'))[0].count);
+    const config = { baseUrl: 'https://api.example.com', path: '/v1/{{credentials.apiKey}}', pagination: { type: 'offset', limit: 10 } };
+    const res = await svc.gql(CREATE, { input: { name: 'custom', provider: 'generic_rest', config } }, ed);
+    expect(errorCode(res)).toBe('BAD_USER_INPUT');
+    expect(res.body.errors![0]!.message).toMatch(/unknown template name "credentials.apiKey"/);
+    expect(res.body.errors![0]!.message).toMatch(/offset needs offsetParam, limitParam and limit/);
+    expect(Number((await svc.dataSource.query('SELECT count(*) FROM connectors'))[0].count)).toBe(before);
+  });
+});
+
 describe('eventTypes', () => {
   test('a connector reads only the event types it lists; a deselected stream is never requested', async () => {
     const c = etherscan.connection();

@@ -16,7 +16,7 @@ import type { AuthInput, AuthMetrics, AuthSettings } from '../http/auth.js';
 import type { HttpRequest, HttpResponse } from '../http/client.js';
 import { scrubSecrets } from '../http/client.js';
 import { nextLinkFromHeaders } from '../http/link.js';
-import { assertPageUrlAllowed, sanitizeCursorUrl } from '../generic-rest/client.js';
+import { assertPageUrlAllowed, sanitizeCursorUrl } from '../kit/page-urls.js';
 import { runStepwiseCheck } from '../kit/check-runner.js';
 import type { FailureCause } from '../kit/check-runner.js';
 import { remediationFor } from '../kit/remediation.js';
@@ -265,8 +265,18 @@ interface StreamRun {
   partition: unknown;
 }
 
-export function compileManifest(m: ProviderManifest): ManifestAdapter {
-  const configSchema = configSchemaOf(m);
+/** How a hand-configured provider (generic_rest) adapts the engine; manifests need none of it. */
+export interface CompileOptions {
+  /** Validates the connector's config instead of the schema generated from the manifest. */
+  configSchema?: JsonSchema;
+  /** Replaces the manifest's remediation (for a provider whose user wrote the request). */
+  remediation?: (step: TestStepName, error: ConnectorError, authType: AuthType, cause?: FailureCause) => string;
+  /** The config setting holding the records pointer: a pointer that matches nothing is then the user's CONFIG_INVALID. */
+  recordsSetting?: string;
+}
+
+export function compileManifest(m: ProviderManifest, options: CompileOptions = {}): ManifestAdapter {
+  const configSchema = options.configSchema ?? configSchemaOf(m);
   const credentials = credentialsOf(m);
   // Vendors count requests per credential: streams declaring the same limit draw from one budget.
   const limiters = new Map<StreamDefinition, NvdLimiterRegistry>();
@@ -331,6 +341,7 @@ export function compileManifest(m: ProviderManifest): ManifestAdapter {
   }
 
   function remediation(step: TestStepName, error: ConnectorError, authType: AuthType, cause?: FailureCause): string {
+    if (options.remediation) return options.remediation(step, error, authType, cause);
     // The vendor's own words for a refused credential (whatever the status: many answer 403), and
     // for a refused OAuth client, the identity provider's setting.
     if (error.code === 'AUTH_FAILED') {
@@ -489,6 +500,13 @@ export function compileManifest(m: ProviderManifest): ManifestAdapter {
     return { empty: false };
   }
 
+  function missingRecords(host: string, missing: string): ConnectorError {
+    if (options.recordsSetting && typeof checkStream.records === 'string') {
+      return new ConnectorError('CONFIG_INVALID', `${options.recordsSetting} "${checkStream.records}" matches nothing in the response of ${host}`);
+    }
+    return new ConnectorError('BAD_RESPONSE', `${m.name} at ${host}: ${missing}`);
+  }
+
   /** Where the records are in a response: the array, or a message saying what is wrong. */
   function locate(stream: StreamDefinition, body: unknown): { items: unknown } | { missing: string } {
     if (typeof stream.records === 'string') {
@@ -519,7 +537,7 @@ export function compileManifest(m: ProviderManifest): ManifestAdapter {
     const host = new URL(response.url).host;
     if (noContent(response) || applyErrorRules(run.stream, response.body, recordSecrets).empty) return { response, items: [], recordSecrets };
     const located = locate(run.stream, response.body);
-    if ('missing' in located) throw new ConnectorError('BAD_RESPONSE', `${m.name} at ${host}: ${located.missing}`);
+    if ('missing' in located) throw missingRecords(host, located.missing);
     const valid = validateRecords(located.items, typeof run.stream.records === 'string' ? run.stream.records : run.stream.records.rows);
     if (!valid.ok) throw new ConnectorError('BAD_RESPONSE', scrubSecrets(`${m.name} at ${host}: ${valid.message}`, recordSecrets));
     return { response, items: valid.records, recordSecrets };
@@ -605,16 +623,25 @@ export function compileManifest(m: ProviderManifest): ManifestAdapter {
       let page = s.page;
       if (page?.url) assertPageUrlAllowed(ctx, cfg, input, page.url);
       let high = s.high;
+      // A server that links back to a page already read in this run would loop forever.
+      const visited = new Set<string>();
       for (let n = 0; n < cfg.maxPages; n++) {
         if (ctx.signal?.aborted) throw new ConnectorError('TIMEOUT', 'The read was aborted');
         const request = requestOf(cfg, run, scopeOf(cfg, run, window, page), page, ctx.signal);
         const got = await fetchPage(ctx, cfg, auth, input, run, request);
         for (const item of got.items) high = maxCursor(run.stream, high, cursorOf(run.stream, item));
-        const next = nextPage(ctx, cfg, input, auth, run, page, got);
+        visited.add(sanitizeCursorUrl(got.response.url, { apiKeyQueryParam: auth.settings.apiKeyQueryParam }, input));
+        let next = nextPage(ctx, cfg, input, auth, run, page, got);
+        if (next?.url && visited.has(next.url)) next = null;
         if (run.stream.cursor?.filter) got.items = got.items.filter((item) => !beforeWindow(run.stream, item, window));
         const records = mapPage(cfg, run, got);
         if (next) {
-          state.streams[run.key] = { value: s.value, page: next, high, window: { start: window.start.toISOString(), end: window.end.toISOString() } };
+          state.streams[run.key] = {
+            ...(s.value !== undefined ? { value: s.value } : {}),
+            ...(high !== undefined ? { high } : {}),
+            page: next,
+            window: { start: window.start.toISOString(), end: window.end.toISOString() },
+          };
         } else {
           const value = high ?? s.value;
           state.streams[run.key] = { ...(value !== undefined ? { value } : {}), until: window.end.toISOString() };
@@ -652,7 +679,7 @@ export function compileManifest(m: ProviderManifest): ManifestAdapter {
         const host = new URL(response.url).host;
         if (noContent(response) || applyErrorRules(run.stream, response.body, []).empty) return { ok: true, message: `Fetched the first page of ${host} (HTTP ${response.status}): no records yet` };
         const located = locate(run.stream, response.body);
-        if ('missing' in located) return { ok: false, error: new ConnectorError('BAD_RESPONSE', `${m.name} at ${host}: ${located.missing}`) };
+        if ('missing' in located) return { ok: false, error: missingRecords(host, located.missing) };
         return { ok: true, message: `Fetched the first page of ${run.stream.name} from ${host} (HTTP ${response.status})` };
       },
       validate: (response, recordSecrets) => {
@@ -662,7 +689,7 @@ export function compileManifest(m: ProviderManifest): ManifestAdapter {
         if (!valid.ok) return { ok: false, error: new ConnectorError('BAD_RESPONSE', valid.message) };
         return {
           ok: true,
-          message: `${valid.records.length} ${run.stream.map.kind} record${valid.records.length === 1 ? '' : 's'} on the first page, all JSON objects`,
+          message: `${valid.records.length} ${run.stream.map.kind === 'record' ? '' : `${run.stream.map.kind} `}record${valid.records.length === 1 ? '' : 's'} on the first page, all JSON objects`,
           sample: (n) => valid.records.slice(0, n).map((item) => mapItem(item, run.stream, recordSecrets, { config: cfg, partition: run.partition })),
         };
       },

@@ -169,16 +169,24 @@ export function evaluateField(item: unknown, def: FieldDefinition, context: Mapp
 /**
  * One upstream item as a normalized record: the kind's fields (null until mapped), the mapped
  * fields, the stream as `eventType`, and the upstream item under `raw`; all redacted of the
- * request's secret values.
+ * request's secret values. Kind `record` is the upstream object itself with the mapped fields on top.
  */
 export function mapItem(item: Record<string, unknown>, stream: StreamDefinition, secrets: readonly string[], context: MappingContext = {}): NormalizedRecord {
   const kind = stream.map.kind;
-  const record: Record<string, unknown> = kind === 'record' ? { ...item } : {};
-  Object.assign(record, KIND_DEFAULTS[kind]());
+  if (kind === 'record') {
+    // The upstream object as it is, plus what is mapped; its own `kind` is kept as `upstreamKind`.
+    const { kind: upstreamKind, ...rest } = item;
+    const record: Record<string, unknown> = { ...rest };
+    for (const [field, def] of Object.entries(stream.map.fields)) record[field] = evaluateField(item, def, context);
+    record.kind = 'record';
+    if (upstreamKind !== undefined) record.upstreamKind = upstreamKind;
+    return redactSecrets(record, secrets) as NormalizedRecord;
+  }
+  const record: Record<string, unknown> = KIND_DEFAULTS[kind]();
   for (const [field, def] of Object.entries(stream.map.fields)) record[field] = evaluateField(item, def, context);
   record.kind = kind;
   record.eventType = stream.name;
-  if (kind !== 'record') record.raw = item;
+  record.raw = item;
   return redactSecrets(record, secrets) as NormalizedRecord;
 }
 

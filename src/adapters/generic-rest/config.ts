@@ -6,12 +6,23 @@ import { parseProviderConfig } from '../schema-validation.js';
 import { ConnectorError } from '../../errors/connector-error.js';
 import type { AuthType, JsonSchema } from '../spi.js';
 import { DEFAULT_API_KEY_HEADER, REQUIRED_CREDENTIALS } from '../http/auth.js';
-import type { AuthSettings, OAuthClientAuthMethod } from '../http/auth.js';
+import type { OAuthClientAuthMethod } from '../http/auth.js';
+import { MANIFEST_SCHEMA, type CursorDefinition, type PaginationDefinition, type StreamDefinition } from '../declarative/manifest.js';
+
+/** The stream parts of the manifest language a custom API may set (manifest.schema.json). */
+const STREAM_SCHEMA = ((MANIFEST_SCHEMA.$defs as Record<string, JsonSchema>).stream!.properties ?? {}) as Record<string, JsonSchema>;
 
 export interface GenericRestConfig {
   baseUrl: string;
   path: string;
   query: Record<string, string | number>;
+  method: 'GET' | 'POST';
+  body?: unknown;
+  pagination?: PaginationDefinition;
+  cursor?: CursorDefinition;
+  map?: StreamDefinition['map'];
+  initialLookbackSec: number;
+  pageSize?: number;
   recordsPointer: string;
   dedupKey?: string[];
   maxPages: number;
@@ -37,6 +48,8 @@ export const configSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['baseUrl'],
+  // The manifest language's definitions, so pagination, cursor and map are checked as in a manifest.
+  $defs: MANIFEST_SCHEMA.$defs,
   properties: {
     baseUrl: {
       type: 'string',
@@ -59,6 +72,32 @@ export const configSchema: JsonSchema = {
       additionalProperties: { type: ['string', 'number'], maxLength: 2048 },
       description: 'Query parameters of the first page request. Not for secrets: use apiKeyQueryParam and the credentials.',
     },
+    method: { type: 'string', enum: ['GET', 'POST'], default: 'GET', maxLength: 4, description: 'HTTP method of the records request.' },
+    body: {
+      type: 'object',
+      maxProperties: 100,
+      description: 'JSON body of a POST, templated like the query ({{window.start}}, {{cursor}}, {{config.<key>}}, {{limit}}).',
+    },
+    pagination: {
+      ...STREAM_SCHEMA.pagination,
+      description: 'How pages follow, in the manifest language (docs/manifest-language.md); default { type: link } (RFC 8288 Link rel="next").',
+    },
+    cursor: {
+      ...STREAM_SCHEMA.cursor,
+      description: 'Incremental reads: the record field whose highest value the next sync starts from (manifest language); default: none.',
+    },
+    map: {
+      ...STREAM_SCHEMA.map,
+      description: 'Mapping to a normalized kind (event, indicator, vulnerability, transaction) in the manifest language; default: the upstream object as a RECORD.',
+    },
+    initialLookbackSec: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 31536000,
+      default: 86400,
+      description: 'With a time-windowed query: how far back the first sync reaches ({{window.start}}).',
+    },
+    pageSize: { type: 'integer', minimum: 1, maximum: 100000, description: 'Records per page where pagination has a limit ({{limit}}).' },
     recordsPointer: {
       type: 'string',
       default: '',
@@ -172,24 +211,4 @@ export const requiredCredentials: Partial<Record<AuthType, string[]>> = { ...REQ
 /** Validates `raw` against {@link configSchema} and fills defaults; throws CONFIG_INVALID. */
 export function parseConfig(raw: unknown): GenericRestConfig {
   return parseProviderConfig<GenericRestConfig>(configSchema, raw);
-}
-
-/** The settings the auth schemes read. */
-export function authSettings(cfg: GenericRestConfig): AuthSettings {
-  return {
-    apiKeyHeader: cfg.apiKeyHeader,
-    apiKeyQueryParam: cfg.apiKeyQueryParam,
-    tokenUrl: cfg.tokenUrl,
-    scope: cfg.scope,
-    tokenAuthMethod: cfg.tokenAuthMethod,
-  };
-}
-
-/** The first page: baseUrl + path (joined, not resolved, so a base path is kept) + query. */
-export function firstPageUrl(cfg: GenericRestConfig): string {
-  const base = new URL(cfg.baseUrl);
-  const basePath = base.pathname.replace(/\/+$/, '');
-  base.pathname = `${basePath}${cfg.path.startsWith('/') ? cfg.path : `/${cfg.path}`}`;
-  for (const [k, v] of Object.entries(cfg.query ?? {})) base.searchParams.append(k, String(v));
-  return base.toString();
 }

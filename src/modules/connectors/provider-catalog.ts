@@ -73,7 +73,7 @@ export function validateConfig(spec: AdapterSpec, config: unknown): Record<strin
   const copy = structuredClone(config);
   const validate = compileSchema(spec.configSchema);
   if (!validate(copy)) fail(`config is not valid for ${spec.id}`, fieldErrors(validate.errors, 'config', spec.id));
-  const problems = configProblems(copy);
+  const problems = [...configProblems(copy), ...(spec.configProblems?.(copy) ?? [])];
   if (problems.length) fail(`config is not valid for ${spec.id}`, problems.map((p) => ({ path: p.path ? `config.${p.path}` : 'config', message: p.message })));
   return copy;
 }

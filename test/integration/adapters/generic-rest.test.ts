@@ -141,6 +141,12 @@ async function readFailure(c: AdapterContext, i: ConnectionInput, batches: Recor
   throw new Error('expected the read to fail');
 }
 
+/** The next page a read's cursor holds (the engine's cursor: one stream, `record`). */
+function nextUrlOf(cursor: Record<string, unknown> | null): string | null {
+  const streams = (cursor?.streams ?? {}) as Record<string, { page?: { url?: string } }>;
+  return streams.record?.page?.url ?? null;
+}
+
 function step(result: CheckResult, name: string) {
   const s = result.steps.find((x) => x.name === name);
   expect(s).toBeDefined();
@@ -425,11 +431,13 @@ describe('read', () => {
       ['2-0', '2-1', '2-2', '2-3'],
       ['3-0', '3-1', '3-2', '3-3'],
     ]);
-    expect(batches.map((b) => b.cursor)).toEqual([
-      { nextUrl: `${api.url}/items?page=2` },
-      { nextUrl: `${api.url}/items?page=3` }, // a relative link, resolved against the response URL
-      { nextUrl: null },
+    expect(batches.map((b) => nextUrlOf(b.cursor))).toEqual([
+      `${api.url}/items?page=2`,
+      `${api.url}/items?page=3`, // a relative link, resolved against the response URL
+      null,
     ]);
+    // After the last page the cursor holds no page: the next sync starts from the first one again.
+    expect(batches[2]!.cursor).toEqual({ v: 1, streams: { record: { until: expect.any(String) } } });
     expect(batches[0]!.records[0]).toEqual({ kind: 'record', upstreamKind: 'widget', id: '1-0', page: 1, seen: '[REDACTED]' });
     expect(api.requests).toEqual(['GET /items', 'GET /items?page=2', 'GET /items?page=3']);
 
@@ -442,7 +450,7 @@ describe('read', () => {
   test('stops at maxPages with a cursor pointing at the next page', async () => {
     const batches = await readAll(ctx(), input(cfg({ maxPages: 2 }), 'BEARER', { token: BEARER }));
     expect(batches).toHaveLength(2);
-    expect(batches[1]!.cursor).toEqual({ nextUrl: `${api.url}/items?page=3` });
+    expect(nextUrlOf(batches[1]!.cursor)).toBe(`${api.url}/items?page=3`);
   });
 
   test('an API key sent as a query parameter is re-added per page and never stored in a cursor', async () => {
@@ -454,7 +462,8 @@ describe('read', () => {
     });
     const batches = await readAll(ctx(), input({ baseUrl: api.url, path: '/items', apiKeyQueryParam: 'api_key' }, 'API_KEY', { apiKey: GOOD_KEY }));
     expect(batches.map((b) => b.records[0]!.page)).toEqual([1, 2]);
-    expect(batches[0]!.cursor).toEqual({ nextUrl: `${api.url}/items?page=2` });
+    expect(nextUrlOf(batches[0]!.cursor)).toBe(`${api.url}/items?page=2`);
+    expect(JSON.stringify(batches.map((b) => b.cursor))).not.toContain(GOOD_KEY);
   });
 
   test('a Link pointing at a private address is refused (EGRESS_DENIED) and never requested', async () => {
@@ -492,7 +501,7 @@ describe('read', () => {
     const c = ctx();
     const i = input(cfg(), 'API_KEY', { apiKey: GOOD_KEY });
     await expect(async () => {
-      for await (const _ of genericRestAdapter.read(c, i, { nextUrl: 'http://169.254.169.254/latest/meta-data/' })) {
+      for await (const _ of genericRestAdapter.read(c, i, { v: 1, streams: { record: { page: { url: 'http://169.254.169.254/latest/meta-data/' } } } })) {
         /* nothing */
       }
     }).rejects.toMatchObject({ code: 'EGRESS_DENIED' });
@@ -642,6 +651,79 @@ describe('OAuth 2.0 client credentials (oidc-provider)', () => {
 });
 
 // Runs last (jest runs tests in file order).
+// ---------------------------------------------------------------------------------------------
+// The manifest language in a custom API: offset paging, an incremental cursor, a mapping
+
+describe('a custom API configured in the manifest language', () => {
+  let alerts: Upstream;
+  const rows = Array.from({ length: 23 }, (_, i) => ({
+    alert_id: `A-${100 + i}`,
+    created: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
+    level: ['low', 'medium', 'high', 'critical'][i % 4],
+    signature: `sig ${i % 5}`,
+    source_ip: `198.51.100.${i}`,
+  }));
+  beforeAll(async () => {
+    // GET /v2/alerts?since=&offset=&limit= → { data: [...], total }, oldest first.
+    alerts = await startUpstream('127.0.0.1', (_req, res, url) => {
+      const since = url.searchParams.get('since');
+      const offset = Number(url.searchParams.get('offset'));
+      const limit = Number(url.searchParams.get('limit'));
+      const matching = rows.filter((r) => !since || r.created >= since);
+      json(res, 200, { data: matching.slice(offset, offset + limit), total: matching.length });
+    });
+  });
+  afterAll(() => alerts.close());
+
+  const custom = (extra: Record<string, unknown> = {}) =>
+    input({
+      baseUrl: alerts.url,
+      path: '/v2/alerts',
+      query: { since: '{{window.start}}' },
+      recordsPointer: '/data',
+      pagination: { type: 'offset', offsetParam: 'offset', limitParam: 'limit', limit: 10, totalPointer: '/total' },
+      cursor: { field: '/created', type: 'datetime', lookback: 0 },
+      map: {
+        kind: 'event',
+        fields: {
+          eventId: '/alert_id',
+          name: '/signature',
+          severity: { from: '/level', map: { low: 3, medium: 5, high: 8, critical: 10 } },
+          timestamp: { from: '/created', type: 'datetime' },
+          src: '/source_ip',
+        },
+      },
+      initialLookbackSec: 31536000,
+      ...extra,
+    });
+
+  test('pages by offset, maps to events, and the next sync starts after the highest cursor value', async () => {
+    alerts.requests.length = 0;
+    const batches = await readAll(ctx(), custom());
+    expect(batches.map((b) => b.records.length)).toEqual([10, 10, 3]);
+    expect(batches[0]!.records[2]).toMatchObject({ kind: 'event', eventType: 'record', eventId: 'A-102', name: 'sig 2', severity: 8, src: '198.51.100.2', timestamp: '2026-01-01T00:02:00.000Z' });
+    expect(alerts.requests.map((r) => new URL(r.slice(4), alerts.url).searchParams.get('offset'))).toEqual(['0', '10', '20']);
+
+    const next = await readAll(ctx(), custom(), batches.at(-1)!.cursor);
+    // lookback 0: the window starts at the last record read, which the store sees again as a duplicate
+    expect(next.flatMap((b) => b.records.map((r) => r.eventId))).toEqual(['A-122']);
+  });
+
+  test('the sample of a stepwise test is mapped the same way', async () => {
+    const result = await check(ctx(), custom());
+    expectAllPassed(result);
+    expect(result.sample[0]).toMatchObject({ kind: 'event', eventId: 'A-100', severity: 3 });
+  });
+
+  test('a template naming something that does not exist fails CONNECT with CONFIG_INVALID, nothing requested', async () => {
+    alerts.requests.length = 0;
+    const result = await check(ctx(), custom({ query: { since: '{{credentials.apiKey}}' } }));
+    expect(step(result, 'CONNECT')).toMatchObject({ passed: false, errorCode: 'CONFIG_INVALID' });
+    expect(step(result, 'CONNECT').message).toMatch(/unknown template name "credentials.apiKey"/);
+    expect(alerts.requests).toEqual([]);
+  });
+});
+
 test('the sentinel secret appears in no result, error, stack or log line', () => {
   expect(produced.length).toBeGreaterThan(20);
   const everything = JSON.stringify(produced) + logs.join('\n');
