@@ -118,7 +118,9 @@ export function check(ctx: AdapterContext, input: ConnectionInput, options: Chec
  * read with EGRESS_DENIED before that page is yielded. Throws `ConnectorError`.
  */
 export async function* read(ctx: AdapterContext, input: ConnectionInput, cursor: ReadCursor): AsyncGenerator<RecordBatch> {
-  yield* compiled(input).read(ctx, input, cursor);
+  // A cursor stored before generic_rest ran on the engine: `{ nextUrl }` is the page to read next.
+  const legacy = cursor && typeof cursor.nextUrl === 'string' ? { v: 1, streams: { [STREAM]: { page: { url: cursor.nextUrl } } } } : null;
+  yield* compiled(input).read(ctx, input, legacy ?? cursor);
 }
 
 /** The `generic_rest` adapter. */

@@ -497,6 +497,13 @@ describe('read', () => {
     }
   });
 
+  test('a cursor stored before the engine ({ nextUrl }) still resumes at its page', async () => {
+    api.requests.length = 0;
+    const batches = await readAll(ctx(), input(cfg(), 'API_KEY', { apiKey: GOOD_KEY }), { nextUrl: `${api.url}/items?page=3` });
+    expect(batches.map((b) => b.records[0]!.id)).toEqual(['3-0']);
+    expect(api.requests).toEqual(['GET /items?page=3']);
+  });
+
   test('a resumed cursor is checked like a Link', async () => {
     const c = ctx();
     const i = input(cfg(), 'API_KEY', { apiKey: GOOD_KEY });
