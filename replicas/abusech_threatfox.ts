@@ -17,7 +17,7 @@
  * or unknown key is `401` with `{"query_status": "unknown_auth_key"}`. abuse.ch documents no rate
  * limit (fair use); the injected 429 answers as a plain-text "Too Many Requests".
  */
-import { ReplicaServer, authToken, hasValidBearer, seeded } from './base.js';
+import { Random, ReplicaServer, appendEachSecond, keyOrBearer, recentInstants, serve } from './base.js';
 import type { ReplicaModule, ReplicaOptions, ReplicaRequest, ReplicaResponse, StartedReplica } from './base.js';
 
 export const PROVIDER = 'abusech_threatfox';
@@ -77,21 +77,9 @@ function tfTime(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
-class Generator {
-  private readonly rnd: () => number;
-  constructor(seed: number) {
-    this.rnd = seeded(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.rnd() * n);
-  }
-  hex(n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += '0123456789abcdef'[this.int(16)];
-    return s;
-  }
+class Generator extends Random {
   word(): string {
-    return WORDS[this.int(WORDS.length)]!;
+    return this.pick(WORDS);
   }
   ioc(index: number, firstSeenMs: number): ThreatFoxIoc {
     const kind = IOC_TYPES[index % IOC_TYPES.length]!;
@@ -143,31 +131,17 @@ export function threatfoxRateLimitResponse(): ReplicaResponse {
   return { status: 429, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Too Many Requests' };
 }
 
-class ThreatFoxReplicaServer extends ReplicaServer {
-  override rateLimitNext(retryAfterSec: number, count = 1, response?: ReplicaResponse): void {
-    super.rateLimitNext(retryAfterSec, count, response ?? threatfoxRateLimitResponse());
-  }
-}
-
 function parseTf(value: string): number {
   return Date.parse(value.replace(' UTC', 'Z').replace(' ', 'T'));
 }
 
 export async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
-  const server = new ThreatFoxReplicaServer(PROVIDER);
+  const server = new ReplicaServer(PROVIDER, threatfoxRateLimitResponse);
   const gen = new Generator(0x7f0c);
-  const iocs: ThreatFoxIoc[] = [];
-  const count = options.items ?? 25;
   const anchor = Math.floor((options.now ?? Date.now()) / 1000) * 1000;
   // Oldest first, all inside one day (the connector's default window of days = 1).
-  const spacing = Math.max(1000, Math.min(120_000, Math.floor((20 * 3600_000) / Math.max(1, count))));
-  for (let i = 0; i < count; i++) iocs.push(gen.ioc(i, anchor - 600_000 - (count - 1 - i) * spacing));
-
-  async function authorized(req: ReplicaRequest): Promise<boolean> {
-    const key = req.headers['auth-key'];
-    if (typeof key === 'string' && key === AUTH_KEY) return true;
-    return authToken(req.headers, 'Bearer') !== null && (await hasValidBearer(req.headers, options.verifyBearer));
-  }
+  const iocs = recentInstants(options.items ?? 25, anchor, 120).map((at, i) => gen.ioc(i, at));
+  const authorized = (req: ReplicaRequest) => keyOrBearer(req, req.headers['auth-key'], AUTH_KEY, options.verifyBearer);
 
   server.route('POST', '/api/v1/', async (req) => {
     if (!(await authorized(req))) return { status: 401, body: { query_status: 'unknown_auth_key' } };
@@ -192,23 +166,13 @@ export async function start(options: ReplicaOptions = {}): Promise<StartedReplic
     return { status: 200, body: { query_status: 'ok', data } };
   });
 
-  await server.start();
-  return {
-    server,
-    url: server.url,
-    connection: () => ({ authType: 'API_KEY', credentials: { authKey: AUTH_KEY }, config: { baseUrl: server.url } }),
-    wrongConnection: () => ({ authType: 'API_KEY', credentials: { authKey: WRONG_KEY }, config: { baseUrl: server.url } }),
-    oauthConfig: () => ({}),
-    addItems(n: number) {
-      let last = iocs.length ? parseTf(iocs[iocs.length - 1]!.first_seen) : anchor - 600_000;
-      for (let i = 0; i < n; i++) {
-        last += 1000;
-        iocs.push(gen.ioc(iocs.length, last));
-      }
-    },
+  return serve(server, {
+    authType: 'API_KEY',
+    credentials: { authKey: AUTH_KEY },
+    wrongCredentials: { authKey: WRONG_KEY },
+    addItems: (n) => appendEachSecond(iocs, n, (i) => parseTf(i.first_seen), anchor - 600_000, (index, at) => gen.ioc(index, at)),
     items: () => iocs.map((i) => structuredClone(i)),
-    close: () => server.close(),
-  };
+  });
 }
 
 /** ThreatFox IOC types as normalized indicator types (an ip:port stays a socket address). */

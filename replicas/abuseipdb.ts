@@ -11,16 +11,8 @@
  *   `data: { total, page, count, perPage, lastPage, nextPageUrl, previousPageUrl, results }`.
  * - Validation errors: 422 with `source.parameter`. Rate limit: 429 with `X-RateLimit-*` headers.
  */
-import {
-  hasValidBearer,
-  ReplicaServer,
-  seeded,
-  type ReplicaModule,
-  type ReplicaOptions,
-  type ReplicaRequest,
-  type ReplicaResponse,
-  type StartedReplica,
-} from './base.js';
+import { Random, ReplicaServer, keyOrBearer, serve, series } from './base.js';
+import type { ReplicaModule, ReplicaOptions, ReplicaRequest, ReplicaResponse, StartedReplica } from './base.js';
 
 const PROVIDER = 'abuseipdb';
 const API_KEY = 'c3k69z846qn30q4r6eo3gsg3urqanuoypyluil350m7iyyw55mx6hd22aaa7xj9y0xbk2ygtrcxuzbh8';
@@ -62,12 +54,12 @@ function abuseTime(ms: number): string {
 }
 
 function makeEntry(index: number, at: number): BlacklistEntry {
-  const rnd = seeded(0xab05e + index * 3571);
+  const r = new Random(0xab05e + index * 3571);
   const v6 = index % 8 === 7;
   return {
-    ipAddress: v6 ? `2001:db8:ab:${(index + 1).toString(16)}::${(index % 200) + 1}` : `${80 + (index % 140)}.${Math.floor(index / 140) % 256}.${Math.floor(rnd() * 254) + 1}.${(index % 250) + 2}`,
+    ipAddress: v6 ? `2001:db8:ab:${(index + 1).toString(16)}::${(index % 200) + 1}` : r.spreadIpv4(index, 80, 140),
     countryCode: index % 13 === 12 ? null : COUNTRIES[index % COUNTRIES.length]![0],
-    abuseConfidenceScore: 75 + Math.floor(rnd() * 26),
+    abuseConfidenceScore: 75 + r.int(26),
     lastReportedAt: abuseTime(at),
   };
 }
@@ -76,20 +68,20 @@ function makeEntry(index: number, at: number): BlacklistEntry {
 function reportsOf(ip: string, newest: number, count: number): AbuseReport[] {
   let seed = 0;
   for (const ch of ip) seed = (seed * 31 + ch.charCodeAt(0)) >>> 0;
-  const rnd = seeded(seed);
+  const r = new Random(seed);
   const out: AbuseReport[] = [];
   let at = newest;
   for (let i = 0; i < count; i++) {
-    const [code, name] = COUNTRIES[Math.floor(rnd() * COUNTRIES.length)]!;
+    const [code, name] = r.pick(COUNTRIES);
     out.push({
       reportedAt: abuseTime(at),
       comment: COMMENTS[i % COMMENTS.length]!,
       categories: CATEGORY_SETS[i % CATEGORY_SETS.length]!,
-      reporterId: 1000 + Math.floor(rnd() * 90_000),
+      reporterId: 1000 + r.int(90_000),
       reporterCountryCode: code,
       reporterCountryName: name,
     });
-    at -= 40 * 60_000 + Math.floor(rnd() * 3 * 3600_000);
+    at -= 40 * 60_000 + r.int(3 * 3600_000);
   }
   return out;
 }
@@ -110,12 +102,6 @@ export function abuseIpdbRateLimit(limit = 5): ReplicaResponse {
   };
 }
 
-class AbuseIpdbReplicaServer extends ReplicaServer {
-  override rateLimitNext(retryAfterSec: number, count = 1, response: ReplicaResponse = abuseIpdbRateLimit()): void {
-    super.rateLimitNext(retryAfterSec, count, response);
-  }
-}
-
 function intParam(req: ReplicaRequest, name: string, min: number, max: number, fallback: number, detail: string): number | ReplicaResponse {
   const text = req.query.get(name);
   if (text === null || text === '') return fallback;
@@ -125,20 +111,11 @@ function intParam(req: ReplicaRequest, name: string, min: number, max: number, f
 }
 
 async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
-  const now = options.now ?? Date.now();
-  const initial = options.items ?? 25;
-  const first = now - 15 * 60_000 - (initial - 1) * STEP_MS;
-  const entries: BlacklistEntry[] = [];
-  const add = (n: number) => {
-    for (let i = 0; i < n; i++) entries.push(makeEntry(entries.length, first + entries.length * STEP_MS));
-  };
-  add(initial);
+  // The newest listed address was reported 15 minutes ago.
+  const { list: entries, add } = series(options.now ?? Date.now(), options.items ?? 25, STEP_MS, 15 * 60_000, makeEntry);
 
-  const server = new AbuseIpdbReplicaServer(PROVIDER);
-  const authorized = async (req: ReplicaRequest) => {
-    const key = req.headers.key ?? req.query.get('key');
-    return key === API_KEY || (await hasValidBearer(req.headers, options.verifyBearer));
-  };
+  const server = new ReplicaServer(PROVIDER, () => abuseIpdbRateLimit());
+  const authorized = (req: ReplicaRequest) => keyOrBearer(req, req.headers.key ?? req.query.get('key'), API_KEY, options.verifyBearer);
   const unauthorized = () =>
     errors(401, 'Authentication failed. Your API key is either missing, incorrect, or revoked. Note: The APIv2 key differs from the APIv1 key.');
 
@@ -231,24 +208,14 @@ async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
       },
     };
   });
-  await server.start();
-
-  const config = { confidenceMinimum: 75 };
-  const connection = (apiKey: string) => ({
-    authType: 'API_KEY' as const,
-    credentials: { apiKey },
-    config: { baseUrl: server.url, ...config },
-  });
-  return {
-    server,
-    url: server.url,
-    connection: () => connection(API_KEY),
-    wrongConnection: () => connection(WRONG_KEY),
-    oauthConfig: () => ({ ...config }),
-    addItems: (n) => add(n),
+  return serve(server, {
+    authType: 'API_KEY',
+    credentials: { apiKey: API_KEY },
+    wrongCredentials: { apiKey: WRONG_KEY },
+    config: () => ({ confidenceMinimum: 75 }),
+    addItems: add,
     items: () => entries.map((e) => structuredClone(e)),
-    close: () => server.close(),
-  };
+  });
 }
 
 export const replica: ReplicaModule = {

@@ -24,7 +24,7 @@
  * `{"detail": ...}`; a throttled request is `429` with `{"detail": "Request was throttled. Expected
  * available in N seconds."}` and `Retry-After`.
  */
-import { ReplicaServer, authToken, hasValidBearer, seeded } from './base.js';
+import { Random, ReplicaServer, keyOrBearer, recentInstants, serve } from './base.js';
 import type { ReplicaModule, ReplicaOptions, ReplicaRequest, ReplicaResponse, StartedReplica } from './base.js';
 
 export const PROVIDER = 'alienvault_otx';
@@ -54,28 +54,16 @@ const KINDS = ['IPv4', 'domain', 'FileHash-SHA256', 'URL', 'hostname', 'FileHash
 const WORDS = ['invoice', 'update', 'secure', 'cdn', 'portal', 'login', 'files', 'docs', 'auth', 'track'];
 const TITLES = ['C2', 'Dropper', 'Phishing landing page', 'Payload', null, 'Exfiltration endpoint'];
 
-class Generator {
-  private readonly rnd: () => number;
-  constructor(seed: number) {
-    this.rnd = seeded(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.rnd() * n);
-  }
-  hex(n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += '0123456789abcdef'[this.int(16)];
-    return s;
-  }
+class Generator extends Random {
   word(): string {
-    return WORDS[this.int(WORDS.length)]!;
+    return this.pick(WORDS);
   }
   indicator(index: number): OtxExportIndicator {
     const type = KINDS[index % KINDS.length]!;
     let value: string;
     switch (type) {
       case 'IPv4':
-        value = `203.0.113.${1 + this.int(254)}`;
+        value = this.ipv4('203.0.113');
         break;
       case 'IPv6':
         value = `2001:db8:${this.hex(4)}::${(1 + this.int(0xfff)).toString(16)}`;
@@ -108,7 +96,7 @@ class Generator {
         value = `198.51.${this.int(256)}.0/24`;
         break;
     }
-    const title = TITLES[this.int(TITLES.length)] ?? null;
+    const title = this.pick(TITLES) ?? null;
     return {
       id: 3_518_000_000 + index * 7 + this.int(7),
       indicator: value,
@@ -125,28 +113,13 @@ export function otxRateLimitResponse(retryAfterSec: number): ReplicaResponse {
   return { status: 429, body: { detail: `Request was throttled. Expected available in ${retryAfterSec} seconds.` } };
 }
 
-/** A ReplicaServer whose injected 429s default to OTX's own throttling body. */
-class OtxReplicaServer extends ReplicaServer {
-  override rateLimitNext(retryAfterSec: number, count = 1, response?: ReplicaResponse): void {
-    super.rateLimitNext(retryAfterSec, count, response ?? otxRateLimitResponse(retryAfterSec));
-  }
-}
-
 export async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
-  const server = new OtxReplicaServer(PROVIDER);
+  const server = new ReplicaServer(PROVIDER, otxRateLimitResponse);
   const gen = new Generator(0x07c5);
-  const stored: Stored[] = [];
-  const count = options.items ?? 25;
   const anchor = options.now ?? Date.now();
   // Pulses modified oldest first, all inside the default first-sync window (24 h).
-  const spacing = Math.max(1000, Math.min(120_000, Math.floor((20 * 3600_000) / Math.max(1, count))));
-  for (let i = 0; i < count; i++) stored.push({ item: gen.indicator(i), pulseModifiedMs: anchor - 600_000 - (count - 1 - i) * spacing });
-
-  async function authorized(req: ReplicaRequest): Promise<boolean> {
-    const key = req.headers['x-otx-api-key'];
-    if (typeof key === 'string' && key === API_KEY) return true;
-    return authToken(req.headers, 'Bearer') !== null && (await hasValidBearer(req.headers, options.verifyBearer));
-  }
+  const stored: Stored[] = recentInstants(options.items ?? 25, anchor, 120).map((at, i) => ({ item: gen.indicator(i), pulseModifiedMs: at }));
+  const authorized = (req: ReplicaRequest) => keyOrBearer(req, req.headers['x-otx-api-key'], API_KEY, options.verifyBearer);
 
   server.route('GET', '/api/v1/indicators/export', async (req) => {
     if (!(await authorized(req))) return { status: 403, body: { detail: 'Authentication credentials were not provided.' } };
@@ -175,8 +148,7 @@ export async function start(options: ReplicaOptions = {}): Promise<StartedReplic
     const results = matching.slice((page - 1) * limit, page * limit).map((s) => ({ ...s.item }));
     const link = (n: number | null): string | null => {
       if (n === null) return null;
-      const url = new URL(`${server.url}${req.path}`);
-      for (const [k, v] of q) if (k !== 'page') url.searchParams.append(k, v);
+      const url = server.urlOf(req, 'page');
       if (n > 1) url.searchParams.set('page', String(n));
       return url.toString();
     };
@@ -186,13 +158,11 @@ export async function start(options: ReplicaOptions = {}): Promise<StartedReplic
     };
   });
 
-  await server.start();
-  return {
-    server,
-    url: server.url,
-    connection: () => ({ authType: 'API_KEY', credentials: { apiKey: API_KEY }, config: { baseUrl: server.url, pageSize: 10 } }),
-    wrongConnection: () => ({ authType: 'API_KEY', credentials: { apiKey: WRONG_KEY }, config: { baseUrl: server.url, pageSize: 10 } }),
-    oauthConfig: () => ({ pageSize: 10 }),
+  return serve(server, {
+    authType: 'API_KEY',
+    credentials: { apiKey: API_KEY },
+    wrongCredentials: { apiKey: WRONG_KEY },
+    config: () => ({ pageSize: 10 }),
     addItems(n: number) {
       let last = stored.length ? stored[stored.length - 1]!.pulseModifiedMs : anchor - 600_000;
       for (let i = 0; i < n; i++) {
@@ -202,8 +172,7 @@ export async function start(options: ReplicaOptions = {}): Promise<StartedReplic
       }
     },
     items: () => stored.map((s) => ({ ...s.item })),
-    close: () => server.close(),
-  };
+  });
 }
 
 /** OTX indicator types as normalized indicator types. */

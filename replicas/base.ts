@@ -1,7 +1,9 @@
 /**
  * What every vendor replica shares: a loopback HTTP server with a small router, a log of every
  * request, injected rate-limit answers (429 + `Retry-After`, with the vendor's own error body) and
- * a pluggable check of OAuth 2.0 access tokens (tests hand in the real `oidc-provider`).
+ * a pluggable check of OAuth 2.0 access tokens (tests hand in the real `oidc-provider`); the
+ * credential checks vendors have in common; a deterministic `Random` for the datasets and the
+ * timelines they are laid out on; and `serve`, which hands a started replica to its users.
  *
  * A replica follows its vendor's documented API: paths, auth headers, status codes, paging, rate
  * limits, error bodies and response bodies shaped like the documented examples. It is used by the
@@ -71,7 +73,14 @@ export class ReplicaServer {
   private readonly limited: Array<{ retryAfterSec: number; response: ReplicaResponse }> = [];
   private server: Server = createServer((req, res) => void this.dispatch(req, res));
 
-  constructor(readonly provider: string) {}
+  /**
+   * `rateLimited(retryAfterSec)` builds the answer an injected 429 carries when `rateLimitNext` is
+   * given none: the vendor's documented rate-limit body and headers (default: a bare 429).
+   */
+  constructor(
+    readonly provider: string,
+    private readonly rateLimited: (retryAfterSec: number) => ReplicaResponse = () => ({}),
+  ) {}
 
   /** Registers a route; `:name` segments become `params.name`. */
   route(method: string, path: string, handler: ReplicaHandler): this {
@@ -88,8 +97,15 @@ export class ReplicaServer {
    * The next `count` requests (to any route) are answered 429 with `Retry-After: retryAfterSec`
    * and `response` (the vendor's documented rate-limit body and headers) before any other check.
    */
-  rateLimitNext(retryAfterSec: number, count = 1, response: ReplicaResponse = {}): void {
+  rateLimitNext(retryAfterSec: number, count = 1, response: ReplicaResponse = this.rateLimited(retryAfterSec)): void {
     for (let i = 0; i < count; i++) this.limited.push({ retryAfterSec, response });
+  }
+
+  /** The absolute URL of `req` on this server, with its query parameters but `without` (for paging links). */
+  urlOf(req: ReplicaRequest, without?: string): URL {
+    const url = new URL(`${this.url}${req.path}`);
+    for (const [k, v] of req.query) if (k !== without) url.searchParams.append(k, v);
+    return url;
   }
 
   clearRequests(): void {
@@ -192,6 +208,34 @@ export async function hasValidBearer(headers: IncomingHttpHeaders, verify: Beare
   return token !== null && verify !== undefined && (await verify(token));
 }
 
+/**
+ * Whether the request is authorized by a vendor key or else by an approved OAuth 2.0 access token:
+ * `key` is what it sent where the vendor reads its key (a header or a query parameter).
+ */
+export async function keyOrBearer(req: ReplicaRequest, key: unknown, expected: string, verify: BearerVerifier | undefined): Promise<boolean> {
+  return key === expected || hasValidBearer(req.headers, verify);
+}
+
+/** The `user:password` of `Authorization: Basic <base64>`, decoded, or null without Basic credentials. */
+export function basicCredentials(headers: IncomingHttpHeaders): string | null {
+  const token = authToken(headers, 'Basic');
+  return token === null ? null : Buffer.from(token, 'base64').toString('utf8');
+}
+
+/**
+ * A per-minute request quota as vendors count one: each call counts a request in the current
+ * wall-clock minute and tells what is left of `limit` and when the minute ends (epoch seconds).
+ */
+export function minuteQuota(limit: number): () => { remaining: number; resetSec: number } {
+  let window = { minute: Math.floor(Date.now() / 60_000), used: 0 };
+  return () => {
+    const minute = Math.floor(Date.now() / 60_000);
+    if (minute !== window.minute) window = { minute, used: 0 };
+    window.used++;
+    return { remaining: Math.max(0, limit - window.used), resetSec: (window.minute + 1) * 60 };
+  };
+}
+
 /** Deterministic pseudo-random numbers (mulberry32), so every run of a replica serves the same data. */
 export function seeded(seed: number): () => number {
   let a = seed >>> 0;
@@ -202,6 +246,113 @@ export function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+const HEX = '0123456789abcdef';
+
+/**
+ * A replica's random source over `seeded()`. A dataset is the same on every run as long as its
+ * generator asks for the same draws in the same order: every method here draws left to right, one
+ * `next()` per `int`, `pick` or character.
+ */
+export class Random {
+  private readonly draw: () => number;
+  constructor(seed: number) {
+    this.draw = seeded(seed);
+  }
+  /** A number in [0, 1). */
+  next(): number {
+    return this.draw();
+  }
+  /** An integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.draw() * n);
+  }
+  pick<T>(list: readonly T[]): T {
+    return list[this.int(list.length)]!;
+  }
+  /** `n` characters of `alphabet`. */
+  chars(n: number, alphabet: string): string {
+    let s = '';
+    for (let i = 0; i < n; i++) s += alphabet[this.int(alphabet.length)];
+    return s;
+  }
+  /** `n` lowercase hex digits. */
+  hex(n: number): string {
+    return this.chars(n, HEX);
+  }
+  /** A random (version 4) UUID: 32 hex digits, then the variant digit (8, 9, a or b). */
+  uuid(): string {
+    const h = this.hex(32);
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${'89ab'[this.int(4)]}${h.slice(17, 20)}-${h.slice(20)}`;
+  }
+  /**
+   * An IPv4 address under `prefix` (one to three leading octets, or first octets to pick one
+   * from): the octets it leaves are 0–255, the last one 1–254.
+   */
+  ipv4(prefix: string | readonly number[]): string {
+    const octets = (typeof prefix === 'string' ? prefix : String(this.pick(prefix))).split('.');
+    while (octets.length < 3) octets.push(String(this.int(256)));
+    octets.push(String(1 + this.int(254)));
+    return octets.join('.');
+  }
+  /**
+   * A distinct public-looking IPv4 address per `index` (first octet `first` + index mod `span`),
+   * with one draw for the third octet.
+   */
+  spreadIpv4(index: number, first: number, span: number): string {
+    return `${first + (index % span)}.${Math.floor(index / span) % 256}.${this.int(254) + 1}.${(index % 250) + 2}`;
+  }
+}
+
+/** A UUID (version 4, variant `a`) made of the first 32 digits of a hex string. */
+export function uuidFromHex(hex: string): string {
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * The instants of a dataset's `count` first items, oldest first, all inside a first sync's
+ * default 24-hour window: spread over at most 20 hours, at least one second and at most
+ * `maxStepSec` apart, the newest ten minutes before `anchor`. `perSecond` is the clock's unit:
+ * 1000 for epoch milliseconds, 1 for epoch seconds.
+ */
+export function recentInstants(count: number, anchor: number, maxStepSec: number, perSecond = 1000): number[] {
+  const step = Math.max(perSecond, Math.min(maxStepSec * perSecond, Math.floor((20 * 3600 * perSecond) / Math.max(1, count))));
+  return Array.from({ length: count }, (_, i) => anchor - 600 * perSecond - (count - 1 - i) * step);
+}
+
+/**
+ * Appends `n` items to `list`, one second apart, after the newest one's instant (`timeOf`) or,
+ * when the list is empty, after `whenEmpty`; `make(index, at)` builds one.
+ */
+export function appendEachSecond<T>(list: T[], n: number, timeOf: (item: T) => number, whenEmpty: number, make: (index: number, at: number) => T, perSecond = 1000): void {
+  let last = list.length ? timeOf(list[list.length - 1]!) : whenEmpty;
+  for (let i = 0; i < n; i++) {
+    last += perSecond;
+    list.push(make(list.length, last));
+  }
+}
+
+/**
+ * The instant of an item appended after one at `last`: a second later, but not after a second ago
+ * (never in the future of the clock the next sync reads), and always after `last`.
+ */
+export function soonAfter(last: number): number {
+  return Math.max(last + 1, Math.min(last + 1000, Date.now() - 1000));
+}
+
+/**
+ * A dataset of items `step` apart, oldest first, whose `initial` first items end `lag` before
+ * `now`; `add(n)` appends the next `n`, on the same steps. `make(index, at)` builds one.
+ */
+export function series<T>(now: number, initial: number, step: number, lag: number, make: (index: number, at: number) => T): { list: T[]; add(n: number): void } {
+  const first = now - lag - (initial - 1) * step;
+  const list: T[] = [];
+  const add = (n: number) => {
+    for (let i = 0; i < n; i++) list.push(make(list.length, first + list.length * step));
+  };
+  add(initial);
+  return { list, add };
 }
 
 /** A started replica, as the catalog test suite and `npm run replicas` use it. */
@@ -224,6 +375,54 @@ export interface StartedReplica {
   items(): unknown[];
   close(): Promise<void>;
 }
+
+/** What a replica's `start` hands to `serve`: its credentials, its config and its dataset. */
+export interface ReplicaSetup {
+  authType: ReplicaConnection['authType'];
+  /** The vendor's native credential. */
+  credentials: Record<string, string>;
+  /** A credential the replica refuses the way the vendor does. */
+  wrongCredentials: Record<string, string>;
+  /** Config besides `baseUrl`, read anew for every connection (it may follow the dataset). */
+  config?: () => Record<string, unknown>;
+  /** What `oauthConfig()` answers: `config` unless given; null leaves `oauthConfig` out. */
+  oauthConfig?: (() => Record<string, unknown>) | null;
+  addItems(n: number): void;
+  items(): unknown[];
+}
+
+/** Starts `server` and hands it out as a StartedReplica with `setup`'s connections and dataset. */
+export async function serve(server: ReplicaServer, setup: ReplicaSetup): Promise<StartedReplica> {
+  await server.start();
+  const config = setup.config ?? (() => ({}));
+  const oauthConfig = setup.oauthConfig === undefined ? config : setup.oauthConfig;
+  const connection = (credentials: Record<string, string>): ReplicaConnection => ({
+    authType: setup.authType,
+    credentials: { ...credentials },
+    config: { baseUrl: server.url, ...config() },
+  });
+  return {
+    server,
+    url: server.url,
+    connection: () => connection(setup.credentials),
+    wrongConnection: () => connection(setup.wrongCredentials),
+    ...(oauthConfig ? { oauthConfig } : {}),
+    addItems: (n) => setup.addItems(n),
+    items: () => setup.items(),
+    close: () => server.close(),
+  };
+}
+
+/**
+ * The credentials of a vendor that takes Microsoft Entra ID access tokens only: client credentials
+ * are the native scheme (the suite fills in the client and the token URL), and Entra ID refuses a
+ * wrong client secret at its token endpoint (AADSTS7000215), so the suite sends one.
+ */
+export const ENTRA_ID_CLIENT: Pick<ReplicaSetup, 'authType' | 'credentials' | 'wrongCredentials'> = {
+  authType: 'OAUTH2_CLIENT_CREDENTIALS',
+  credentials: { clientId: '', clientSecret: '' },
+  wrongCredentials: { clientId: 'a4c2e6f8-0000-4000-8000-00000000dead', clientSecret: 'wrong-client-secret' },
+};
 
 /** One vendor's replica, with the test oracle for its mapping. */
 export interface ReplicaModule {

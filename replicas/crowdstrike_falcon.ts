@@ -28,7 +28,7 @@
  * adds `X-RateLimit-RetryAfter` (epoch seconds) and the `errors` envelope.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ReplicaServer, authToken, hasValidBearer, seeded } from './base.js';
+import { Random, ReplicaServer, appendEachSecond, authToken, basicCredentials, hasValidBearer, minuteQuota, recentInstants, serve } from './base.js';
 import type { ReplicaModule, ReplicaOptions, ReplicaRequest, ReplicaResponse, StartedReplica } from './base.js';
 
 export const PROVIDER = 'crowdstrike_falcon';
@@ -155,23 +155,7 @@ function nanos(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
 }
 
-class Generator {
-  private readonly rnd: () => number;
-  constructor(seed: number) {
-    this.rnd = seeded(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.rnd() * n);
-  }
-  pick<T>(list: readonly T[]): T {
-    return list[this.int(list.length)]!;
-  }
-  hex(n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += '0123456789abcdef'[this.int(16)];
-    return s;
-  }
-
+class Generator extends Random {
   alert(updatedMs: number): FalconAlert {
     const b = this.pick(BEHAVIORS);
     const [hostname, os, platform, productType] = this.pick(HOSTS);
@@ -200,9 +184,9 @@ class Generator {
         agent_version: '7.15.18513.0',
         cid: CID,
         device_id: deviceId,
-        external_ip: `81.2.69.${1 + this.int(254)}`,
+        external_ip: this.ipv4('81.2.69'),
         hostname,
-        local_ip: `10.20.${this.int(256)}.${1 + this.int(254)}`,
+        local_ip: this.ipv4('10.20'),
         mac_address: `64-d6-9a-${this.hex(2)}-${this.hex(2)}-${this.hex(2)}`,
         machine_domain: 'corp.example.com',
         os_version: os,
@@ -276,12 +260,6 @@ export function falconRateLimitResponse(retryAfterSec: number): ReplicaResponse 
     'x-ratelimit-remaining': '0',
     'x-ratelimit-retryafter': String(Math.ceil(Date.now() / 1000) + retryAfterSec),
   });
-}
-
-class FalconReplicaServer extends ReplicaServer {
-  override rateLimitNext(retryAfterSec: number, count = 1, response?: ReplicaResponse): void {
-    super.rateLimitNext(retryAfterSec, count, response ?? falconRateLimitResponse(retryAfterSec));
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,39 +448,32 @@ function compareKeys(x: [number | string, string], y: [number | string, string])
 // ---------------------------------------------------------------------------------------------
 
 export async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
-  const server = new FalconReplicaServer(PROVIDER);
+  const server = new ReplicaServer(PROVIDER, falconRateLimitResponse);
   const gen = new Generator(0xfa1c);
-  const alerts: FalconAlert[] = [];
-  const count = options.items ?? 25;
-  const anchor = options.now ?? Date.now();
   // Oldest first, every one inside the first sync's default window (24 h), the newest ten minutes ago.
-  const spacing = Math.max(1000, Math.min(60_000, Math.floor((20 * 3600_000) / Math.max(1, count))));
-  for (let i = 0; i < count; i++) alerts.push(gen.alert(anchor - 600_000 - (count - 1 - i) * spacing));
+  const alerts = recentInstants(options.items ?? 25, options.now ?? Date.now(), 60).map((at) => gen.alert(at));
   const tokens = new Map<string, number>();
-  let window = { minute: Math.floor(Date.now() / 60_000), used: 0 };
+  const quota = minuteQuota(RATE_LIMIT_PER_MINUTE);
 
   function rateHeaders(): Record<string, string> {
-    const minute = Math.floor(Date.now() / 60_000);
-    if (minute !== window.minute) window = { minute, used: 0 };
-    window.used++;
+    const { remaining } = quota();
     return {
       'x-cs-region': 'us-1',
       'x-cs-traceid': randomUUID(),
       'x-ratelimit-limit': String(RATE_LIMIT_PER_MINUTE),
-      'x-ratelimit-remaining': String(Math.max(0, RATE_LIMIT_PER_MINUTE - window.used)),
+      'x-ratelimit-remaining': String(remaining),
     };
   }
 
   server.route('POST', '/oauth2/token', (req) => {
     let id = req.form?.get('client_id') ?? null;
     let secret = req.form?.get('client_secret') ?? null;
-    const basic = authToken(req.headers, 'Basic');
-    if (basic && (id === null || secret === null)) {
-      const decoded = Buffer.from(basic, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
+    const basic = basicCredentials(req.headers);
+    if (basic !== null && (id === null || secret === null)) {
+      const colon = basic.indexOf(':');
       if (colon > 0) {
-        id = decodeURIComponent(decoded.slice(0, colon));
-        secret = decodeURIComponent(decoded.slice(colon + 1));
+        id = decodeURIComponent(basic.slice(0, colon));
+        secret = decodeURIComponent(basic.slice(colon + 1));
       }
     }
     if (!id || !secret) return falconError(400, `Failed to generate access token for clientID=${id ?? ''}.`, 'csam', rateHeaders());
@@ -573,24 +544,15 @@ export async function start(options: ReplicaOptions = {}): Promise<StartedReplic
     };
   });
 
-  await server.start();
-  const config = () => ({ baseUrl: server.url, pageSize: 10, tokenAuthMethod: 'client_secret_post' });
-  return {
-    server,
-    url: server.url,
-    connection: () => ({ authType: 'OAUTH2_CLIENT_CREDENTIALS', credentials: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }, config: config() }),
-    wrongConnection: () => ({ authType: 'OAUTH2_CLIENT_CREDENTIALS', credentials: { clientId: CLIENT_ID, clientSecret: 'revoked-secret-0000000000000000000000' }, config: config() }),
+  return serve(server, {
+    authType: 'OAUTH2_CLIENT_CREDENTIALS',
+    credentials: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+    wrongCredentials: { clientId: CLIENT_ID, clientSecret: 'revoked-secret-0000000000000000000000' },
+    config: () => ({ pageSize: 10, tokenAuthMethod: 'client_secret_post' }),
     oauthConfig: () => ({ pageSize: 10 }),
-    addItems(n: number) {
-      let last = alerts.length ? Date.parse(alerts[alerts.length - 1]!.updated_timestamp) : Date.now() - 600_000;
-      for (let i = 0; i < n; i++) {
-        last += 1000;
-        alerts.push(gen.alert(last));
-      }
-    },
+    addItems: (n) => appendEachSecond(alerts, n, (a) => Date.parse(a.updated_timestamp), Date.now() - 600_000, (_, at) => gen.alert(at)),
     items: () => alerts.map((a) => structuredClone(a)),
-    close: () => server.close(),
-  };
+  });
 }
 
 export const replica: ReplicaModule = {

@@ -23,17 +23,8 @@
  * (dotted) in `_source`, ECS fields copied from the source event as nested objects.
  */
 import { createHash } from 'node:crypto';
-import {
-  ReplicaServer,
-  authToken,
-  hasValidBearer,
-  seeded,
-  type ReplicaModule,
-  type ReplicaOptions,
-  type ReplicaRequest,
-  type ReplicaResponse,
-  type StartedReplica,
-} from './base.js';
+import { Random, ReplicaServer, authToken, basicCredentials, hasValidBearer, serve, series, soonAfter, uuidFromHex } from './base.js';
+import type { ReplicaModule, ReplicaOptions, ReplicaRequest, ReplicaResponse, StartedReplica } from './base.js';
 
 const API_KEY_ID = 'VuaCfGcBCdbkQm-e5aOx';
 const API_KEY_SECRET = 'ui2lp2axTNmsyakw9tvNnw';
@@ -66,22 +57,17 @@ export interface AlertHit {
   sort: [number, string];
 }
 
-function uuid(rng: () => number): string {
-  const h = Array.from({ length: 32 }, () => Math.floor(rng() * 16).toString(16)).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
 function makeAlert(index: number, timeMs: number): AlertSource {
-  const rng = seeded(0xe1a5 + index * 6271);
-  const rule = RULES[Math.floor(rng() * RULES.length)]!;
-  const host = HOSTS[Math.floor(rng() * HOSTS.length)]!;
-  const user = USERS[Math.floor(rng() * USERS.length)]!;
-  const src = `10.${Math.floor(rng() * 255)}.${Math.floor(rng() * 255)}.${1 + Math.floor(rng() * 254)}`;
-  const dst = `192.168.${Math.floor(rng() * 255)}.${1 + Math.floor(rng() * 254)}`;
-  const eventId = uuid(rng);
+  const r = new Random(0xe1a5 + index * 6271);
+  const rule = r.pick(RULES);
+  const host = r.pick(HOSTS);
+  const user = r.pick(USERS);
+  const src = `10.${r.int(255)}.${r.int(255)}.${1 + r.int(254)}`;
+  const dst = `192.168.${r.int(255)}.${1 + r.int(254)}`;
+  const eventId = uuidFromHex(r.hex(32));
   const alertUuid = createHash('sha256').update(`${rule.rule_id}:${eventId}:${index}`).digest('hex');
   const ts = new Date(timeMs).toISOString();
-  const original = new Date(timeMs - 4000 - Math.floor(rng() * 50_000)).toISOString();
+  const original = new Date(timeMs - 4000 - r.int(50_000)).toISOString();
   const ruleUuid = createHash('md5').update(rule.rule_id).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
   return {
     '@timestamp': ts,
@@ -104,7 +90,7 @@ function makeAlert(index: number, timeMs: number): AlertSource {
     'kibana.alert.rule.rule_type_id': 'siem.queryRule',
     'kibana.alert.rule.type': 'query',
     'kibana.alert.rule.tags': ['Elastic', 'Windows'],
-    'kibana.alert.rule.execution.uuid': uuid(rng),
+    'kibana.alert.rule.execution.uuid': uuidFromHex(r.hex(32)),
     'kibana.alert.ancestors': [{ id: eventId, type: 'event', index: '.ds-logs-endpoint.events.process-default-2024.01.01-000001', depth: 0 }],
     'kibana.alert.original_event.kind': 'event',
     'kibana.alert.original_event.category': [...rule.category],
@@ -115,9 +101,9 @@ function makeAlert(index: number, timeMs: number): AlertSource {
     'ecs.version': '8.11.0',
     host: { name: host, os: { family: 'windows' } },
     user: { name: user },
-    process: { name: rule.process, pid: 1000 + Math.floor(rng() * 9000) },
-    source: { ip: src, port: 49152 + Math.floor(rng() * 16000) },
-    destination: { ip: dst, port: [443, 445, 3389, 88][Math.floor(rng() * 4)]! },
+    process: { name: rule.process, pid: 1000 + r.int(9000) },
+    source: { ip: src, port: 49152 + r.int(16000) },
+    destination: { ip: dst, port: r.pick([443, 445, 3389, 88]) },
   };
 }
 
@@ -156,12 +142,6 @@ export const ELASTIC_REJECTED = esError(
   'es_rejected_execution_exception',
   'rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=1024, max_coordinating_and_primary_bytes=104857600]',
 );
-
-class ElasticServer extends ReplicaServer {
-  override rateLimitNext(retryAfterSec: number, count = 1, response: ReplicaResponse = ELASTIC_REJECTED): void {
-    super.rateLimitNext(retryAfterSec, count, response);
-  }
-}
 
 type Doc = { id: string; source: AlertSource; flat: Record<string, unknown[]> };
 
@@ -260,16 +240,14 @@ function compare(a: Array<number | string>, b: Array<number | string>, keys: Sor
 
 async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
   const now = options.now ?? Date.now();
-  const total = options.items ?? 25;
-  const docs: Doc[] = [];
-  const push = (timeMs: number) => {
-    const source = makeAlert(docs.length, timeMs);
-    docs.push({ id: source['kibana.alert.uuid'] as string, source, flat: flatten(source) });
+  const docOf = (index: number, timeMs: number): Doc => {
+    const source = makeAlert(index, timeMs);
+    return { id: source['kibana.alert.uuid'] as string, source, flat: flatten(source) };
   };
   // One alert every 90 seconds, the newest 90 seconds before `now`.
-  for (let i = 0; i < total; i++) push(now - (total - i) * 90_000);
+  const { list: docs } = series(now, options.items ?? 25, 90_000, 90_000, docOf);
 
-  const server = new ElasticServer('elastic_security');
+  const server = new ReplicaServer('elastic_security', () => ELASTIC_REJECTED);
 
   const authenticate = async (req: ReplicaRequest): Promise<ReplicaResponse | null> => {
     const apiKey = authToken(req.headers, 'ApiKey');
@@ -278,10 +256,10 @@ async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
       const id = Buffer.from(apiKey, 'base64').toString('utf8').split(':')[0] ?? '';
       return unauthorized(`API key: unable to find apikey with id ${id}`);
     }
-    const basic = authToken(req.headers, 'Basic');
+    const basic = basicCredentials(req.headers);
     if (basic !== null) {
-      if (Buffer.from(basic, 'base64').toString('utf8') === `${USER}:${PASSWORD}`) return null;
-      return esError(401, 'security_exception', `unable to authenticate user [${Buffer.from(basic, 'base64').toString('utf8').split(':')[0]}] for REST request [${req.path}]`, {
+      if (basic === `${USER}:${PASSWORD}`) return null;
+      return esError(401, 'security_exception', `unable to authenticate user [${basic.split(':')[0]}] for REST request [${req.path}]`, {
         header: { 'WWW-Authenticate': WWW_AUTHENTICATE },
       });
     }
@@ -383,8 +361,6 @@ async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
     return { body: { name: 'es-replica-01', cluster_name: 'security', cluster_uuid: 'q5sHOPKcSWS0hn3bDqp0yQ', version: { number: '8.15.0', build_flavor: 'default', lucene_version: '9.11.1' }, tagline: 'You Know, for Search' } };
   });
 
-  await server.start();
-  const url = server.url;
   const hitOf = (d: Doc): AlertHit => ({
     _index: BACKING_INDEX,
     _id: d.id,
@@ -393,25 +369,19 @@ async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
     fields: Object.fromEntries(Object.entries(d.flat).map(([k, v]) => [k, [...v]])),
     sort: [toMs(d.source['@timestamp']) ?? 0, d.id],
   });
-  return {
-    server,
-    url,
-    connection: () => ({ authType: 'API_KEY', credentials: { apiKey: API_KEY }, config: { baseUrl: url, pageSize: 10 } }),
-    wrongConnection: () => ({
-      authType: 'API_KEY',
-      credentials: { apiKey: Buffer.from(`${API_KEY_ID}:revoked-${API_KEY_SECRET}`).toString('base64') },
-      config: { baseUrl: url, pageSize: 10 },
-    }),
-    oauthConfig: () => ({ pageSize: 10 }),
+  return serve(server, {
+    authType: 'API_KEY',
+    credentials: { apiKey: API_KEY },
+    wrongCredentials: { apiKey: Buffer.from(`${API_KEY_ID}:revoked-${API_KEY_SECRET}`).toString('base64') },
+    config: () => ({ pageSize: 10 }),
     addItems: (n: number) => {
       for (let i = 0; i < n; i++) {
         const last = toMs(docs[docs.length - 1]?.source['@timestamp']) ?? now - 90_000;
-        push(Math.max(last + 1, Math.min(last + 1000, Date.now() - 1000)));
+        docs.push(docOf(docs.length, soonAfter(last)));
       }
     },
     items: () => docs.map(hitOf),
-    close: () => server.close(),
-  };
+  });
 }
 
 /** The risk score (0–100) on the 0–10 scale. */

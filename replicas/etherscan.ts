@@ -22,7 +22,7 @@
  * Rate limits: an injected 429 (`server.rateLimitNext`) carries Etherscan's own NOTOK body
  * (`Max calls per sec rate limit reached (3/sec)`); the replica does not throttle by itself.
  */
-import { ReplicaServer, seeded } from './base.js';
+import { Random, ReplicaServer, serve } from './base.js';
 import type { ReplicaModule, ReplicaOptions, ReplicaRequest, ReplicaResponse, StartedReplica } from './base.js';
 
 export const PROVIDER = 'etherscan';
@@ -104,19 +104,7 @@ export const CHAIN_NAMES: Record<string, string> = {
   '17000': 'holesky',
 };
 
-class Generator {
-  private readonly rnd: () => number;
-  constructor(seed: number) {
-    this.rnd = seeded(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.rnd() * n);
-  }
-  hex(n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += '0123456789abcdef'[this.int(16)];
-    return s;
-  }
+class Generator extends Random {
   address(): string {
     return `0x${this.hex(40)}`;
   }
@@ -140,14 +128,8 @@ export function etherscanRateLimitResponse(): ReplicaResponse {
   return { body: { status: '0', message: 'NOTOK', result: 'Max calls per sec rate limit reached (3/sec)' } };
 }
 
-class EtherscanReplicaServer extends ReplicaServer {
-  override rateLimitNext(retryAfterSec: number, count = 1, response?: ReplicaResponse): void {
-    super.rateLimitNext(retryAfterSec, count, response ?? etherscanRateLimitResponse());
-  }
-}
-
 export async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
-  const server = new EtherscanReplicaServer(PROVIDER);
+  const server = new ReplicaServer(PROVIDER, etherscanRateLimitResponse);
   const gen = new Generator(0xe7e5);
   const rows: Row[] = [];
   const anchorSec = Math.floor((options.now ?? Date.now()) / 1000);
@@ -187,7 +169,7 @@ export async function start(options: ReplicaOptions = {}): Promise<StartedReplic
       confirmations: '0',
     };
     if (i % 3 === 2) {
-      const token = TOKENS[gen.int(TOKENS.length)]!;
+      const token = gen.pick(TOKENS);
       const from = outgoing ? account : counterparty;
       const item: EtherscanTokenTransfer = {
         blockNumber: common.blockNumber,
@@ -306,20 +288,18 @@ export async function start(options: ReplicaOptions = {}): Promise<StartedReplic
   });
   server.route('GET', '/api', () => notOk('You are using a deprecated V1 endpoint, switch to Etherscan API V2.'));
 
-  await server.start();
-  // Three records a page, so every (stream, address) pair of the default dataset spans pages.
-  const config = () => ({ baseUrl: server.url, addresses: [...WATCHED], pageSize: 3 });
-  return {
-    server,
-    url: server.url,
-    connection: () => ({ authType: 'API_KEY', credentials: { apiKey: API_KEY }, config: config() }),
-    wrongConnection: () => ({ authType: 'API_KEY', credentials: { apiKey: WRONG_KEY }, config: config() }),
+  return serve(server, {
+    authType: 'API_KEY',
+    credentials: { apiKey: API_KEY },
+    wrongCredentials: { apiKey: WRONG_KEY },
+    // Three records a page, so every (stream, address) pair of the default dataset spans pages.
+    config: () => ({ addresses: [...WATCHED], pageSize: 3 }),
+    oauthConfig: null,
     addItems(n: number) {
       for (let i = 0; i < n; i++) addRow();
     },
     items: () => rows.map((r) => withConfirmations(r.item)),
-    close: () => server.close(),
-  };
+  });
 }
 
 export const replica: ReplicaModule = {

@@ -14,15 +14,8 @@
  * - Rate limit: 429 `{ "message": "..." }`.
  */
 import { createHash } from 'node:crypto';
-import {
-  hasValidBearer,
-  ReplicaServer,
-  seeded,
-  type ReplicaModule,
-  type ReplicaOptions,
-  type ReplicaResponse,
-  type StartedReplica,
-} from './base.js';
+import { Random, ReplicaServer, keyOrBearer, serve, series } from './base.js';
+import type { ReplicaModule, ReplicaOptions, StartedReplica } from './base.js';
 
 const PROVIDER = 'greynoise';
 const API_KEY = 'GNreplicaKey0123456789ABCDEFabcdefGHIJKL0123456789ab';
@@ -87,10 +80,10 @@ const ORIGINS = [
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 function makeContext(index: number, lastSeenMs: number): GreyNoiseContext {
-  const rnd = seeded(0x6e01 + index * 6151);
+  const r = new Random(0x6e01 + index * 6151);
   const origin = ORIGINS[index % ORIGINS.length]!;
   const classification = CLASSIFICATIONS[index % CLASSIFICATIONS.length]!;
-  const ip = `${61 + (index % 160)}.${Math.floor(index / 160) % 256}.${Math.floor(rnd() * 254) + 1}.${(index % 250) + 2}`;
+  const ip = r.spreadIpv4(index, 61, 160);
   const ports = [23, 22, 80, 445, 8080, 2323].filter((_, i) => (index + i) % 3 === 0);
   return {
     ip,
@@ -104,8 +97,8 @@ function makeContext(index: number, lastSeenMs: number): GreyNoiseContext {
       tor: false,
       rdns: index % 4 === 1 ? `scanner-${index}.example.com` : '',
       os: ['Linux 2.2-3.x', 'Windows 7/8', ''][index % 3]!,
-      sensor_count: 1 + Math.floor(rnd() * 40),
-      sensor_hits: 10 + Math.floor(rnd() * 250_000),
+      sensor_count: 1 + r.int(40),
+      sensor_hits: 10 + r.int(250_000),
       region: origin.region,
       destination_countries: ['Germany', 'United States'],
       destination_country_codes: ['DE', 'US'],
@@ -122,7 +115,7 @@ function makeContext(index: number, lastSeenMs: number): GreyNoiseContext {
       ja3: [],
       hassh: ports.includes(22) ? [{ fingerprint: createHash('md5').update(`hassh-${index % 5}`).digest('hex'), port: 22 }] : [],
     },
-    first_seen: day(lastSeenMs - (3 + Math.floor(rnd() * 60)) * DAY),
+    first_seen: day(lastSeenMs - (3 + r.int(60)) * DAY),
     last_seen: day(lastSeenMs),
     seen: true,
     tags: TAGS[index % TAGS.length]!,
@@ -134,12 +127,6 @@ function makeContext(index: number, lastSeenMs: number): GreyNoiseContext {
 
 /** The body GreyNoise sends with 429. */
 export const GREYNOISE_RATE_LIMIT_BODY = { message: "You've hit the rate limit for this endpoint." };
-
-class GreyNoiseReplicaServer extends ReplicaServer {
-  override rateLimitNext(retryAfterSec: number, count = 1, response: ReplicaResponse = { body: GREYNOISE_RATE_LIMIT_BODY }): void {
-    super.rateLimitNext(retryAfterSec, count, response);
-  }
-}
 
 type Test = (c: GreyNoiseContext) => boolean;
 
@@ -295,20 +282,13 @@ function decodeScroll(token: string, key: string): number | null {
 async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
   const now = options.now ?? Date.now();
   const today = Date.parse(`${day(now)}T00:00:00Z`);
-  const initial = options.items ?? 25;
   // last_seen is a date: one context per day, the newest original one 20 days ago, so that added
   // ones (newer, one a day) stay in the past.
-  const firstDay = today - (initial - 1 + 20) * DAY;
-  const contexts: GreyNoiseContext[] = [];
-  const add = (n: number) => {
-    for (let i = 0; i < n; i++) contexts.push(makeContext(contexts.length, firstDay + contexts.length * DAY));
-  };
-  add(initial);
+  const { list: contexts, add } = series(today, options.items ?? 25, DAY, 20 * DAY, makeContext);
 
-  const server = new GreyNoiseReplicaServer(PROVIDER);
+  const server = new ReplicaServer(PROVIDER, () => ({ body: GREYNOISE_RATE_LIMIT_BODY }));
   server.route('GET', '/v2/experimental/gnql', async (req) => {
-    const key = req.headers.key;
-    if (key !== API_KEY && !(await hasValidBearer(req.headers, options.verifyBearer))) {
+    if (!(await keyOrBearer(req, req.headers.key, API_KEY, options.verifyBearer))) {
       return { status: 401, body: { message: 'Unauthorized' } };
     }
     const query = req.query.get('query');
@@ -342,25 +322,15 @@ async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
     if (!complete) body.scroll = encodeScroll(offset + size, scrollKey);
     return { body };
   });
-  await server.start();
-
-  // Contexts span initial + 20 days: the first sync must reach that far back.
-  const config = () => ({ query: 'classification:malicious OR classification:suspicious OR classification:unknown OR classification:benign', pageSize: 10, initialLookbackSec: (contexts.length + 25) * 86400 });
-  const connection = (apiKey: string) => ({
-    authType: 'API_KEY' as const,
-    credentials: { apiKey },
-    config: { baseUrl: server.url, ...config() },
-  });
-  return {
-    server,
-    url: server.url,
-    connection: () => connection(API_KEY),
-    wrongConnection: () => connection(WRONG_KEY),
-    oauthConfig: () => config(),
-    addItems: (n) => add(n),
+  return serve(server, {
+    authType: 'API_KEY',
+    credentials: { apiKey: API_KEY },
+    wrongCredentials: { apiKey: WRONG_KEY },
+    // Contexts span initial + 20 days: the first sync must reach that far back.
+    config: () => ({ query: 'classification:malicious OR classification:suspicious OR classification:unknown OR classification:benign', pageSize: 10, initialLookbackSec: (contexts.length + 25) * 86400 }),
+    addItems: add,
     items: () => contexts.map((c) => structuredClone(c)),
-    close: () => server.close(),
-  };
+  });
 }
 
 /** GreyNoise's verdict as confidence that the address is hostile. */

@@ -17,17 +17,8 @@
  * - Errors use that envelope too: 422 code 1010 for an invalid filter, 1030 for an invalid sort,
  *   1005 for an invalid Range; an injected rate-limit answer is a 429 in the same envelope.
  */
-import {
-  ReplicaServer,
-  authToken,
-  hasValidBearer,
-  seeded,
-  type ReplicaModule,
-  type ReplicaOptions,
-  type ReplicaRequest,
-  type ReplicaResponse,
-  type StartedReplica,
-} from './base.js';
+import { Random, ReplicaServer, basicCredentials, hasValidBearer, serve, series } from './base.js';
+import type { ReplicaModule, ReplicaOptions, ReplicaRequest, ReplicaResponse, StartedReplica } from './base.js';
 
 const TOKEN = '7a3c9e21-4b6d-4f80-9c1e-2d5f8a0b6e43';
 const USER = 'admin';
@@ -88,15 +79,15 @@ const LOG_SOURCES = [
 ];
 
 function makeOffense(id: number, startMs: number): QRadarOffense {
-  const rng = seeded(0x0afe + id * 104729);
-  const scenario = SCENARIOS[Math.floor(rng() * SCENARIOS.length)]!;
-  const severity = 1 + Math.floor(rng() * 10);
-  const credibility = 1 + Math.floor(rng() * 10);
-  const relevance = Math.floor(rng() * 10);
+  const r = new Random(0x0afe + id * 104729);
+  const scenario = r.pick(SCENARIOS);
+  const severity = 1 + r.int(10);
+  const credibility = 1 + r.int(10);
+  const relevance = r.int(10);
   const magnitude = Math.max(1, Math.round((severity * 3 + credibility * 3 + relevance * 4) / 10));
-  const source = `10.${10 + Math.floor(rng() * 40)}.${Math.floor(rng() * 255)}.${1 + Math.floor(rng() * 254)}`;
-  const eventCount = 2 + Math.floor(rng() * 400);
-  const logSource = LOG_SOURCES[Math.floor(rng() * LOG_SOURCES.length)]!;
+  const source = `10.${10 + r.int(40)}.${r.int(255)}.${1 + r.int(254)}`;
+  const eventCount = 2 + r.int(400);
+  const logSource = r.pick(LOG_SOURCES);
   return {
     assigned_to: null,
     categories: [...scenario.categories],
@@ -212,32 +203,20 @@ function project(o: QRadarOffense, fields: string | null): Record<string, unknow
   return out;
 }
 
-class QRadarServer extends ReplicaServer {
-  override rateLimitNext(
-    retryAfterSec: number,
-    count = 1,
-    response: ReplicaResponse = qradarError(429, 1015, 'Too many requests: the API request limit has been reached. Try again later.'),
-  ): void {
-    super.rateLimitNext(retryAfterSec, count, response);
-  }
-}
-
 async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
   const now = options.now ?? Date.now();
-  const total = options.items ?? 25;
-  const offenses: QRadarOffense[] = [];
   const firstId = 1201;
-  const push = (startMs: number) => offenses.push(makeOffense(firstId + offenses.length, startMs));
+  const offenseAt = (index: number, startMs: number) => makeOffense(firstId + index, startMs);
   // One offense every two minutes, the newest two minutes before `now`.
-  for (let i = 0; i < total; i++) push(now - (total - i) * 120_000);
+  const { list: offenses } = series(now, options.items ?? 25, 120_000, 120_000, offenseAt);
 
-  const server = new QRadarServer('ibm_qradar');
+  const server = new ReplicaServer('ibm_qradar', () => qradarError(429, 1015, 'Too many requests: the API request limit has been reached. Try again later.'));
 
   const authenticate = async (req: ReplicaRequest): Promise<boolean> => {
     const sec = req.headers.sec;
     if (typeof sec === 'string') return sec === TOKEN;
-    const basic = authToken(req.headers, 'Basic');
-    if (basic !== null) return Buffer.from(basic, 'base64').toString('utf8') === `${USER}:${PASSWORD}`;
+    const basic = basicCredentials(req.headers);
+    if (basic !== null) return basic === `${USER}:${PASSWORD}`;
     return hasValidBearer(req.headers, options.verifyBearer);
   };
 
@@ -280,24 +259,20 @@ async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
     return { headers, body: list.map((o) => project(o, fields)) };
   });
 
-  await server.start();
-  const url = server.url;
-  return {
-    server,
-    url,
-    connection: () => ({ authType: 'API_KEY', credentials: { token: TOKEN }, config: { baseUrl: url, pageSize: 10 } }),
-    wrongConnection: () => ({ authType: 'API_KEY', credentials: { token: '00000000-0000-0000-0000-000000000000' }, config: { baseUrl: url, pageSize: 10 } }),
-    oauthConfig: () => ({ pageSize: 10 }),
+  return serve(server, {
+    authType: 'API_KEY',
+    credentials: { token: TOKEN },
+    wrongCredentials: { token: '00000000-0000-0000-0000-000000000000' },
+    config: () => ({ pageSize: 10 }),
     addItems: (n: number) => {
       for (let i = 0; i < n; i++) {
         // A new offense is last updated now (start_time + 30 s), as QRadar stamps one it creates.
         const last = offenses[offenses.length - 1]?.start_time ?? now - 120_000;
-        push(Math.max(last + 1, Date.now() - 30_000 + i));
+        offenses.push(offenseAt(offenses.length, Math.max(last + 1, Date.now() - 30_000 + i)));
       }
     },
     items: () => offenses.map((o) => structuredClone(o)),
-    close: () => server.close(),
-  };
+  });
 }
 
 export const replica: ReplicaModule = {

@@ -28,7 +28,7 @@
  * documented `TooManyRequests` error object.
  */
 import { randomUUID } from 'node:crypto';
-import { ReplicaServer, authToken, hasValidBearer, seeded } from './base.js';
+import { ENTRA_ID_CLIENT, Random, ReplicaServer, appendEachSecond, hasValidBearer, recentInstants, serve, uuidFromHex } from './base.js';
 import type { ReplicaModule, ReplicaOptions, ReplicaRequest, ReplicaResponse, StartedReplica } from './base.js';
 
 export const PROVIDER = 'microsoft_defender_for_endpoint';
@@ -168,26 +168,10 @@ const NULL_EVIDENCE: Omit<MdeEvidence, 'entityType' | 'evidenceCreationTime' | '
   userPrincipalName: null,
 };
 
-class Generator {
-  private readonly rnd: () => number;
+class Generator extends Random {
   private incident = 7580;
-  constructor(seed: number) {
-    this.rnd = seeded(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.rnd() * n);
-  }
-  pick<T>(list: readonly T[]): T {
-    return list[this.int(list.length)]!;
-  }
-  hex(n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += '0123456789abcdef'[this.int(16)];
-    return s;
-  }
   guid(): string {
-    const h = this.hex(32);
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20)}`;
+    return uuidFromHex(this.hex(32));
   }
 
   alert(updatedMs: number): MdeAlert {
@@ -279,12 +263,6 @@ export function mdeRateLimitResponse(retryAfterSec: number): ReplicaResponse {
   return mdeError(429, 'TooManyRequests', `Response represents reaching quota limit either by number of requests or by CPU. Retry after ${retryAfterSec} seconds.`, {
     'retry-after': String(retryAfterSec),
   });
-}
-
-class MdeReplicaServer extends ReplicaServer {
-  override rateLimitNext(retryAfterSec: number, count = 1, response?: ReplicaResponse): void {
-    super.rateLimitNext(retryAfterSec, count, response ?? mdeRateLimitResponse(retryAfterSec));
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,17 +369,13 @@ function parseFilter(text: string): Pred {
 // ---------------------------------------------------------------------------------------------
 
 export async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
-  const server = new MdeReplicaServer(PROVIDER);
+  const server = new ReplicaServer(PROVIDER, mdeRateLimitResponse);
   const gen = new Generator(0xde7e);
-  const alerts: MdeAlert[] = [];
-  const count = options.items ?? 25;
-  const anchor = options.now ?? Date.now();
   // Oldest first, every one inside the first sync's default window (24 h), the newest ten minutes ago.
-  const spacing = Math.max(1000, Math.min(60_000, Math.floor((20 * 3600_000) / Math.max(1, count))));
-  for (let i = 0; i < count; i++) alerts.push(gen.alert(anchor - 600_000 - (count - 1 - i) * spacing));
+  const alerts = recentInstants(options.items ?? 25, options.now ?? Date.now(), 60).map((at) => gen.alert(at));
 
   async function authorized(req: ReplicaRequest): Promise<ReplicaResponse | null> {
-    if (authToken(req.headers, 'Bearer') !== null && (await hasValidBearer(req.headers, options.verifyBearer))) return null;
+    if (await hasValidBearer(req.headers, options.verifyBearer)) return null;
     return mdeError(401, 'Unauthorized', 'Unauthorized (invalid or expired authorization header).');
   }
 
@@ -456,34 +430,19 @@ export async function start(options: ReplicaOptions = {}): Promise<StartedReplic
     };
     // Server-driven paging applies only when the client did not ask for a `$top`.
     if (top === null && skip + pageSize < matching.length) {
-      const next = new URL(`${server.url}${req.path}`);
-      for (const [k, v] of q) if (k !== '$skip') next.searchParams.append(k, v);
+      const next = server.urlOf(req, '$skip');
       next.searchParams.set('$skip', String(skip + pageSize));
       body['@odata.nextLink'] = next.toString();
     }
     return { status: 200, headers: { 'content-type': 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8' }, body };
   });
 
-  await server.start();
-  const config = () => ({ baseUrl: server.url, tenantId: AAD_TENANT_ID, pageSize: 10 });
-  return {
-    server,
-    url: server.url,
-    // Entra ID client credentials are the native scheme: the suite fills in the client and the token URL.
-    connection: () => ({ authType: 'OAUTH2_CLIENT_CREDENTIALS', credentials: { clientId: '', clientSecret: '' }, config: config() }),
-    // Entra ID refuses a wrong client secret at its token endpoint (AADSTS7000215); the suite sends one.
-    wrongConnection: () => ({ authType: 'OAUTH2_CLIENT_CREDENTIALS', credentials: { clientId: 'a4c2e6f8-0000-4000-8000-00000000dead', clientSecret: 'wrong-client-secret' }, config: config() }),
-    oauthConfig: () => ({ tenantId: AAD_TENANT_ID, pageSize: 10 }),
-    addItems(n: number) {
-      let last = alerts.length ? Date.parse(alerts[alerts.length - 1]!.lastUpdateTime) : Date.now() - 600_000;
-      for (let i = 0; i < n; i++) {
-        last += 1000;
-        alerts.push(gen.alert(last));
-      }
-    },
+  return serve(server, {
+    ...ENTRA_ID_CLIENT,
+    config: () => ({ tenantId: AAD_TENANT_ID, pageSize: 10 }),
+    addItems: (n) => appendEachSecond(alerts, n, (a) => Date.parse(a.lastUpdateTime), Date.now() - 600_000, (_, at) => gen.alert(at)),
     items: () => alerts.map((a) => structuredClone(a)),
-    close: () => server.close(),
-  };
+  });
 }
 
 export const replica: ReplicaModule = {

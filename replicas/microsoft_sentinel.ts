@@ -33,7 +33,7 @@
  * (`| where TimeGenerated > datetime(...) | order by TimeGenerated asc | take N`).
  */
 import { randomUUID } from 'node:crypto';
-import { ReplicaServer, authToken, hasValidBearer, seeded } from './base.js';
+import { ENTRA_ID_CLIENT, Random, ReplicaServer, appendEachSecond, authToken, hasValidBearer, recentInstants, serve } from './base.js';
 import type { ReplicaModule, ReplicaOptions, ReplicaRequest, ReplicaResponse, StartedReplica } from './base.js';
 
 export const PROVIDER = 'microsoft_sentinel';
@@ -160,33 +160,14 @@ function kqlDate(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
 }
 
-class Generator {
-  private readonly rnd: () => number;
-  constructor(seed: number) {
-    this.rnd = seeded(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.rnd() * n);
-  }
-  pick<T>(list: readonly T[]): T {
-    return list[this.int(list.length)]!;
-  }
-  guid(): string {
-    let h = '';
-    for (let i = 0; i < 32; i++) h += '0123456789abcdef'[this.int(16)];
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${'89ab'[this.int(4)]}${h.slice(17, 20)}-${h.slice(20)}`;
-  }
-  ip(): string {
-    return `${[20, 40, 52, 104][this.int(4)]}.${this.int(256)}.${this.int(256)}.${1 + this.int(254)}`;
-  }
-
+class Generator extends Random {
   alert(timeMs: number): SecurityAlertRow {
     const rule = this.pick(RULES);
     const host = this.pick(HOSTS);
     const user = this.pick(USERS);
-    const ip = this.ip();
-    const ruleId = this.guid();
-    const systemAlertId = this.guid();
+    const ip = this.ipv4([20, 40, 52, 104]);
+    const ruleId = this.uuid();
+    const systemAlertId = this.uuid();
     const start = timeMs - 5 * 60_000 - this.int(60) * 1000;
     const entities = [
       { $id: '3', HostName: host, OSFamily: 'Windows', Type: 'host' },
@@ -203,7 +184,7 @@ class Generator {
       Description: rule.description,
       ProviderName: sentinel ? 'ASI Scheduled Alerts' : rule.product === 'Azure Security Center' ? 'Azure Security Center' : 'MDATP',
       VendorName: 'Microsoft',
-      VendorOriginalId: sentinel ? this.guid() : `da${String(637000000000000000 + this.int(1e9))}_${this.int(2e9)}`,
+      VendorOriginalId: sentinel ? this.uuid() : `da${String(637000000000000000 + this.int(1e9))}_${this.int(2e9)}`,
       SystemAlertId: systemAlertId,
       ResourceId: '',
       SourceComputerId: '',
@@ -311,12 +292,6 @@ export function sentinelRateLimitResponse(retryAfterSec: number): ReplicaRespons
     undefined,
     { 'retry-after': String(retryAfterSec) },
   );
-}
-
-class SentinelReplicaServer extends ReplicaServer {
-  override rateLimitNext(retryAfterSec: number, count = 1, response?: ReplicaResponse): void {
-    super.rateLimitNext(retryAfterSec, count, response ?? sentinelRateLimitResponse(retryAfterSec));
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -820,14 +795,10 @@ export function parseTimespan(text: string, now: number): { start: number; end: 
 // ---------------------------------------------------------------------------------------------
 
 export async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
-  const server = new SentinelReplicaServer(PROVIDER);
+  const server = new ReplicaServer(PROVIDER, sentinelRateLimitResponse);
   const gen = new Generator(0x5e7e);
-  const alerts: SecurityAlertRow[] = [];
-  const count = options.items ?? 25;
-  const anchor = options.now ?? Date.now();
   // Oldest first, every one inside the first sync's default window (24 h), the newest ten minutes ago.
-  const spacing = Math.max(1000, Math.min(60_000, Math.floor((20 * 3600_000) / Math.max(1, count))));
-  for (let i = 0; i < count; i++) alerts.push(gen.alert(anchor - 600_000 - (count - 1 - i) * spacing));
+  const alerts = recentInstants(options.items ?? 25, options.now ?? Date.now(), 60).map((at) => gen.alert(at));
 
   const tables = (): Record<string, Table> => ({
     SecurityAlert: { name: 'SecurityAlert', columns: ALERT_COLUMNS, rows: alerts },
@@ -883,26 +854,12 @@ export async function start(options: ReplicaOptions = {}): Promise<StartedReplic
   });
   server.route('GET', '/v1/workspaces/:workspaceId/query', async (req) => query(req, { query: req.query.get('query') ?? undefined, timespan: req.query.get('timespan') ?? undefined }));
 
-  await server.start();
-  const config = () => ({ baseUrl: server.url, workspaceId: WORKSPACE_ID, tenantId: TENANT_ID, pageSize: 10 });
-  return {
-    server,
-    url: server.url,
-    // Entra ID client credentials are the native scheme: the suite fills in the client and the token URL.
-    connection: () => ({ authType: 'OAUTH2_CLIENT_CREDENTIALS', credentials: { clientId: '', clientSecret: '' }, config: config() }),
-    // Entra ID refuses a wrong client secret at its token endpoint (AADSTS7000215); the suite sends one.
-    wrongConnection: () => ({ authType: 'OAUTH2_CLIENT_CREDENTIALS', credentials: { clientId: 'a4c2e6f8-0000-4000-8000-00000000dead', clientSecret: 'wrong-client-secret' }, config: config() }),
-    oauthConfig: () => ({ workspaceId: WORKSPACE_ID, tenantId: TENANT_ID, pageSize: 10 }),
-    addItems(n: number) {
-      let last = alerts.length ? Date.parse(String(alerts[alerts.length - 1]!.TimeGenerated)) : Date.now() - 600_000;
-      for (let i = 0; i < n; i++) {
-        last += 1000;
-        alerts.push(gen.alert(last));
-      }
-    },
+  return serve(server, {
+    ...ENTRA_ID_CLIENT,
+    config: () => ({ workspaceId: WORKSPACE_ID, tenantId: TENANT_ID, pageSize: 10 }),
+    addItems: (n) => appendEachSecond(alerts, n, (a) => Date.parse(String(a.TimeGenerated)), Date.now() - 600_000, (_, at) => gen.alert(at)),
     items: () => alerts.map((a) => ({ ...a })),
-    close: () => server.close(),
-  };
+  });
 }
 
 export const replica: ReplicaModule = {

@@ -26,7 +26,7 @@
  * `order` (`Attribute.timestamp asc`, `id desc`…). The answer is `{"response": {"Attribute": [...]}}`
  * with `X-Result-Count` (the number of attributes in this answer), like MISP's JSON export.
  */
-import { ReplicaServer, authToken, hasValidBearer, seeded } from './base.js';
+import { Random, ReplicaServer, appendEachSecond, keyOrBearer, recentInstants, serve } from './base.js';
 import type { ReplicaModule, ReplicaOptions, ReplicaRequest, ReplicaResponse, StartedReplica } from './base.js';
 
 export const PROVIDER = 'misp';
@@ -113,37 +113,18 @@ function isoMicro(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
 }
 
-class Generator {
-  private readonly rnd: () => number;
-  constructor(seed: number) {
-    this.rnd = seeded(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.rnd() * n);
-  }
-  hex(n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += '0123456789abcdef'[this.int(16)];
-    return s;
-  }
-  uuid(): string {
-    const h = this.hex(32).split('');
-    h[12] = '4';
-    h[16] = '89ab'[this.int(4)]!;
-    const s = h.join('');
-    return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
-  }
+class Generator extends Random {
   word(): string {
-    return WORDS[this.int(WORDS.length)]!;
+    return this.pick(WORDS);
   }
 
   value(type: string, index: number): string {
     switch (type) {
       case 'ip-dst':
         // Some destination addresses are IPv6: MISP keeps both families in ip-dst.
-        return index % 20 === 9 ? `2001:db8:${this.hex(4)}::${1 + this.int(4000)}` : `198.51.100.${1 + this.int(254)}`;
+        return index % 20 === 9 ? `2001:db8:${this.hex(4)}::${1 + this.int(4000)}` : this.ipv4('198.51.100');
       case 'ip-src':
-        return `203.0.113.${1 + this.int(254)}`;
+        return this.ipv4('203.0.113');
       case 'domain':
         return `${this.word()}-${this.word()}${index}.example`;
       case 'hostname':
@@ -192,7 +173,7 @@ class Generator {
     // MISP attaches one score per enabled decaying model associated with the type.
     attribute.decay_score = [
       {
-        score: Math.round((20 + this.rnd() * 80) * 100) / 100,
+        score: Math.round((20 + this.next() * 80) * 100) / 100,
         base_score: 80,
         decayed: false,
         DecayingModel: { id: '1', name: 'NIDS Simple Decaying Model' },
@@ -214,13 +195,6 @@ export function mispRateLimitResponse(retryAfterSec: number): ReplicaResponse {
     'X-Rate-Limit-Remaining': '0',
     'X-Rate-Limit-Reset': String(retryAfterSec),
   });
-}
-
-/** A ReplicaServer whose injected 429s default to MISP's own rate-limit body and headers. */
-class MispReplicaServer extends ReplicaServer {
-  override rateLimitNext(retryAfterSec: number, count = 1, response?: ReplicaResponse): void {
-    super.rateLimitNext(retryAfterSec, count, response ?? mispRateLimitResponse(retryAfterSec));
-  }
 }
 
 /** A restSearch time value as epoch seconds: a timestamp, or `5d` / `12h` / `30m` / `40s` before now. */
@@ -248,20 +222,12 @@ function list(value: unknown): string[] | null {
 }
 
 export async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
-  const server = new MispReplicaServer(PROVIDER);
+  const server = new ReplicaServer(PROVIDER, mispRateLimitResponse);
   const gen = new Generator(0x6d697370);
-  const attributes: MispAttribute[] = [];
-  const count = options.items ?? 25;
   const anchorSec = Math.floor((options.now ?? Date.now()) / 1000);
-  // Oldest first, all inside the default first-sync window (24 h), the newest ten minutes ago.
-  const spacing = Math.max(1, Math.min(120, Math.floor((20 * 3600) / Math.max(1, count))));
-  for (let i = 0; i < count; i++) attributes.push(gen.attribute(i, anchorSec - 600 - (count - 1 - i) * spacing));
-
-  async function authorized(req: ReplicaRequest): Promise<boolean> {
-    const header = req.headers.authorization;
-    if (typeof header === 'string' && header.trim() === AUTH_KEY) return true;
-    return authToken(req.headers, 'Bearer') !== null && (await hasValidBearer(req.headers, options.verifyBearer));
-  }
+  // Oldest first, all inside the default first-sync window (24 h), the newest ten minutes ago (epoch seconds).
+  const attributes = recentInstants(options.items ?? 25, anchorSec, 120, 1).map((at, i) => gen.attribute(i, at));
+  const authorized = (req: ReplicaRequest) => keyOrBearer(req, req.headers.authorization?.trim(), AUTH_KEY, options.verifyBearer);
 
   server.route('POST', '/attributes/restSearch', async (req) => {
     if (!(await authorized(req))) return mispError(403, AUTH_FAILED, '/attributes/restSearch');
@@ -326,23 +292,14 @@ export async function start(options: ReplicaOptions = {}): Promise<StartedReplic
     };
   });
 
-  await server.start();
-  return {
-    server,
-    url: server.url,
-    connection: () => ({ authType: 'API_KEY', credentials: { apiKey: AUTH_KEY }, config: { baseUrl: server.url, pageSize: 10 } }),
-    wrongConnection: () => ({ authType: 'API_KEY', credentials: { apiKey: WRONG_KEY }, config: { baseUrl: server.url, pageSize: 10 } }),
-    oauthConfig: () => ({ pageSize: 10 }),
-    addItems(n: number) {
-      let last = attributes.length ? Number(attributes[attributes.length - 1]!.timestamp) : anchorSec - 600;
-      for (let i = 0; i < n; i++) {
-        last += 1;
-        attributes.push(gen.attribute(attributes.length, last));
-      }
-    },
+  return serve(server, {
+    authType: 'API_KEY',
+    credentials: { apiKey: AUTH_KEY },
+    wrongCredentials: { apiKey: WRONG_KEY },
+    config: () => ({ pageSize: 10 }),
+    addItems: (n) => appendEachSecond(attributes, n, (a) => Number(a.timestamp), anchorSec - 600, (index, at) => gen.attribute(index, at), 1),
     items: () => attributes.map((a) => structuredClone(a)),
-    close: () => server.close(),
-  };
+  });
 }
 
 /** MISP attribute types as normalized indicator types (IP addresses by their family). */

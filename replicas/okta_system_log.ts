@@ -20,7 +20,7 @@
  * Okta's E0000047 body and those headers at zero.
  */
 import { randomUUID } from 'node:crypto';
-import { ReplicaServer, authToken, hasValidBearer, seeded } from './base.js';
+import { Random, ReplicaServer, appendEachSecond, authToken, hasValidBearer, minuteQuota, recentInstants, serve } from './base.js';
 import type { ReplicaModule, ReplicaOptions, ReplicaRequest, ReplicaResponse, StartedReplica } from './base.js';
 
 export const PROVIDER = 'okta_system_log';
@@ -129,41 +129,15 @@ const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** Okta's severity on the 0–10 scale of normalized events: DEBUG 1, INFO 3, WARN 6, ERROR 8. */
 export const SEVERITY_SCALE: Record<Severity, number> = { DEBUG: 1, INFO: 3, WARN: 6, ERROR: 8 };
 
-class Generator {
-  private readonly rnd: () => number;
-  constructor(seed: number) {
-    this.rnd = seeded(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.rnd() * n);
-  }
-  pick<T>(list: readonly T[]): T {
-    return list[this.int(list.length)]!;
-  }
-  chars(n: number, alphabet = ALNUM): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += alphabet[this.int(alphabet.length)];
-    return s;
-  }
-  uuid(): string {
-    const hex = this.chars(32, '0123456789abcdef').split('');
-    hex[12] = '4';
-    hex[16] = '89ab'[this.int(4)]!;
-    const h = hex.join('');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-  }
-  ip(): string {
-    return `${[198, 203, 185, 100][this.int(4)]}.${this.int(256)}.${this.int(256)}.${1 + this.int(254)}`;
-  }
-
+class Generator extends Random {
   event(publishedMs: number): OktaLogEvent {
     const t = this.pick(TEMPLATES);
     const [displayName, login] = this.pick(PEOPLE);
     const place = this.pick(PLACES);
     const agent = this.pick(AGENTS);
-    const ip = this.ip();
-    const userId = `00u${this.chars(17)}`;
-    const session = `102${this.chars(22)}`;
+    const ip = this.ipv4([198, 203, 185, 100]);
+    const userId = `00u${this.chars(17, ALNUM)}`;
+    const session = `102${this.chars(22, ALNUM)}`;
     return {
       uuid: this.uuid(),
       published: new Date(publishedMs).toISOString(),
@@ -200,8 +174,8 @@ class Generator {
       },
       securityContext: { asNumber: 7922 + this.int(1000), asOrg: 'example networks', isp: 'example isp', domain: 'example.net', isProxy: false },
       outcome: { result: t.outcome[0], reason: t.outcome[1] },
-      transaction: { type: t.transactionType, id: this.chars(27), detail: {} },
-      debugContext: { debugData: { requestId: this.chars(27), requestUri: t.requestUri, url: `${t.requestUri}?` } },
+      transaction: { type: t.transactionType, id: this.chars(27, ALNUM), detail: {} },
+      debugContext: { debugData: { requestId: this.chars(27, ALNUM), requestUri: t.requestUri, url: `${t.requestUri}?` } },
       request: { ipChain: [{ ip, version: 'V4', source: null }] },
       target: [{ id: userId, type: 'User', alternateId: `${login}@example.com`, displayName, detailEntry: null }],
     };
@@ -231,13 +205,6 @@ export function oktaRateLimitResponse(retryAfterSec: number): ReplicaResponse {
     'x-rate-limit-remaining': '0',
     'x-rate-limit-reset': String(reset),
   });
-}
-
-/** A ReplicaServer whose injected 429s default to Okta's own rate-limit body and headers. */
-class OktaReplicaServer extends ReplicaServer {
-  override rateLimitNext(retryAfterSec: number, count = 1, response?: ReplicaResponse): void {
-    super.rateLimitNext(retryAfterSec, count, response ?? oktaRateLimitResponse(retryAfterSec));
-  }
 }
 
 /**
@@ -310,24 +277,18 @@ function compare(a: OktaLogEvent, b: { ms: number; uuid: string }): number {
 }
 
 export async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
-  const server = new OktaReplicaServer(PROVIDER);
+  const server = new ReplicaServer(PROVIDER, oktaRateLimitResponse);
   const gen = new Generator(0x0c7a);
-  const events: OktaLogEvent[] = [];
-  const count = options.items ?? 25;
-  const anchor = options.now ?? Date.now();
   // Oldest first, all inside the default first-sync window (24 h), the newest ten minutes ago.
-  const spacing = Math.max(1000, Math.min(60_000, Math.floor((20 * 3600_000) / Math.max(1, count))));
-  for (let i = 0; i < count; i++) events.push(gen.event(anchor - 600_000 - (count - 1 - i) * spacing));
-  let window = { start: Math.floor(Date.now() / 60_000), used: 0 };
+  const events = recentInstants(options.items ?? 25, options.now ?? Date.now(), 60).map((at) => gen.event(at));
+  const quota = minuteQuota(LOGS_LIMIT_PER_MINUTE);
 
   function rateHeaders(): Record<string, string> {
-    const minute = Math.floor(Date.now() / 60_000);
-    if (minute !== window.start) window = { start: minute, used: 0 };
-    window.used++;
+    const { remaining, resetSec } = quota();
     return {
       'x-rate-limit-limit': String(LOGS_LIMIT_PER_MINUTE),
-      'x-rate-limit-remaining': String(Math.max(0, LOGS_LIMIT_PER_MINUTE - window.used)),
-      'x-rate-limit-reset': String((window.start + 1) * 60),
+      'x-rate-limit-remaining': String(remaining),
+      'x-rate-limit-reset': String(resetSec),
     };
   }
 
@@ -390,13 +351,11 @@ export async function start(options: ReplicaOptions = {}): Promise<StartedReplic
     const page = matching.slice(0, limit);
     const more = matching.length > page.length;
 
-    const self = new URL(`${server.url}${req.path}`);
-    for (const [k, v] of q) self.searchParams.append(k, v);
+    const self = server.urlOf(req);
     const links = [`<${self.toString()}>; rel="self"`];
     const last = page[page.length - 1];
     if (more || polling) {
-      const next = new URL(`${server.url}${req.path}`);
-      for (const [k, v] of q) if (k !== 'after') next.searchParams.append(k, v);
+      const next = server.urlOf(req, 'after');
       if (!next.searchParams.has('limit')) next.searchParams.set('limit', String(limit));
       if (!next.searchParams.has('sortOrder')) next.searchParams.set('sortOrder', sortOrder);
       const position = last ? encodeAfter(Date.parse(last.published), last.uuid) : afterRaw ?? encodeAfter(polling ? now : lower, '00000000-0000-4000-8000-000000000000');
@@ -406,23 +365,14 @@ export async function start(options: ReplicaOptions = {}): Promise<StartedReplic
     return { status: 200, headers: { ...rate, link: links.join(', '), 'content-type': 'application/json' }, body: page };
   });
 
-  await server.start();
-  return {
-    server,
-    url: server.url,
-    connection: () => ({ authType: 'API_KEY', credentials: { apiToken: API_TOKEN }, config: { baseUrl: server.url, pageSize: 10 } }),
-    wrongConnection: () => ({ authType: 'API_KEY', credentials: { apiToken: WRONG_TOKEN }, config: { baseUrl: server.url, pageSize: 10 } }),
-    oauthConfig: () => ({ pageSize: 10 }),
-    addItems(n: number) {
-      let last = events.length ? Date.parse(events[events.length - 1]!.published) : Date.now() - 600_000;
-      for (let i = 0; i < n; i++) {
-        last += 1000;
-        events.push(gen.event(last));
-      }
-    },
+  return serve(server, {
+    authType: 'API_KEY',
+    credentials: { apiToken: API_TOKEN },
+    wrongCredentials: { apiToken: WRONG_TOKEN },
+    config: () => ({ pageSize: 10 }),
+    addItems: (n) => appendEachSecond(events, n, (e) => Date.parse(e.published), Date.now() - 600_000, (_, at) => gen.event(at)),
     items: () => events.map((e) => structuredClone(e)),
-    close: () => server.close(),
-  };
+  });
 }
 
 export const replica: ReplicaModule = {

@@ -11,15 +11,8 @@
  * - Rate limit: 1 request per second; the 429 body is `{ "error": "..." }` like every API error.
  */
 import { createHash } from 'node:crypto';
-import {
-  hasValidBearer,
-  ReplicaServer,
-  seeded,
-  type ReplicaModule,
-  type ReplicaOptions,
-  type ReplicaResponse,
-  type StartedReplica,
-} from './base.js';
+import { Random, ReplicaServer, keyOrBearer, serve, series, uuidFromHex } from './base.js';
+import type { ReplicaModule, ReplicaOptions, StartedReplica } from './base.js';
 
 const PROVIDER = 'shodan';
 const API_KEY = 'SHODANreplicaKEY0123456789abcdef';
@@ -89,24 +82,19 @@ function ipv4ToInt(ip: string): number {
   return ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
 }
 
-function uuidFrom(seed: string): string {
-  const h = createHash('sha256').update(seed).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
 function makeBanner(index: number, at: number): ShodanBanner {
-  const rnd = seeded(seedFor(index));
+  const r = new Random(seedFor(index));
   const service = SERVICES[index % SERVICES.length]!;
   const place = PLACES[Math.floor(index / SERVICES.length) % PLACES.length]!;
   // Unique addresses in documentation-sized ranges spread over public space; every 7th is IPv6.
   const ipv6 = index % 7 === 6;
   const ip_str = ipv6
-    ? `2a01:4f8:${(0x1000 + index).toString(16)}:${Math.floor(rnd() * 0xffff).toString(16)}::${(index % 250) + 2}`
-    : `${45 + (index % 150)}.${Math.floor(index / 150) % 256}.${Math.floor(rnd() * 254) + 1}.${(index % 250) + 2}`;
-  const micros = Math.floor(rnd() * 1_000_000);
+    ? `2a01:4f8:${(0x1000 + index).toString(16)}:${r.int(0xffff).toString(16)}::${(index % 250) + 2}`
+    : r.spreadIpv4(index, 45, 150);
+  const micros = r.int(1_000_000);
   const host = `host-${index}.${place.country_code.toLowerCase()}.example.net`;
   const banner: ShodanBanner = {
-    hash: Math.floor(rnd() * 2 ** 31) * (rnd() < 0.5 ? -1 : 1),
+    hash: r.int(2 ** 31) * (r.next() < 0.5 ? -1 : 1),
     ip: ipv6 ? 0 : ipv4ToInt(ip_str),
     ip_str,
     port: service.port,
@@ -136,7 +124,7 @@ function makeBanner(index: number, at: number): ShodanBanner {
     _shodan: {
       crawler: createHash('sha1').update(`crawler-${index % 5}`).digest('hex'),
       ptr: true,
-      id: uuidFrom(`shodan-banner-${index}`),
+      id: uuidFromHex(createHash('sha256').update(`shodan-banner-${index}`).digest('hex')),
       module: service.module,
       options: {},
       region: index % 2 ? 'na' : 'eu',
@@ -235,31 +223,14 @@ export const SHODAN_RATE_LIMIT_BODY = {
   error: 'Request rate limit reached (1/second). Please wait a second before trying again and slow down your API calls.',
 };
 
-class ShodanReplicaServer extends ReplicaServer {
-  override rateLimitNext(retryAfterSec: number, count = 1, response: ReplicaResponse = { body: SHODAN_RATE_LIMIT_BODY }): void {
-    super.rateLimitNext(retryAfterSec, count, response);
-  }
-}
-
 async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
-  const now = options.now ?? Date.now();
-  // Shodan's page size is fixed at 100: the default dataset is large enough for three pages.
-  const initial = options.items ?? 210;
-  // The newest original banner is two hours old; added ones follow it, STEP_MS apart.
-  const first = now - 2 * 3600_000 - (initial - 1) * STEP_MS;
-  const banners: ShodanBanner[] = [];
-  const add = (n: number) => {
-    for (let i = 0; i < n; i++) {
-      const index = banners.length;
-      banners.push(makeBanner(index, first + index * STEP_MS));
-    }
-  };
-  add(initial);
+  // Shodan's page size is fixed at 100: the default dataset is large enough for three pages. The
+  // newest original banner is two hours old; added ones follow it, STEP_MS apart.
+  const { list: banners, add } = series(options.now ?? Date.now(), options.items ?? 210, STEP_MS, 2 * 3600_000, makeBanner);
 
-  const server = new ShodanReplicaServer(PROVIDER);
+  const server = new ReplicaServer(PROVIDER, () => ({ body: SHODAN_RATE_LIMIT_BODY }));
   server.route('GET', '/shodan/host/search', async (req) => {
-    const key = req.query.get('key');
-    if (key !== API_KEY && !(await hasValidBearer(req.headers, options.verifyBearer))) {
+    if (!(await keyOrBearer(req, req.query.get('key'), API_KEY, options.verifyBearer))) {
       return { status: 401, headers: { 'content-type': 'text/html; charset=utf-8' }, body: UNAUTHORIZED_HTML };
     }
     const query = req.query.get('query');
@@ -299,24 +270,15 @@ async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
     }
     return { body };
   });
-  await server.start();
-
-  const connection = (apiKey: string) => ({
-    authType: 'API_KEY' as const,
-    credentials: { apiKey },
+  return serve(server, {
+    authType: 'API_KEY',
+    credentials: { apiKey: API_KEY },
+    wrongCredentials: { apiKey: WRONG_KEY },
     // The banners span days; a month of first-sync lookback reads them all.
-    config: { baseUrl: server.url, query: 'port:22,80,443,3389,161,50050', initialLookbackSec: 30 * 86400 },
-  });
-  return {
-    server,
-    url: server.url,
-    connection: () => connection(API_KEY),
-    wrongConnection: () => connection(WRONG_KEY),
-    oauthConfig: () => ({ query: 'port:22,80,443,3389,161,50050', initialLookbackSec: 30 * 86400 }),
-    addItems: (n) => add(n),
+    config: () => ({ query: 'port:22,80,443,3389,161,50050', initialLookbackSec: 30 * 86400 }),
+    addItems: add,
     items: () => banners.map((b) => structuredClone(b)),
-    close: () => server.close(),
-  };
+  });
 }
 
 /** ISO 8601 UTC (milliseconds) of a Shodan timestamp, which is UTC without an offset. */

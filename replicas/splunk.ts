@@ -23,17 +23,8 @@
  *
  * The dataset: Splunk Enterprise Security notable events (`index=notable`, sourcetype `stash`).
  */
-import {
-  ReplicaServer,
-  authToken,
-  hasValidBearer,
-  seeded,
-  type ReplicaModule,
-  type ReplicaOptions,
-  type ReplicaRequest,
-  type ReplicaResponse,
-  type StartedReplica,
-} from './base.js';
+import { Random, ReplicaServer, authToken, basicCredentials, hasValidBearer, serve, series, soonAfter } from './base.js';
+import type { ReplicaModule, ReplicaOptions, ReplicaRequest, ReplicaResponse, StartedReplica } from './base.js';
 
 const TOKEN = 'eyJraWQiOiJzcGx1bmsuc2VjcmV0IiwiYWxnIjoiSFM1MTIiLCJ2ZXIiOiJ2MiIsInR0eXAiOiJzdGF0aWMifQ.replica-splunk-token';
 const USER = 'admin';
@@ -85,25 +76,20 @@ function splunkTime(ms: number): string {
   return new Date(ms).toISOString().replace('Z', '+00:00');
 }
 
-function hex(rng: () => number, n: number): string {
-  let out = '';
-  for (let i = 0; i < n; i++) out += Math.floor(rng() * 16).toString(16);
-  return out;
-}
-
-function ip(rng: () => number, prefix: string): string {
-  return `${prefix}.${1 + Math.floor(rng() * 254)}.${1 + Math.floor(rng() * 254)}`;
+/** An address in a /16, both octets 1–254. */
+function ip(r: Random, prefix: string): string {
+  return `${prefix}.${1 + r.int(254)}.${1 + r.int(254)}`;
 }
 
 function makeNotable(index: number, timeMs: number): SplunkNotable {
-  const rng = seeded(0x5917 + index * 7919);
-  const rule = RULES[Math.floor(rng() * RULES.length)]!;
-  const urgency = URGENCIES[Math.floor(rng() * URGENCIES.length)]!;
-  const severity = SEVERITIES[Math.floor(rng() * SEVERITIES.length)]!;
-  const src = ip(rng, '10.20');
-  const dest = ip(rng, '172.16');
-  const user = USERS[Math.floor(rng() * USERS.length)]!;
-  const eventId = `${SEARCH_HEAD_GUID}@@notable@@${hex(rng, 32)}`;
+  const r = new Random(0x5917 + index * 7919);
+  const rule = r.pick(RULES);
+  const urgency = r.pick(URGENCIES);
+  const severity = r.pick(SEVERITIES);
+  const src = ip(r, '10.20');
+  const dest = ip(r, '172.16');
+  const user = r.pick(USERS);
+  const eventId = `${SEARCH_HEAD_GUID}@@notable@@${r.hex(32)}`;
   const epoch = Math.floor(timeMs / 1000);
   const bucket = 40 + Math.floor(index / 100);
   return {
@@ -168,34 +154,21 @@ function parseTime(value: string | null, nowMs: number): number | null | 'invali
   return Number.isNaN(parsed) ? 'invalid' : parsed;
 }
 
-class SplunkServer extends ReplicaServer {
-  /** Injected rate-limit answers carry splunkd's search-quota message unless the caller gives a body. */
-  override rateLimitNext(retryAfterSec: number, count = 1, response: ReplicaResponse = { body: { messages: [{ type: 'WARN', text: SPLUNK_QUOTA_TEXT }] } }): void {
-    super.rateLimitNext(retryAfterSec, count, response);
-  }
-}
-
 async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
   const now = options.now ?? Date.now();
-  const total = options.items ?? 25;
-  const notables: SplunkNotable[] = [];
-  const times: number[] = [];
-  const push = (timeMs: number) => {
-    times.push(timeMs);
-    notables.push(makeNotable(notables.length, timeMs));
-  };
+  const stored = (index: number, at: number) => ({ at, notable: makeNotable(index, at) });
   // One notable a minute, the newest a minute before `now`.
-  for (let i = 0; i < total; i++) push(now - (total - i) * 60_000);
+  const { list: notables } = series(now, options.items ?? 25, 60_000, 60_000, stored);
 
-  const server = new SplunkServer('splunk');
+  // Injected rate-limit answers carry splunkd's search-quota message unless the caller gives a body.
+  const server = new ReplicaServer('splunk', () => ({ body: { messages: [{ type: 'WARN', text: SPLUNK_QUOTA_TEXT }] } }));
 
   const authenticate = async (req: ReplicaRequest, json: boolean): Promise<ReplicaResponse | null> => {
     const header = req.headers.authorization;
     if (typeof header === 'string') {
-      const basic = authToken(req.headers, 'Basic');
+      const basic = basicCredentials(req.headers);
       if (basic !== null) {
-        const decoded = Buffer.from(basic, 'base64').toString('utf8');
-        if (decoded === `${USER}:${PASSWORD}`) return null;
+        if (basic === `${USER}:${PASSWORD}`) return null;
         return messages(json, 401, 'ERROR', 'Unauthorized', { 'www-authenticate': 'Basic realm="/splunk"' });
       }
       const token = authToken(req.headers, 'Splunk') ?? authToken(req.headers, 'Bearer');
@@ -234,10 +207,7 @@ async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
     const count = Number(countRaw);
     const offset = Number(offsetRaw);
     const ascending = /\|\s*(sort\s+(\d+\s+)?\+?_time\b|reverse\b)/i.test(search);
-    let matching = notables
-      .map((n, i) => ({ n, t: times[i]! }))
-      .filter(({ t }) => (earliest === null || t >= earliest) && (latest === null || t < latest))
-      .map(({ n }) => n);
+    let matching = notables.filter(({ at }) => (earliest === null || at >= earliest) && (latest === null || at < latest)).map(({ notable }) => notable);
     if (!ascending) matching = matching.reverse();
     const page = count === 0 ? matching.slice(offset) : matching.slice(offset, offset + count);
     if (json) {
@@ -273,24 +243,19 @@ async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
     return { body: { links: {}, origin: `${server.url}/services/server/info`, updated: new Date().toISOString(), generator: { build: 'replica', version: '9.4.0' }, entry: [{ name: 'server-info', content: { serverName: SEARCH_HEAD, version: '9.4.0', product_type: 'enterprise' } }], paging: { total: 1, perPage: 30, offset: 0 }, messages: [] } };
   });
 
-  await server.start();
-  const url = server.url;
-  return {
-    server,
-    url,
-    connection: () => ({ authType: 'API_KEY', credentials: { token: TOKEN }, config: { baseUrl: url, pageSize: 10 } }),
-    wrongConnection: () => ({ authType: 'API_KEY', credentials: { token: `${TOKEN}-revoked` }, config: { baseUrl: url, pageSize: 10 } }),
-    oauthConfig: () => ({ pageSize: 10 }),
+  return serve(server, {
+    authType: 'API_KEY',
+    credentials: { token: TOKEN },
+    wrongCredentials: { token: `${TOKEN}-revoked` },
+    config: () => ({ pageSize: 10 }),
     addItems: (n: number) => {
       for (let i = 0; i < n; i++) {
-        const last = times[times.length - 1] ?? now - 60_000;
-        // Newer than everything so far, never in the future of the clock the next sync reads.
-        push(Math.max(last + 1, Math.min(last + 1000, Date.now() - 1000)));
+        const last = notables[notables.length - 1]?.at ?? now - 60_000;
+        notables.push(stored(notables.length, soonAfter(last)));
       }
     },
-    items: () => notables.map((n) => ({ ...n, _si: [...n._si] })),
-    close: () => server.close(),
-  };
+    items: () => notables.map(({ notable: n }) => ({ ...n, _si: [...n._si] })),
+  });
 }
 
 /** Enterprise Security urgency (the notable's priority) on the 0–10 scale. */

@@ -15,15 +15,8 @@
  * - Quota: 429 `QuotaExceededError`.
  */
 import { createHash } from 'node:crypto';
-import {
-  hasValidBearer,
-  ReplicaServer,
-  seeded,
-  type ReplicaModule,
-  type ReplicaOptions,
-  type ReplicaResponse,
-  type StartedReplica,
-} from './base.js';
+import { Random, ReplicaServer, hasValidBearer, serve, series } from './base.js';
+import type { ReplicaModule, ReplicaOptions, ReplicaResponse, StartedReplica } from './base.js';
 
 const PROVIDER = 'virustotal';
 const API_KEY = 'a3f1c0ffee7b5d2e9a1c4b6d8e0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f';
@@ -59,18 +52,18 @@ const THREAT_ACTOR = { type: 'threat_actor', id: 'b2f3a1e4-0c9d-4c3b-9e41-6f0a7d
 
 const sha = (alg: 'sha256' | 'sha1' | 'md5', s: string) => createHash(alg).update(s).digest('hex');
 
-function analysisStats(rnd: () => number): Record<string, number> {
-  const malicious = Math.floor(rnd() * 60);
-  const suspicious = Math.floor(rnd() * 4);
-  const harmless = Math.floor(rnd() * 5);
+function analysisStats(r: Random): Record<string, number> {
+  const malicious = r.int(60);
+  const suspicious = r.int(4);
+  const harmless = r.int(5);
   return { harmless, malicious, suspicious, timeout: 0, undetected: 72 - malicious - suspicious - harmless };
 }
 
 function makeObject(index: number, notificationDate: number): IocStreamObject {
-  const rnd = seeded(0x7070 + index * 104729);
+  const r = new Random(0x7070 + index * 104729);
   const type = ENTITY_TYPES[index % ENTITY_TYPES.length]!;
-  const stats = analysisStats(rnd);
-  const firstSubmission = notificationDate - 86400 * (1 + Math.floor(rnd() * 30));
+  const stats = analysisStats(r);
+  const firstSubmission = notificationDate - 86400 * (1 + r.int(30));
   let id: string;
   let attributes: Record<string, unknown>;
   switch (type) {
@@ -81,7 +74,7 @@ function makeObject(index: number, notificationDate: number): IocStreamObject {
         sha256: id,
         sha1: sha('sha1', content),
         md5: sha('md5', content),
-        size: 40_000 + Math.floor(rnd() * 900_000),
+        size: 40_000 + r.int(900_000),
         type_tag: 'peexe',
         type_description: 'Win32 EXE',
         meaningful_name: `invoice_${index}.exe`,
@@ -91,7 +84,7 @@ function makeObject(index: number, notificationDate: number): IocStreamObject {
         last_submission_date: notificationDate - 60,
         last_analysis_date: notificationDate - 30,
         last_analysis_stats: stats,
-        reputation: -Math.floor(rnd() * 50),
+        reputation: -r.int(50),
       };
       break;
     }
@@ -107,7 +100,7 @@ function makeObject(index: number, notificationDate: number): IocStreamObject {
         last_submission_date: notificationDate - 60,
         last_analysis_date: notificationDate - 30,
         last_analysis_stats: stats,
-        reputation: -Math.floor(rnd() * 20),
+        reputation: -r.int(20),
       };
       break;
     }
@@ -121,7 +114,7 @@ function makeObject(index: number, notificationDate: number): IocStreamObject {
         last_analysis_stats: stats,
         categories: { 'Forcepoint ThreatSeeker': 'phishing and other frauds' },
         tags: [],
-        reputation: -Math.floor(rnd() * 20),
+        reputation: -r.int(20),
       };
       break;
     }
@@ -136,7 +129,7 @@ function makeObject(index: number, notificationDate: number): IocStreamObject {
         last_analysis_date: notificationDate - 30,
         last_analysis_stats: stats,
         tags: [],
-        reputation: -Math.floor(rnd() * 20),
+        reputation: -r.int(20),
       };
     }
   }
@@ -176,12 +169,6 @@ function vtError(status: number, code: string, message: string): ReplicaResponse
 export const VT_QUOTA_BODY = {
   error: { code: 'QuotaExceededError', message: 'Quota exceeded' },
 };
-
-class VirusTotalReplicaServer extends ReplicaServer {
-  override rateLimitNext(retryAfterSec: number, count = 1, response: ReplicaResponse = { body: VT_QUOTA_BODY }): void {
-    super.rateLimitNext(retryAfterSec, count, response);
-  }
-}
 
 /** `YYYY-MM-DDTHH:MM:SS` (UTC), optionally with `Z` or milliseconds, as epoch seconds; or null. */
 function parseFilterDate(value: string): number | null {
@@ -265,16 +252,10 @@ function decodeCursor(cursor: string, key: string): number | null {
 
 async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
   const now = Math.floor((options.now ?? Date.now()) / 1000);
-  const initial = options.items ?? 25;
   // The newest original notification is 20 minutes old; notifications come STEP_S apart.
-  const firstDate = now - 20 * 60 - (initial - 1) * STEP_S;
-  const objects: IocStreamObject[] = [];
-  const add = (n: number) => {
-    for (let i = 0; i < n; i++) objects.push(makeObject(objects.length, firstDate + objects.length * STEP_S));
-  };
-  add(initial);
+  const { list: objects, add } = series(now, options.items ?? 25, STEP_S, 20 * 60, makeObject);
 
-  const server = new VirusTotalReplicaServer(PROVIDER);
+  const server = new ReplicaServer(PROVIDER, () => ({ body: VT_QUOTA_BODY }));
   server.route('GET', '/api/v3/ioc_stream', async (req) => {
     const key = req.headers['x-apikey'];
     if (typeof key !== 'string' || key === '') {
@@ -321,23 +302,14 @@ async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
     }
     return { body };
   });
-  await server.start();
-
-  const connection = (apiKey: string) => ({
-    authType: 'API_KEY' as const,
-    credentials: { apiKey },
-    config: { baseUrl: server.url, pageSize: 10 },
-  });
-  return {
-    server,
-    url: server.url,
-    connection: () => connection(API_KEY),
-    wrongConnection: () => connection(WRONG_KEY),
-    oauthConfig: () => ({ pageSize: 10 }),
-    addItems: (n) => add(n),
+  return serve(server, {
+    authType: 'API_KEY',
+    credentials: { apiKey: API_KEY },
+    wrongCredentials: { apiKey: WRONG_KEY },
+    config: () => ({ pageSize: 10 }),
+    addItems: add,
     items: () => objects.map((o) => structuredClone(o)),
-    close: () => server.close(),
-  };
+  });
 }
 
 const MALICIOUS_FULL_CONFIDENCE = 20;

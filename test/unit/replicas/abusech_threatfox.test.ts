@@ -4,15 +4,11 @@
  * illegal_days / no_result statuses; the manifest parses and the engine maps every IOC as the
  * replica's oracle says.
  */
-import { readFileSync } from 'node:fs';
 import { replica, type ThreatFoxIoc } from '../../../replicas/abusech_threatfox.js';
 import type { StartedReplica } from '../../../replicas/base.js';
-import { parseManifest } from '../../../src/adapters/declarative/manifest.js';
-import { compileManifest } from '../../../src/adapters/declarative/engine.js';
-import { createHttpClient } from '../../../src/adapters/http/client.js';
-import type { ConnectionInput, RecordBatch } from '../../../src/adapters/spi.js';
+import { GOOD_TOKEN, engineReader, expectMapped, manifestOf, replicaUnderTest } from '../../helpers/replicas.js';
 
-const manifest = parseManifest(readFileSync(new URL('../../../src/adapters/manifests/abusech_threatfox.yaml', import.meta.url), 'utf8'), 'abusech_threatfox.yaml');
+const manifest = manifestOf('abusech_threatfox');
 
 async function query(s: StartedReplica, body: unknown, headers: Record<string, string>) {
   // The documented curl example posts the JSON without a content type.
@@ -21,36 +17,31 @@ async function query(s: StartedReplica, body: unknown, headers: Record<string, s
 }
 
 describe('abusech_threatfox replica', () => {
-  let s: StartedReplica;
-  let auth: Record<string, string>;
-  beforeAll(async () => {
-    s = await replica.start({ verifyBearer: async (t) => t === 'good-access-token' });
-    auth = { 'auth-key': s.connection().credentials.authKey! };
-  });
-  afterAll(async () => s.close());
+  const s = replicaUnderTest(replica);
+  const auth = () => ({ 'auth-key': s.connection().credentials.authKey! });
 
   it('refuses a wrong Auth-Key with 401 unknown_auth_key, accepts the key and approved Bearer tokens', async () => {
     const wrong = await query(s, { query: 'get_iocs', days: 1 }, { 'auth-key': s.wrongConnection().credentials.authKey! });
     expect(wrong.res.status).toBe(401);
     expect(wrong.body).toEqual({ query_status: 'unknown_auth_key' });
-    expect((await query(s, { query: 'get_iocs', days: 1 }, auth)).body.query_status).toBe('ok');
-    expect((await query(s, { query: 'get_iocs', days: 1 }, { authorization: 'Bearer good-access-token' })).res.status).toBe(200);
+    expect((await query(s, { query: 'get_iocs', days: 1 }, auth())).body.query_status).toBe('ok');
+    expect((await query(s, { query: 'get_iocs', days: 1 }, { authorization: `Bearer ${GOOD_TOKEN}` })).res.status).toBe(200);
     expect((await query(s, { query: 'get_iocs', days: 1 }, { authorization: 'Bearer nope' })).res.status).toBe(401);
   });
 
   it('returns every IOC of the last days, newest first, in one answer; refuses days outside 1-7', async () => {
     const items = s.items() as ThreatFoxIoc[];
     expect(items).toHaveLength(25);
-    const { body } = await query(s, { query: 'get_iocs', days: 1 }, { ...auth, 'content-type': 'application/json' });
+    const { body } = await query(s, { query: 'get_iocs', days: 1 }, { ...auth(), 'content-type': 'application/json' });
     expect(body.data!.map((i) => i.id)).toEqual(items.map((i) => i.id).reverse());
     expect(body.data![0]!.first_seen).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
-    expect((await query(s, { query: 'get_iocs', days: 8 }, auth)).body).toEqual({ query_status: 'illegal_days' });
-    expect((await query(s, { query: 'get_iocs' }, auth)).body.data).toHaveLength(25);
+    expect((await query(s, { query: 'get_iocs', days: 8 }, auth())).body).toEqual({ query_status: 'illegal_days' });
+    expect((await query(s, { query: 'get_iocs' }, auth())).body.data).toHaveLength(25);
   });
 
   it('answers injected rate limits with 429 and Retry-After', async () => {
     s.server.rateLimitNext(2);
-    const res = await fetch(`${s.url}/api/v1/`, { method: 'POST', headers: auth, body: '{"query":"get_iocs","days":1}' });
+    const res = await fetch(`${s.url}/api/v1/`, { method: 'POST', headers: auth(), body: '{"query":"get_iocs","days":1}' });
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('2');
   });
@@ -60,16 +51,10 @@ describe('abusech_threatfox replica', () => {
   });
 
   it('reads every IOC through the engine in one answer, mapped as the oracle says', async () => {
-    const adapter = compileManifest(manifest);
-    const http = createHttpClient({ egressAllow: ['127.0.0.1/32'], retries: 0 });
-    const input = { authType: 'API_KEY', credentials: s.connection().credentials, config: s.connection().config } as unknown as ConnectionInput;
-    const batches: RecordBatch[] = [];
-    for await (const b of adapter.read({ http }, input, null)) batches.push(b);
+    const engine = engineReader(manifest, s);
+    const batches = await engine.read();
     expect(batches.length).toBe(1);
-    const records = batches[0]!.records;
-    const items = (s.items() as ThreatFoxIoc[]).slice().reverse();
-    expect(records).toHaveLength(items.length);
-    items.forEach((item, i) => expect(records[i]).toMatchObject(replica.expectedRecord(item)));
-    http.close();
+    expectMapped(replica, (s.items() as ThreatFoxIoc[]).slice().reverse(), batches[0]!.records);
+    engine.close();
   });
 });

@@ -4,18 +4,13 @@
  * the paged reports endpoint, 422 validation errors and the 429 with X-RateLimit-* headers.
  */
 import { replica, type AbuseReport, type BlacklistEntry } from '../../../replicas/abuseipdb.js';
-import type { StartedReplica } from '../../../replicas/base.js';
+import { GOOD_TOKEN, replicaUnderTest } from '../../helpers/replicas.js';
 
 describe('abuseipdb replica', () => {
-  let s: StartedReplica;
-  let key: string;
-  beforeAll(async () => {
-    s = await replica.start({ verifyBearer: async (t) => t === 'good-access-token' });
-    key = s.connection().credentials.apiKey!;
-  });
-  afterAll(async () => s.close());
+  const s = replicaUnderTest(replica);
+  const key = () => s.connection().credentials.apiKey!;
 
-  const get = async (path: string, headers: Record<string, string> = { Key: key, Accept: 'application/json' }) => {
+  const get = async (path: string, headers: Record<string, string> = { Key: key(), Accept: 'application/json' }) => {
     const res = await fetch(`${s.url}${path}`, { headers });
     const text = await res.text();
     return { res, text, body: (res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null) as Record<string, any> };
@@ -25,7 +20,7 @@ describe('abuseipdb replica', () => {
     const wrong = await get('/api/v2/blacklist', { Key: s.wrongConnection().credentials.apiKey! });
     expect(wrong.res.status).toBe(401);
     expect(wrong.body.errors[0]).toEqual({ detail: expect.stringMatching(/^Authentication failed/), status: 401 });
-    expect((await get('/api/v2/blacklist', { authorization: 'Bearer good-access-token' })).res.status).toBe(200);
+    expect((await get('/api/v2/blacklist', { authorization: `Bearer ${GOOD_TOKEN}` })).res.status).toBe(200);
   });
 
   it('lists the blacklist in one answer, by score then latest report, with its filters', async () => {
@@ -39,7 +34,7 @@ describe('abuseipdb replica', () => {
     expect((await get('/api/v2/blacklist?confidenceMinimum=25&limit=3')).body.data).toEqual(all.body.data.slice(0, 3));
     expect((await get('/api/v2/blacklist?confidenceMinimum=25&ipVersion=6')).body.data.every((e: BlacklistEntry) => e.ipAddress.includes(':'))).toBe(true);
     expect((await get('/api/v2/blacklist?confidenceMinimum=25&onlyCountries=CN')).body.data.every((e: BlacklistEntry) => e.countryCode === 'CN')).toBe(true);
-    const plain = await get('/api/v2/blacklist?confidenceMinimum=25&plaintext', { Key: key });
+    const plain = await get('/api/v2/blacklist?confidenceMinimum=25&plaintext', { Key: key() });
     expect(plain.text.split('\n')).toEqual(all.body.data.map((e: BlacklistEntry) => e.ipAddress));
     const bad = await get('/api/v2/blacklist?confidenceMinimum=10');
     expect([bad.res.status, bad.body.errors[0].source]).toEqual([422, { parameter: 'confidenceMinimum' }]);

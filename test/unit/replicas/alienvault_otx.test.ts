@@ -4,15 +4,10 @@
  * URLs and `count`, the `types` and `modified_since` filters, the throttled body; the manifest
  * parses and the engine maps every indicator as the replica's oracle says.
  */
-import { readFileSync } from 'node:fs';
 import { replica, type OtxExportIndicator } from '../../../replicas/alienvault_otx.js';
-import type { StartedReplica } from '../../../replicas/base.js';
-import { parseManifest } from '../../../src/adapters/declarative/manifest.js';
-import { compileManifest } from '../../../src/adapters/declarative/engine.js';
-import { createHttpClient } from '../../../src/adapters/http/client.js';
-import type { ConnectionInput, RecordBatch } from '../../../src/adapters/spi.js';
+import { GOOD_TOKEN, engineReader, expectMapped, manifestOf, replicaUnderTest } from '../../helpers/replicas.js';
 
-const manifest = parseManifest(readFileSync(new URL('../../../src/adapters/manifests/alienvault_otx.yaml', import.meta.url), 'utf8'), 'alienvault_otx.yaml');
+const manifest = manifestOf('alienvault_otx');
 
 interface ExportPage {
   count: number;
@@ -27,20 +22,15 @@ async function get(url: string, key: string | null, extra: Record<string, string
 }
 
 describe('alienvault_otx replica', () => {
-  let s: StartedReplica;
-  let key: string;
-  beforeAll(async () => {
-    s = await replica.start({ verifyBearer: async (t) => t === 'good-access-token' });
-    key = s.connection().credentials.apiKey!;
-  });
-  afterAll(async () => s.close());
+  const s = replicaUnderTest(replica);
+  const key = () => s.connection().credentials.apiKey!;
 
   it('refuses a wrong key with 403, accepts the key and approved Bearer tokens', async () => {
     const wrong = await get(`${s.url}/api/v1/indicators/export`, s.wrongConnection().credentials.apiKey!);
     expect(wrong.res.status).toBe(403);
     expect(wrong.body).toEqual({ detail: 'Authentication credentials were not provided.' });
-    expect((await get(`${s.url}/api/v1/indicators/export`, key)).res.status).toBe(200);
-    expect((await get(`${s.url}/api/v1/indicators/export`, null, { authorization: 'Bearer good-access-token' })).res.status).toBe(200);
+    expect((await get(`${s.url}/api/v1/indicators/export`, key())).res.status).toBe(200);
+    expect((await get(`${s.url}/api/v1/indicators/export`, null, { authorization: `Bearer ${GOOD_TOKEN}` })).res.status).toBe(200);
     expect((await get(`${s.url}/api/v1/indicators/export`, null, { authorization: 'Bearer nope' })).res.status).toBe(403);
   });
 
@@ -51,7 +41,7 @@ describe('alienvault_otx replica', () => {
     const seen: number[] = [];
     let pages = 0;
     while (url) {
-      const { res, body } = await get(url, key);
+      const { res, body } = await get(url, key());
       expect(res.status).toBe(200);
       expect(body.count).toBe(25);
       expect(body.previous === null).toBe(pages === 0);
@@ -62,17 +52,17 @@ describe('alienvault_otx replica', () => {
     }
     expect(pages).toBe(3);
     expect(seen).toEqual(items.map((i) => i.id));
-    const ipv4 = await get(`${s.url}/api/v1/indicators/export?types=IPv4,domain`, key);
+    const ipv4 = await get(`${s.url}/api/v1/indicators/export?types=IPv4,domain`, key());
     expect(ipv4.body.count).toBe(items.filter((i) => i.type === 'IPv4' || i.type === 'domain').length);
-    const future = await get(`${s.url}/api/v1/indicators/export?modified_since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, key);
+    const future = await get(`${s.url}/api/v1/indicators/export?modified_since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, key());
     expect(future.body).toMatchObject({ count: 0, next: null, results: [] });
-    const bad = await get(`${s.url}/api/v1/indicators/export?page=9`, key);
+    const bad = await get(`${s.url}/api/v1/indicators/export?page=9`, key());
     expect(bad.res.status).toBe(404);
   });
 
   it('answers injected rate limits with the throttled detail', async () => {
     s.server.rateLimitNext(3);
-    const { res, body } = await get(`${s.url}/api/v1/indicators/export`, key);
+    const { res, body } = await get(`${s.url}/api/v1/indicators/export`, key());
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('3');
     expect(body).toEqual({ detail: 'Request was throttled. Expected available in 3 seconds.' });
@@ -83,21 +73,14 @@ describe('alienvault_otx replica', () => {
   });
 
   it('reads every indicator through the engine in three pages, mapped as the oracle says, then only newer ones', async () => {
-    const adapter = compileManifest(manifest);
-    const http = createHttpClient({ egressAllow: ['127.0.0.1/32'], retries: 0 });
-    const input = { authType: 'API_KEY', credentials: s.connection().credentials, config: s.connection().config } as unknown as ConnectionInput;
-    const batches: RecordBatch[] = [];
-    for await (const b of adapter.read({ http }, input, null)) batches.push(b);
+    const engine = engineReader(manifest, s);
+    const batches = await engine.read();
     expect(batches.length).toBe(3);
-    const records = batches.flatMap((b) => b.records);
-    const items = s.items() as OtxExportIndicator[];
-    expect(records).toHaveLength(items.length);
-    items.forEach((item, i) => expect(records[i]).toMatchObject(replica.expectedRecord(item)));
+    expectMapped(replica, s.items(), batches.flatMap((b) => b.records));
     // The next sync asks for pulses modified since the last one ended: only the new indicators.
     s.addItems(3);
-    const again: RecordBatch[] = [];
-    for await (const b of adapter.read({ http }, input, batches[batches.length - 1]!.cursor)) again.push(b);
+    const again = await engine.read(batches[batches.length - 1]!.cursor);
     expect(again.flatMap((b) => b.records).map((r) => (r as { value: string }).value)).toEqual((s.items() as OtxExportIndicator[]).slice(-3).map((i) => i.indicator));
-    http.close();
+    engine.close();
   });
 });

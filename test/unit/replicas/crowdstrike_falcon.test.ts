@@ -4,14 +4,9 @@
  * `POST /alerts/combined/alerts/v1`.
  */
 import { parseFql, replica, severityName, type FalconAlert } from '../../../replicas/crowdstrike_falcon.js';
-import type { StartedReplica } from '../../../replicas/base.js';
+import { replicaUnderTest } from '../../helpers/replicas.js';
 
-let started: StartedReplica;
-
-beforeAll(async () => {
-  started = await replica.start({ items: 25 });
-});
-afterAll(() => started.close());
+const started = replicaUnderTest(replica, { items: 25 });
 
 async function token(clientId: string, clientSecret: string) {
   const res = await fetch(`${started.url}/oauth2/token`, {

@@ -5,22 +5,15 @@
  * (index_not_found_exception, illegal_argument_exception, es_rejected_execution_exception); and
  * the manifest parses.
  */
-import { readFileSync } from 'node:fs';
 import { replica, type AlertHit } from '../../../replicas/elastic_security.js';
-import type { StartedReplica } from '../../../replicas/base.js';
-import { parseManifest } from '../../../src/adapters/declarative/manifest.js';
+import { GOOD_TOKEN, manifestOf, replicaUnderTest } from '../../helpers/replicas.js';
 
 const SORT = [{ '@timestamp': { order: 'asc' } }, { 'kibana.alert.uuid': { order: 'asc' } }];
 
 describe('elastic_security replica', () => {
-  let s: StartedReplica;
+  const s = replicaUnderTest(replica);
   const search = (body: unknown, auth = `ApiKey ${s.connection().credentials.apiKey}`, index = '.alerts-security.alerts-default') =>
     fetch(`${s.url}/${index}/_search`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-
-  beforeAll(async () => {
-    s = await replica.start({ verifyBearer: async (t) => t === 'good-access-token' });
-  });
-  afterAll(async () => s.close());
 
   it('refuses a wrong API key with 401 security_exception and WWW-Authenticate, accepts ApiKey and approved Bearer tokens', async () => {
     const wrong = await search({}, `ApiKey ${s.wrongConnection().credentials.apiKey}`);
@@ -31,7 +24,7 @@ describe('elastic_security replica', () => {
       status: 401,
     });
     expect((await search({})).status).toBe(200);
-    expect((await search({}, 'Bearer good-access-token')).status).toBe(200);
+    expect((await search({}, `Bearer ${GOOD_TOKEN}`)).status).toBe(200);
     expect((await search({}, 'Bearer nope')).status).toBe(401);
   });
 
@@ -95,7 +88,7 @@ describe('elastic_security replica', () => {
   });
 
   it('has a valid manifest', () => {
-    const m = parseManifest(readFileSync(new URL('../../../src/adapters/manifests/elastic_security.yaml', import.meta.url), 'utf8'), 'elastic_security.yaml');
+    const m = manifestOf('elastic_security');
     expect(m.id).toBe('elastic_security');
     expect(m.auth.API_KEY?.remediation).toMatch(replica.authRemediation);
   });

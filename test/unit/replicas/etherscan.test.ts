@@ -3,10 +3,8 @@
  * with {status, message, result}, "No transactions found" when empty, page/offset paging with the
  * 10,000 window, the V1 deprecation error, the rate-limit body; and the manifest parses.
  */
-import { readFileSync } from 'node:fs';
 import { replica, WATCHED } from '../../../replicas/etherscan.js';
-import type { StartedReplica } from '../../../replicas/base.js';
-import { parseManifest } from '../../../src/adapters/declarative/manifest.js';
+import { manifestOf, replicaUnderTest } from '../../helpers/replicas.js';
 
 interface Envelope {
   status: string;
@@ -15,17 +13,13 @@ interface Envelope {
 }
 
 describe('etherscan replica', () => {
-  let s: StartedReplica;
+  const s = replicaUnderTest(replica);
   const get = async (query: Record<string, string | number>, path = '/v2/api') => {
     const res = await fetch(`${s.url}${path}?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]))}`);
     expect(res.status).toBe(200);
     return (await res.json()) as Envelope;
   };
   const key = () => s.connection().credentials.apiKey!;
-  beforeAll(async () => {
-    s = await replica.start();
-  });
-  afterAll(async () => s.close());
 
   it('refuses a wrong key with status 0 "Invalid API Key", a missing chainid, and V1', async () => {
     expect(await get({ chainid: 1, module: 'account', action: 'txlist', address: WATCHED[0]!, apikey: s.wrongConnection().credentials.apiKey! })).toEqual({ status: '0', message: 'NOTOK', result: 'Invalid API Key' });
@@ -80,7 +74,7 @@ describe('etherscan replica', () => {
   });
 
   it('has a manifest the engine accepts, with two streams and the apidashboard remediation', () => {
-    const manifest = parseManifest(readFileSync(new URL('../../../src/adapters/manifests/etherscan.yaml', import.meta.url), 'utf8'), 'etherscan.yaml');
+    const manifest = manifestOf('etherscan');
     expect(manifest.streams.map((st) => st.name)).toEqual(replica.eventTypes);
     expect(manifest.auth.API_KEY!.remediation).toMatch(replica.authRemediation);
   });

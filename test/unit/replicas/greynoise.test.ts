@@ -4,7 +4,7 @@
  * date comparisons on last_seen, and a 429 `{ message }`.
  */
 import { replica, type GreyNoiseContext } from '../../../replicas/greynoise.js';
-import type { StartedReplica } from '../../../replicas/base.js';
+import { GOOD_TOKEN, replicaUnderTest } from '../../helpers/replicas.js';
 
 interface GnqlAnswer {
   complete: boolean;
@@ -16,15 +16,10 @@ interface GnqlAnswer {
 }
 
 describe('greynoise replica', () => {
-  let s: StartedReplica;
-  let key: string;
-  beforeAll(async () => {
-    s = await replica.start({ verifyBearer: async (t) => t === 'good-access-token' });
-    key = s.connection().credentials.apiKey!;
-  });
-  afterAll(async () => s.close());
+  const s = replicaUnderTest(replica);
+  const key = () => s.connection().credentials.apiKey!;
 
-  const gnql = async (params: Record<string, string>, headers: Record<string, string> = { key }) => {
+  const gnql = async (params: Record<string, string>, headers: Record<string, string> = { key: key() }) => {
     const res = await fetch(`${s.url}/v2/experimental/gnql?${new URLSearchParams(params)}`, { headers });
     return { res, body: (await res.json()) as GnqlAnswer };
   };
@@ -32,7 +27,7 @@ describe('greynoise replica', () => {
   it('refuses a wrong key with 401, accepts the key and approved Bearer tokens', async () => {
     const wrong = await gnql({ query: 'classification:malicious' }, { key: s.wrongConnection().credentials.apiKey! });
     expect([wrong.res.status, wrong.body]).toEqual([401, { message: 'Unauthorized' }]);
-    expect((await gnql({ query: 'classification:malicious' }, { authorization: 'Bearer good-access-token' })).res.status).toBe(200);
+    expect((await gnql({ query: 'classification:malicious' }, { authorization: `Bearer ${GOOD_TOKEN}` })).res.status).toBe(200);
   });
 
   it('scrolls through a query with size, complete and count', async () => {

@@ -3,20 +3,13 @@
  * header, Range/Content-Range paging, filter and sort parameters, the QRadar error envelope (401
  * code 18, 422 for bad filters, sorts and ranges); and the manifest parses.
  */
-import { readFileSync } from 'node:fs';
 import { replica, type QRadarOffense } from '../../../replicas/ibm_qradar.js';
-import type { StartedReplica } from '../../../replicas/base.js';
-import { parseManifest } from '../../../src/adapters/declarative/manifest.js';
+import { GOOD_TOKEN, manifestOf, replicaUnderTest } from '../../helpers/replicas.js';
 
 describe('ibm_qradar replica', () => {
-  let s: StartedReplica;
+  const s = replicaUnderTest(replica);
   const offenses = (query = '', headers: Record<string, string> = {}) =>
     fetch(`${s.url}/api/siem/offenses${query}`, { headers: { sec: s.connection().credentials.token!, version: '14.0', ...headers } });
-
-  beforeAll(async () => {
-    s = await replica.start({ verifyBearer: async (t) => t === 'good-access-token' });
-  });
-  afterAll(async () => s.close());
 
   it('refuses a wrong or missing SEC token with the 401 envelope, accepts SEC, Basic and approved Bearer tokens', async () => {
     const wrong = await fetch(`${s.url}/api/siem/offenses`, { headers: { sec: s.wrongConnection().credentials.token! } });
@@ -24,7 +17,7 @@ describe('ibm_qradar replica', () => {
     expect(await wrong.json()).toMatchObject({ http_response: { code: 401, message: 'You are unauthorized to access the requested resource.' }, code: 18, details: {} });
     expect((await fetch(`${s.url}/api/siem/offenses`)).status).toBe(401);
     expect((await offenses()).status).toBe(200);
-    expect((await fetch(`${s.url}/api/siem/offenses`, { headers: { authorization: 'Bearer good-access-token' } })).status).toBe(200);
+    expect((await fetch(`${s.url}/api/siem/offenses`, { headers: { authorization: `Bearer ${GOOD_TOKEN}` } })).status).toBe(200);
     expect((await fetch(`${s.url}/api/siem/offenses`, { headers: { authorization: 'Bearer bad' } })).status).toBe(401);
   });
 
@@ -85,7 +78,7 @@ describe('ibm_qradar replica', () => {
   });
 
   it('has a valid manifest', () => {
-    const m = parseManifest(readFileSync(new URL('../../../src/adapters/manifests/ibm_qradar.yaml', import.meta.url), 'utf8'), 'ibm_qradar.yaml');
+    const m = manifestOf('ibm_qradar');
     expect(m.id).toBe('ibm_qradar');
     expect(m.auth.API_KEY?.remediation).toMatch(replica.authRemediation);
   });

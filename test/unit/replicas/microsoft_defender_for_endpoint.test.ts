@@ -4,15 +4,9 @@
  * `@odata.nextLink` only without `$top`.
  */
 import { replica, type MdeAlert } from '../../../replicas/microsoft_defender_for_endpoint.js';
-import type { StartedReplica } from '../../../replicas/base.js';
+import { GOOD_TOKEN as GOOD, replicaUnderTest } from '../../helpers/replicas.js';
 
-let started: StartedReplica;
-const GOOD = 'good-token';
-
-beforeAll(async () => {
-  started = await replica.start({ verifyBearer: async (t) => t === GOOD, items: 25 });
-});
-afterAll(() => started.close());
+const started = replicaUnderTest(replica, { items: 25 });
 
 async function alerts(query: Record<string, string>, token: string | null = GOOD) {
   const url = new URL(`${started.url}/api/alerts`);

@@ -3,15 +3,9 @@
  * OneAPI error objects, tabular answers, `timespan`, and the KQL subset a connector sends.
  */
 import { replica, parseTimespan, WORKSPACE_ID } from '../../../replicas/microsoft_sentinel.js';
-import type { StartedReplica } from '../../../replicas/base.js';
+import { GOOD_TOKEN as GOOD, replicaUnderTest } from '../../helpers/replicas.js';
 
-let started: StartedReplica;
-const GOOD = 'good-token';
-
-beforeAll(async () => {
-  started = await replica.start({ verifyBearer: async (t) => t === GOOD, items: 25 });
-});
-afterAll(() => started.close());
+const started = replicaUnderTest(replica, { items: 25 });
 
 async function query(body: unknown, token: string | null = GOOD, workspace = WORKSPACE_ID) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -4,15 +4,11 @@
  * tags filters, the decay score on request, MISP's rate-limit body; the manifest parses and the
  * engine maps every attribute as the replica's oracle says.
  */
-import { readFileSync } from 'node:fs';
 import { replica, type MispAttribute } from '../../../replicas/misp.js';
 import type { StartedReplica } from '../../../replicas/base.js';
-import { parseManifest } from '../../../src/adapters/declarative/manifest.js';
-import { compileManifest } from '../../../src/adapters/declarative/engine.js';
-import { createHttpClient } from '../../../src/adapters/http/client.js';
-import type { ConnectionInput, RecordBatch } from '../../../src/adapters/spi.js';
+import { GOOD_TOKEN, engineReader, expectMapped, manifestOf, replicaUnderTest } from '../../helpers/replicas.js';
 
-const manifest = parseManifest(readFileSync(new URL('../../../src/adapters/manifests/misp.yaml', import.meta.url), 'utf8'), 'misp.yaml');
+const manifest = manifestOf('misp');
 
 async function search(s: StartedReplica, body: unknown, key = s.connection().credentials.apiKey!) {
   const res = await fetch(`${s.url}/attributes/restSearch`, {
@@ -24,11 +20,7 @@ async function search(s: StartedReplica, body: unknown, key = s.connection().cre
 }
 
 describe('misp replica', () => {
-  let s: StartedReplica;
-  beforeAll(async () => {
-    s = await replica.start({ verifyBearer: async (t) => t === 'good-access-token' });
-  });
-  afterAll(async () => s.close());
+  const s = replicaUnderTest(replica);
 
   it('refuses a wrong key with 403 and MISP’s error object, accepts the key and approved Bearer tokens', async () => {
     const wrong = await search(s, { returnFormat: 'json' }, s.wrongConnection().credentials.apiKey);
@@ -39,7 +31,7 @@ describe('misp replica', () => {
       url: '/attributes/restSearch',
     });
     expect((await search(s, { returnFormat: 'json' })).res.status).toBe(200);
-    expect((await search(s, { returnFormat: 'json' }, 'Bearer good-access-token')).res.status).toBe(200);
+    expect((await search(s, { returnFormat: 'json' }, `Bearer ${GOOD_TOKEN}`)).res.status).toBe(200);
     expect((await search(s, { returnFormat: 'json' }, 'Bearer nope')).res.status).toBe(403);
   });
 
@@ -82,23 +74,17 @@ describe('misp replica', () => {
   });
 
   it('reads every attribute through the engine in three pages, mapped as the oracle says, then only newer ones', async () => {
-    const adapter = compileManifest(manifest);
-    const http = createHttpClient({ egressAllow: ['127.0.0.1/32'], retries: 0 });
-    const input = { authType: 'API_KEY', credentials: s.connection().credentials, config: s.connection().config } as unknown as ConnectionInput;
-    const batches: RecordBatch[] = [];
-    for await (const b of adapter.read({ http }, input, null)) batches.push(b);
+    const engine = engineReader(manifest, s);
+    const batches = await engine.read();
     expect(batches.length).toBe(3);
-    const records = batches.flatMap((b) => b.records);
-    const items = s.items() as MispAttribute[];
-    expect(records).toHaveLength(items.length);
-    items.forEach((item, i) => expect(records[i]).toMatchObject(replica.expectedRecord(item)));
+    const items = s.items();
+    expectMapped(replica, items, batches.flatMap((b) => b.records));
     s.addItems(4);
-    const again: RecordBatch[] = [];
-    for await (const b of adapter.read({ http }, input, batches[batches.length - 1]!.cursor)) again.push(b);
+    const again = await engine.read(batches[batches.length - 1]!.cursor);
     const values = again.flatMap((b) => b.records).map((r) => (r as { value: string }).value);
     const added = (s.items() as MispAttribute[]).slice(-4).map((a) => a.value);
     expect(values).toEqual(expect.arrayContaining(added));
     expect(values.length).toBeLessThan(items.length);
-    http.close();
+    engine.close();
   });
 });

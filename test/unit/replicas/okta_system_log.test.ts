@@ -3,27 +3,22 @@
  * error object, bounded and polling requests, Link rel="self" / rel="next" paging, filters, the
  * E0000047 rate-limit body; and the manifest parses.
  */
-import { readFileSync } from 'node:fs';
 import { replica } from '../../../replicas/okta_system_log.js';
 import type { StartedReplica } from '../../../replicas/base.js';
 import { findLink } from '../../../src/adapters/http/link.js';
-import { parseManifest } from '../../../src/adapters/declarative/manifest.js';
+import { GOOD_TOKEN, manifestOf, replicaUnderTest } from '../../helpers/replicas.js';
 
 const TOKEN_HEADER = (s: StartedReplica) => ({ authorization: `SSWS ${s.connection().credentials.apiToken}` });
 
 describe('okta_system_log replica', () => {
-  let s: StartedReplica;
-  beforeAll(async () => {
-    s = await replica.start({ verifyBearer: async (t) => t === 'good-access-token' });
-  });
-  afterAll(async () => s.close());
+  const s = replicaUnderTest(replica);
 
   it('refuses a wrong token with 401 E0000011, accepts SSWS and approved Bearer tokens', async () => {
     const wrong = await fetch(`${s.url}/api/v1/logs`, { headers: { authorization: `SSWS ${s.wrongConnection().credentials.apiToken}` } });
     expect(wrong.status).toBe(401);
     expect(await wrong.json()).toMatchObject({ errorCode: 'E0000011', errorSummary: 'Invalid token provided', errorLink: 'E0000011', errorCauses: [] });
     expect((await fetch(`${s.url}/api/v1/logs`, { headers: TOKEN_HEADER(s) })).status).toBe(200);
-    expect((await fetch(`${s.url}/api/v1/logs`, { headers: { authorization: 'Bearer good-access-token' } })).status).toBe(200);
+    expect((await fetch(`${s.url}/api/v1/logs`, { headers: { authorization: `Bearer ${GOOD_TOKEN}` } })).status).toBe(200);
     const bad = await fetch(`${s.url}/api/v1/logs`, { headers: { authorization: 'Bearer nope' } });
     expect(bad.status).toBe(401);
     expect(bad.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
@@ -93,7 +88,7 @@ describe('okta_system_log replica', () => {
   });
 
   it('has a manifest the engine accepts, whose API-token remediation names the Okta setting', () => {
-    const manifest = parseManifest(readFileSync(new URL('../../../src/adapters/manifests/okta_system_log.yaml', import.meta.url), 'utf8'), 'okta_system_log.yaml');
+    const manifest = manifestOf('okta_system_log');
     expect(manifest.id).toBe('okta_system_log');
     expect(manifest.auth.API_KEY!.remediation).toMatch(replica.authRemediation);
     expect(Object.keys(manifest.auth)).toEqual(expect.arrayContaining(['API_KEY', 'OAUTH2_CLIENT_CREDENTIALS']));

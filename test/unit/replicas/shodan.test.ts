@@ -4,7 +4,7 @@
  * (dd/mm/yyyy and yyyy-mm-dd), banner timestamps in UTC without an offset, and `{ error }` bodies.
  */
 import { replica, type ShodanBanner } from '../../../replicas/shodan.js';
-import type { StartedReplica } from '../../../replicas/base.js';
+import { GOOD_TOKEN, replicaUnderTest } from '../../helpers/replicas.js';
 
 interface SearchAnswer {
   matches: ShodanBanner[];
@@ -14,13 +14,8 @@ interface SearchAnswer {
 }
 
 describe('shodan replica', () => {
-  let s: StartedReplica;
-  let key: string;
-  beforeAll(async () => {
-    s = await replica.start({ verifyBearer: async (t) => t === 'good-access-token' });
-    key = s.connection().credentials.apiKey!;
-  });
-  afterAll(async () => s.close());
+  const s = replicaUnderTest(replica);
+  const key = () => s.connection().credentials.apiKey!;
 
   const search = async (params: Record<string, string>, headers: Record<string, string> = {}) => {
     const res = await fetch(`${s.url}/shodan/host/search?${new URLSearchParams(params)}`, { headers });
@@ -35,8 +30,8 @@ describe('shodan replica', () => {
       expect(res.headers.get('content-type')).toMatch(/text\/html/);
       expect(text).toContain('401 Unauthorized');
     }
-    expect((await search({ key, query: 'port:22' })).res.status).toBe(200);
-    expect((await search({ query: 'port:22' }, { authorization: 'Bearer good-access-token' })).res.status).toBe(200);
+    expect((await search({ key: key(), query: 'port:22' })).res.status).toBe(200);
+    expect((await search({ query: 'port:22' }, { authorization: `Bearer ${GOOD_TOKEN}` })).res.status).toBe(200);
   });
 
   it('pages 100 banners at a time with the total, newest first', async () => {
@@ -44,7 +39,7 @@ describe('shodan replica', () => {
     expect(items.length).toBeGreaterThan(200);
     const seen: string[] = [];
     for (let page = 1; page <= 4; page++) {
-      const { body } = await search({ key, query: 'after:01/01/2000', page: String(page) });
+      const { body } = await search({ key: key(), query: 'after:01/01/2000', page: String(page) });
       expect(body.total).toBe(items.length);
       expect(body.matches.length).toBe(Math.max(0, Math.min(100, items.length - (page - 1) * 100)));
       seen.push(...body.matches.map((m) => m._shodan.id));
@@ -58,15 +53,15 @@ describe('shodan replica', () => {
     const day = new Date(at(items[100]!)).toISOString().slice(0, 10);
     const [y, m, d] = day.split('-');
     const next = Date.parse(`${day}T00:00:00Z`) + 86_400_000;
-    const after = await search({ key, query: `after:${d}/${m}/${y}` });
+    const after = await search({ key: key(), query: `after:${d}/${m}/${y}` });
     expect(after.body.total).toBe(items.filter((b) => at(b) >= next).length);
-    expect((await search({ key, query: `after:${day}` })).body.total).toBe(after.body.total);
-    const before = await search({ key, query: `before:${day}` });
+    expect((await search({ key: key(), query: `after:${day}` })).body.total).toBe(after.body.total);
+    const before = await search({ key: key(), query: `before:${day}` });
     expect(before.body.total).toBe(items.filter((b) => at(b) < next - 86_400_000).length);
-    const ssh = await search({ key, query: 'port:22', facets: 'country' });
+    const ssh = await search({ key: key(), query: 'port:22', facets: 'country' });
     expect(ssh.body.total).toBe(items.filter((b) => b.port === 22).length);
     expect(ssh.body.facets!.country!.reduce((n, f) => n + f.count, 0)).toBe(ssh.body.total);
-    const bad = await search({ key, query: 'after:yesterday' });
+    const bad = await search({ key: key(), query: 'after:yesterday' });
     expect(bad.res.status).toBe(400);
     expect(bad.body.error).toMatch(/after/);
   });
@@ -74,7 +69,7 @@ describe('shodan replica', () => {
   it('writes timestamps in UTC without an offset, and answers 429 with its error body', async () => {
     for (const b of s.items() as ShodanBanner[]) expect(b.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/);
     s.server.rateLimitNext(2);
-    const limited = await search({ key, query: 'port:22' });
+    const limited = await search({ key: key(), query: 'port:22' });
     expect(limited.res.status).toBe(429);
     expect(limited.res.headers.get('retry-after')).toBe('2');
     expect(limited.body.error).toMatch(/rate limit/i);

@@ -4,13 +4,11 @@
  * Bearer / Basic auth with the `messages` 401 bodies, the search-quota rate-limit body; and the
  * manifest parses.
  */
-import { readFileSync } from 'node:fs';
 import { replica, type SplunkNotable } from '../../../replicas/splunk.js';
-import type { StartedReplica } from '../../../replicas/base.js';
-import { parseManifest } from '../../../src/adapters/declarative/manifest.js';
+import { GOOD_TOKEN, manifestOf, replicaUnderTest } from '../../helpers/replicas.js';
 
 describe('splunk replica', () => {
-  let s: StartedReplica;
+  const s = replicaUnderTest(replica);
   const token = () => s.connection().credentials.token!;
   const search = (form: Record<string, string>, auth = `Splunk ${token()}`, query = '?output_mode=json') =>
     fetch(`${s.url}/services/search/v2/jobs${query}`, {
@@ -18,11 +16,6 @@ describe('splunk replica', () => {
       headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams(form).toString(),
     });
-
-  beforeAll(async () => {
-    s = await replica.start({ verifyBearer: async (t) => t === 'good-access-token' });
-  });
-  afterAll(async () => s.close());
 
   it('refuses a wrong token with 401 "call not properly authenticated", accepts Splunk, Bearer and Basic', async () => {
     const wrong = await search({ search: 'search index=notable', exec_mode: 'oneshot' }, `Splunk ${s.wrongConnection().credentials.token}`);
@@ -33,7 +26,7 @@ describe('splunk replica', () => {
     expect(await xml.text()).toContain('<msg type="WARN">call not properly authenticated</msg>');
     expect((await search({ search: 'search index=notable', exec_mode: 'oneshot' })).status).toBe(200);
     expect((await search({ search: 'search index=notable', exec_mode: 'oneshot' }, `Bearer ${token()}`)).status).toBe(200);
-    expect((await search({ search: 'search index=notable', exec_mode: 'oneshot' }, 'Bearer good-access-token')).status).toBe(200);
+    expect((await search({ search: 'search index=notable', exec_mode: 'oneshot' }, `Bearer ${GOOD_TOKEN}`)).status).toBe(200);
     const basic = await search({ search: 'search index=notable', exec_mode: 'oneshot' }, `Basic ${Buffer.from('admin:wrong').toString('base64')}`);
     expect(basic.status).toBe(401);
     expect(await basic.json()).toEqual({ messages: [{ type: 'ERROR', text: 'Unauthorized' }] });
@@ -84,7 +77,7 @@ describe('splunk replica', () => {
   });
 
   it('has a valid manifest', () => {
-    const m = parseManifest(readFileSync(new URL('../../../src/adapters/manifests/splunk.yaml', import.meta.url), 'utf8'), 'splunk.yaml');
+    const m = manifestOf('splunk');
     expect(m.id).toBe('splunk');
     expect(m.auth.API_KEY?.remediation).toMatch(replica.authRemediation);
   });

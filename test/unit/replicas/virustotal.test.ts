@@ -4,7 +4,7 @@
  * `origin:` and `entity_type:` filters, `order`, and 429 QuotaExceededError.
  */
 import { replica, type IocStreamObject } from '../../../replicas/virustotal.js';
-import type { StartedReplica } from '../../../replicas/base.js';
+import { GOOD_TOKEN, replicaUnderTest } from '../../helpers/replicas.js';
 
 interface StreamAnswer {
   data: IocStreamObject[];
@@ -14,15 +14,10 @@ interface StreamAnswer {
 }
 
 describe('virustotal replica', () => {
-  let s: StartedReplica;
-  let key: string;
-  beforeAll(async () => {
-    s = await replica.start({ verifyBearer: async (t) => t === 'good-access-token' });
-    key = s.connection().credentials.apiKey!;
-  });
-  afterAll(async () => s.close());
+  const s = replicaUnderTest(replica);
+  const key = () => s.connection().credentials.apiKey!;
 
-  const get = async (url: string, headers: Record<string, string> = { 'x-apikey': key }) => {
+  const get = async (url: string, headers: Record<string, string> = { 'x-apikey': key() }) => {
     const res = await fetch(url, { headers });
     return { res, body: (await res.json()) as StreamAnswer };
   };
@@ -31,7 +26,7 @@ describe('virustotal replica', () => {
     expect((await get(`${s.url}/api/v3/ioc_stream`, {})).body.error).toEqual({ code: 'AuthenticationRequiredError', message: 'X-Apikey header is missing' });
     const wrong = await get(`${s.url}/api/v3/ioc_stream`, { 'x-apikey': s.wrongConnection().credentials.apiKey! });
     expect([wrong.res.status, wrong.body.error?.code]).toEqual([401, 'WrongCredentialsError']);
-    expect((await get(`${s.url}/api/v3/ioc_stream`, { authorization: 'Bearer good-access-token' })).res.status).toBe(200);
+    expect((await get(`${s.url}/api/v3/ioc_stream`, { authorization: `Bearer ${GOOD_TOKEN}` })).res.status).toBe(200);
   });
 
   it('pages with meta.cursor and links.next (at most 40), newest first by default', async () => {
