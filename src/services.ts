@@ -17,6 +17,7 @@ import { HealthService } from './modules/health/health.service.js';
 import { IngestionService } from './modules/ingestion/ingestion.service.js';
 import { PostgresSink } from './modules/ingestion/sink.js';
 import { NatsDelivery } from './modules/ingestion/nats-delivery.js';
+import { IntakeTokenService } from './modules/intake/intake-token.service.js';
 import type { Logger } from './server/logger.js';
 
 /** The business layer, one instance per process; resolvers reach it through the context. */
@@ -61,7 +62,7 @@ export function createServices(dataSource: DataSource, config: AppConfig, databa
     },
   };
   const records = new RecordService(dataSource);
-  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, rotations, ingestion, health, delivery, records };
+  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, rotations, ingestion, health, delivery, records, intakeTokens: new IntakeTokenService(dataSource, audit) };
 }
 
 export type Services = ReturnType<typeof createServices>;

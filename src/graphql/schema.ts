@@ -12,6 +12,7 @@ import { toAuditEvent } from '../modules/audit/audit.mapper.js';
 import { ConnectorResolver } from '../modules/connectors/connector.resolver.js';
 import { HealthResolver } from '../modules/health/health.resolver.js';
 import { IngestionResolver } from '../modules/ingestion/ingestion.resolver.js';
+import { ConnectorIntakeTokensResolver, IntakeTokenResolver } from '../modules/intake/intake-token.resolver.js';
 import { NormalizationResolver } from '../modules/normalization/normalization.resolver.js';
 import { ConnectorRecordsResolver, RecordResolver } from '../modules/records/record.resolver.js';
 import { toRecord } from '../modules/records/record.mapper.js';
@@ -67,7 +68,7 @@ const referenceResolvers = {
  */
 export async function buildFederatedSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [ConnectorResolver, ApplicationResolver, ApiKeyResolver, AuditResolver, IngestionResolver, HealthResolver, NormalizationResolver, RecordResolver, ConnectorRecordsResolver],
+    resolvers: [ConnectorResolver, ApplicationResolver, ApiKeyResolver, AuditResolver, IngestionResolver, HealthResolver, NormalizationResolver, RecordResolver, ConnectorRecordsResolver, IntakeTokenResolver, ConnectorIntakeTokensResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
   });

@@ -1,11 +1,14 @@
 /**
  * API2:2023 Broken Authentication: tokens must expire, cannot be issued in the future, and cannot
- * live longer than the service accepts; the refusals say why without echoing the token.
+ * live longer than the service accepts; the refusals say why without echoing the token. A push
+ * connector's intake token speaks for its own tenant's connector only, and never reaches the logs.
  */
+import { createHash } from 'node:crypto';
 import { SignJWT, UnsecuredJWT } from 'jose';
-import { LIST } from '../helpers/fixtures.js';
+import { listAdapters } from '../../src/adapters/registry.js';
+import { CREATE, LIST } from '../helpers/fixtures.js';
 import { errorCode, startTestService, type TestService } from '../helpers/server.js';
-import { TEST_JWT_SECRET } from '../helpers/tokens.js';
+import { admin, TEST_JWT_SECRET } from '../helpers/tokens.js';
 
 let svc: TestService;
 
@@ -66,6 +69,67 @@ describe('API2:2023 Broken Authentication', () => {
       expect(errorCode(await strict.gql(LIST, {}, tooLong))).toBe('UNAUTHENTICATED');
     } finally {
       await strict.close();
+    }
+  });
+});
+
+describe('API2:2023 Broken Authentication: intake tokens of push connectors', () => {
+  const CREATE_TOKEN = `mutation($connectorId: ID!, $name: String!) { createIntakeToken(connectorId: $connectorId, name: $name) { token intakeToken { id } } }`;
+  const REVOKE_TOKEN = 'mutation($id: ID!) { revokeIntakeToken(id: $id) { id revokedAt } }';
+  let a: string;
+  let b: string;
+  let connectorA: string;
+  let connectorB: string;
+  let tokenA: { token: string; intakeToken: { id: string } };
+  let tokenB: { token: string; intakeToken: { id: string } };
+
+  beforeAll(async () => {
+    // Any provider whose adapter spec says `mode: 'push'`.
+    const provider = listAdapters().find((x) => x.spec.mode === 'push')?.spec.id;
+    if (!provider) throw new Error('no provider with mode "push" is registered');
+    a = await admin('itk-a');
+    b = await admin('itk-b');
+    connectorA = (await svc.ok(CREATE, { input: { name: 'A feed', provider, config: {} } }, a)).createConnector.id;
+    connectorB = (await svc.ok(CREATE, { input: { name: 'B feed', provider, config: {} } }, b)).createConnector.id;
+    tokenA = (await svc.ok(CREATE_TOKEN, { connectorId: connectorA, name: 'A collector' }, a)).createIntakeToken;
+    tokenB = (await svc.ok(CREATE_TOKEN, { connectorId: connectorB, name: 'B collector' }, b)).createIntakeToken;
+  });
+
+  test("a token of tenant A authenticates as A's connector only, never as tenant B's", async () => {
+    const intake = svc.services.intakeTokens;
+    expect(await intake.authenticate(tokenA.token)).toEqual({ tokenId: tokenA.intakeToken.id, tenantId: 'itk-a', connectorId: connectorA });
+    expect(await intake.authenticate(tokenB.token)).toEqual({ tokenId: tokenB.intakeToken.id, tenantId: 'itk-b', connectorId: connectorB });
+    // Tenant B can neither mint a token for A's connector nor revoke A's token...
+    expect(errorCode(await svc.gql(CREATE_TOKEN, { connectorId: connectorA, name: 'Stolen' }, b))).toBe('NOT_FOUND');
+    expect(errorCode(await svc.gql(REVOKE_TOKEN, { id: tokenA.intakeToken.id }, b))).toBe('NOT_FOUND');
+    const rows: Array<{ tenant_id: string; connector_id: string; revoked_at: Date | null }> = await svc.dataSource.query(
+      'SELECT tenant_id, connector_id, revoked_at FROM intake_tokens WHERE connector_id = ANY($1::text[]) ORDER BY id',
+      [[connectorA, connectorB]],
+    );
+    expect(rows).toEqual([
+      { tenant_id: 'itk-a', connector_id: connectorA, revoked_at: null },
+      { tenant_id: 'itk-b', connector_id: connectorB, revoked_at: null },
+    ]);
+    // ...and revoking B's own token leaves A's working.
+    await svc.ok(REVOKE_TOKEN, { id: tokenB.intakeToken.id }, b);
+    expect(await intake.authenticate(tokenB.token)).toBeNull();
+    expect(await intake.authenticate(tokenA.token)).toMatchObject({ tenantId: 'itk-a', connectorId: connectorA });
+  });
+
+  test('an intake token is no bearer token for the API', async () => {
+    const res = await svc.gql(LIST, {}, tokenA.token);
+    expect(errorCode(res)).toBe('UNAUTHENTICATED');
+    expect(res.status).toBe(401);
+    expect(JSON.stringify(res.body)).not.toContain(tokenA.token.slice(4));
+  });
+
+  test('tokens, their secret part and their hashes never appear in the logs', async () => {
+    const logs = svc.logs.text();
+    // The SQL of creating, listing and authenticating was logged (trace), so the search means something.
+    expect(logs).toContain('intake_tokens');
+    for (const { token } of [tokenA, tokenB]) {
+      expect(logs).not.toContain(token.slice(4));
+      expect(logs).not.toContain(createHash('sha256').update(token).digest('hex'));
     }
   });
 });

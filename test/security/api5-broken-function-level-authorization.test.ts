@@ -4,11 +4,12 @@
  * The role matrix, derived from the resolvers (`caller(ctx, role)` in src/modules/* /*.resolver.ts),
  * the services (application tokens may not create or delete applications nor mint or revoke keys)
  * and the README ("Roles": viewer reads; editor writes: create, update, toggle, test, sync; admin
- * also manages credentials, applications, API keys and purges; API keys: READ reads like a viewer,
+ * also manages credentials, applications, API keys, intake tokens and purges; API keys: READ reads like a viewer,
  * WRITE writes like an editor). Each cell of the table is one test: a denied cell must answer
  * FORBIDDEN and change nothing; an allowed cell must succeed. Without a token, everything but
  * `_service` is UNAUTHENTICATED.
  */
+import { listAdapters } from '../../src/adapters/registry.js';
 import { admin, editor, viewer } from '../helpers/tokens.js';
 import { errorCode, startTestService, type TestService } from '../helpers/server.js';
 import { makeRecords, startRestUpstream, type RestUpstream } from '../helpers/upstream.js';
@@ -31,6 +32,16 @@ const unique = (what: string) => `${what} ${++counter}`;
 async function connector(extra: Record<string, unknown> = {}): Promise<string> {
   const input = { name: unique('target'), provider: 'generic_rest', applicationId: appX, config: { baseUrl: up.url, path: '/items', syncIntervalSec: 3600 }, ...extra };
   return (await svc.ok('mutation($input: CreateConnectorInput!) { createConnector(input: $input) { id } }', { input }, adm)).createConnector.id;
+}
+/** A connector of any provider whose adapter spec says `mode: 'push'`. */
+async function pushConnector(): Promise<string> {
+  const provider = listAdapters().find((a) => a.spec.mode === 'push')?.spec.id;
+  if (!provider) throw new Error('no provider with mode "push" is registered');
+  return connector({ provider, config: {} });
+}
+async function intakeToken(): Promise<string> {
+  const created = (await svc.ok('mutation($id: ID!, $name: String!) { createIntakeToken(connectorId: $id, name: $name) { intakeToken { id } } }', { id: await pushConnector(), name: unique('intake') }, adm)).createIntakeToken;
+  return created.intakeToken.id;
 }
 async function deletedConnector(): Promise<string> {
   const id = await connector();
@@ -91,6 +102,10 @@ const MUTATIONS: Operation[] = [
     prepare: async () => ({ app: appX, name: unique('minted') }),                                                                                                           allowed: [N, N, Y, N, N] },
   { name: 'revokeApiKey', field: 'revokeApiKey', document: 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }',
     prepare: async () => ({ id: (await apiKey()).id }),                                                                                                                     allowed: [N, N, Y, N, N] },
+  { name: 'createIntakeToken', field: 'createIntakeToken', document: 'mutation($id: ID!, $name: String!) { createIntakeToken(connectorId: $id, name: $name) { token } }',
+    prepare: async () => ({ id: await pushConnector(), name: unique('intake') }),                                                                                           allowed: [N, N, Y, N, N] },
+  { name: 'revokeIntakeToken', field: 'revokeIntakeToken', document: 'mutation($id: ID!) { revokeIntakeToken(id: $id) { id } }',
+    prepare: async () => ({ id: await intakeToken() }),                                                                                                                     allowed: [N, N, Y, N, N] },
 ];
 
 // prettier-ignore
@@ -99,6 +114,8 @@ const READS: Operation[] = [
     prepare: async () => ({ id: appX }),                                                                                                                                     allowed: [N, N, Y, N, N] },
   { name: 'connector', field: 'connector', document: 'query($id: ID!) { connector(id: $id) { id lastTest { success } ingestionRuns { id } healthHistory { at } } }',
     prepare: async () => ({ id: await connector() }),                                                                                                                        allowed: [Y, Y, Y, Y, Y] },
+  { name: 'Connector.intakeTokens', field: 'connector', document: 'query($id: ID!) { connector(id: $id) { id intakeTokens { id prefix } } }',
+    prepare: async () => ({ id: await pushConnector() }),                                                                                                                    allowed: [Y, Y, Y, Y, Y] },
   { name: 'connectors', field: 'connectors', document: '{ connectors { totalCount } }', prepare: async () => ({}),                                                          allowed: [Y, Y, Y, Y, Y] },
   { name: 'application', field: 'application', document: 'query($id: ID!) { application(id: $id) { id connectors { totalCount } } }', prepare: async () => ({ id: appX }),  allowed: [Y, Y, Y, Y, Y] },
   { name: 'applications', field: 'applications', document: '{ applications { totalCount } }', prepare: async () => ({}),                                                    allowed: [Y, Y, Y, Y, Y] },
@@ -121,6 +138,7 @@ async function state(): Promise<unknown> {
             -- last_used_at is written by authentication itself (at most once a minute), not by the operation.
             (SELECT json_agg(k ORDER BY k.id)::text FROM (SELECT id, application_id, name, scope, token_sha256, expires_at, revoked_at, revoked_by FROM api_keys WHERE tenant_id = $1) k) AS keys,
             (SELECT json_agg(s ORDER BY s.connector_id, s.version)::text FROM connector_secrets s WHERE tenant_id = $1) AS secrets,
+            (SELECT json_agg(t ORDER BY t.id)::text FROM intake_tokens t WHERE tenant_id = $1) AS intake_tokens,
             (SELECT count(*)::int FROM audit_events WHERE tenant_id = $1) AS audit,
             (SELECT count(*)::int FROM ingestion_runs) AS runs`,
     [TENANT],
@@ -222,7 +240,7 @@ describe('API5:2023 Broken Function Level Authorization', () => {
       // null, or for _entities a list of nulls: nothing resolved.
       const value = res.body.data?.[op.field] ?? null;
       expect(Array.isArray(value) ? value.filter((v) => v !== null) : value).toEqual(Array.isArray(value) ? [] : null);
-      expect(JSON.stringify(res.body)).not.toMatch(/(cnn|app|aud|key)_[0-9A-Z]{26}/);
+      expect(JSON.stringify(res.body)).not.toMatch(/(cnn|app|aud|key|itk)_[0-9A-Z]{26}/);
       expect(await state()).toEqual(before);
     });
 

@@ -21,5 +21,7 @@ export const AUDIT_EVENT_TYPES = [
   'APPLICATION_DELETED',
   'API_KEY_CREATED',
   'API_KEY_REVOKED',
+  'INTAKE_TOKEN_CREATED',
+  'INTAKE_TOKEN_REVOKED',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -1,0 +1,34 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { caller, type GraphQLContext } from '../../graphql/context.js';
+import { Connector } from '../connectors/connector.type.js';
+import { connectorIntakeTokens } from './intake-token.loaders.js';
+import { toIntakeToken } from './intake-token.mapper.js';
+import { CreatedIntakeToken, IntakeToken } from './intake-token.type.js';
+
+@Resolver(() => IntakeToken)
+export class IntakeTokenResolver {
+  @Mutation(() => CreatedIntakeToken, { description: 'Admins only; push connectors only. The token is in this response and nowhere else.' })
+  async createIntakeToken(
+    @Arg('connectorId', () => ID) connectorId: string,
+    @Arg('name', () => String) name: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<CreatedIntakeToken> {
+    const { intakeToken, token } = await ctx.services.intakeTokens.create(caller(ctx, 'admin'), connectorId, name);
+    return { intakeToken: toIntakeToken(intakeToken), token };
+  }
+
+  @Mutation(() => IntakeToken, { description: 'Admins only. Takes effect on the next request; revoking a revoked token changes nothing.' })
+  async revokeIntakeToken(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<IntakeToken> {
+    return toIntakeToken(await ctx.services.intakeTokens.revoke(caller(ctx, 'admin'), id));
+  }
+}
+
+/** `Connector.intakeTokens`: one statement for every connector of a request. */
+@Resolver(() => Connector)
+export class ConnectorIntakeTokensResolver {
+  @FieldResolver(() => [IntakeToken], { description: 'Push connectors: the intake tokens, revoked ones included, newest first. Never a token. Empty for polled connectors.' })
+  async intakeTokens(@Root() connector: Connector, @Ctx() ctx: GraphQLContext): Promise<IntakeToken[]> {
+    caller(ctx, 'viewer');
+    return (await connectorIntakeTokens(ctx).load(connector.id)).map(toIntakeToken);
+  }
+}
