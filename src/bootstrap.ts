@@ -54,8 +54,9 @@ export async function startService(config: AppConfig, logger: Logger, options: {
       maxTokenLifetimeSec: config.auth.maxTokenLifetimeSec,
       serviceTokens: services.apiKeys,
     });
-    // SINK=nats: only a process that runs workers delivers; it does not start without NATS.
-    if (config.runWorkers) await services.delivery?.connect();
+    // SINK=nats: every process delivers (workers their runs, every process its push intake); none
+    // starts without NATS.
+    await services.delivery?.connect();
     await services.queue.start();
     const workers = config.runWorkers ? await startWorkers(services, config, url, logger) : [];
     const schema = await buildFederatedSchema();

@@ -66,6 +66,15 @@ export interface AppConfig {
     staleRunSec: number;
   };
   sink: { retentionDays: number };
+  /** Push intake (HEC and /intake/<connectorId>). */
+  intake: {
+    /** Largest intake request body, in bytes. */
+    maxBodyBytes: number;
+    /** Requests per intake token per minute (0: unlimited). */
+    requestsPerTokenPerMinute: number;
+    /** Messages one process decodes and writes at once; beyond it the intake answers busy (503). */
+    maxPending: number;
+  };
   /** SINK=nats: the written records are also published to NATS JetStream; null for SINK=postgres (the default). */
   nats: NatsSettings | null;
   health: {
@@ -278,6 +287,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       staleRunSec: int(env, 'STALE_RUN_SEC', 300, 1, 86400),
     },
     sink: { retentionDays: int(env, 'SINK_RETENTION_DAYS', 30, 1, 3650) },
+    intake: {
+      maxBodyBytes: int(env, 'INTAKE_MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+      requestsPerTokenPerMinute: int(env, 'INTAKE_RATE_LIMIT_PER_TOKEN', 6000, 0, 10_000_000),
+      maxPending: int(env, 'INTAKE_MAX_PENDING', 20000, 1, 10_000_000),
+    },
     nats: natsSettings(env),
     health: {
       concurrency: int(env, 'HEALTH_CONCURRENCY', 8, 1, 256),

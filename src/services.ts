@@ -17,6 +17,7 @@ import { HealthService } from './modules/health/health.service.js';
 import { IngestionService } from './modules/ingestion/ingestion.service.js';
 import { PostgresSink } from './modules/ingestion/sink.js';
 import { NatsDelivery } from './modules/ingestion/nats-delivery.js';
+import { IntakeService } from './modules/intake/intake.service.js';
 import { IntakeTokenService } from './modules/intake/intake-token.service.js';
 import type { Logger } from './server/logger.js';
 
@@ -62,7 +63,9 @@ export function createServices(dataSource: DataSource, config: AppConfig, databa
     },
   };
   const records = new RecordService(dataSource);
-  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, rotations, ingestion, health, delivery, records, intakeTokens: new IntakeTokenService(dataSource, audit) };
+  const intake = new IntakeService(dataSource, new PostgresSink(), delivery, logger, { maxPending: config.intake.maxPending });
+  intake.onAccepted = health.onIntake;
+  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, rotations, ingestion, health, delivery, records, intake, intakeTokens: new IntakeTokenService(dataSource, audit) };
 }
 
 export type Services = ReturnType<typeof createServices>;

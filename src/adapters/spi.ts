@@ -34,6 +34,29 @@ export type ConnectorConfig = Record<string, unknown>;
 /** Secret values, keyed by the credentials schema's property names. Never logged or returned. */
 export type Credentials = Record<string, string>;
 
+/**
+ * One message a push source sent us: a syslog message (its header already read), one HEC event,
+ * or one line posted to `/intake/<connectorId>`. Decoding it never touches the network.
+ */
+export interface PushMessage {
+  transport: 'udp' | 'tcp' | 'tls' | 'hec' | 'http';
+  /** The sender's IP address. */
+  remoteAddress: string;
+  receivedAt: Date;
+  /** Syslog HOSTNAME / HEC `host`, when the message says. */
+  hostname: string | null;
+  /** Syslog APP-NAME (RFC 3164 tag) / HEC `source`, when the message says. */
+  appName: string | null;
+  /** The syslog timestamp / HEC `time`, ISO 8601, when the message says. */
+  timestamp: string | null;
+  /** The payload: the syslog MSG (after the header), a raw line, or a HEC event that is a string. */
+  text: string | null;
+  /** A HEC event or NDJSON line that is a JSON object. */
+  json: Record<string, unknown> | null;
+}
+
+export type DecodeResult = { ok: true; record: NormalizedRecord } | { ok: false; error: string };
+
 /** Static description of a provider. */
 export interface AdapterSpec {
   /** The `provider` value stored on a connector, e.g. `generic_rest`. */
@@ -49,6 +72,8 @@ export interface AdapterSpec {
   /** Which credential fields each auth type requires. */
   requiredCredentials: Partial<Record<AuthType, string[]>>;
   eventTypes: string[];
+  /** `poll` (default): the service reads the upstream; `push`: the upstream sends to our intake. */
+  mode?: 'poll' | 'push';
   /** Where the vendor documents the API the provider reads. */
   documentationUrl?: string;
   /** Kinds of normalized records the provider produces (`event`, `indicator`, ...). */
@@ -134,4 +159,6 @@ export interface Adapter {
   check(ctx: AdapterContext, input: ConnectionInput, options?: CheckOptions): Promise<CheckResult>;
   /** Reads from `cursor` (null: from the start) in batches; throws `ConnectorError` on failure. */
   read(ctx: AdapterContext, input: ConnectionInput, cursor: ReadCursor): AsyncIterable<RecordBatch>;
+  /** Push providers: one received message as a normalized record (pure; never throws). */
+  decode?(message: PushMessage, config: ConnectorConfig): DecodeResult;
 }

@@ -1,3 +1,4 @@
+import { registerIntakeRoutes } from '../modules/intake/intake.routes.js';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -139,6 +140,15 @@ export async function createApp({ config, dataSource, schema, services, verifier
       void reply.header('x-sql-statements', String(counter.count));
       return body;
     },
+  });
+
+  await registerIntakeRoutes(app, {
+    intake: services.intake,
+    tokens: services.intakeTokens,
+    logger,
+    maxBodyBytes: config.intake.maxBodyBytes,
+    requestsPerMinute: config.intake.requestsPerTokenPerMinute,
+    anonymousPerMinute: config.rateLimit.anonymous,
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

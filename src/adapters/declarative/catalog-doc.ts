@@ -72,9 +72,23 @@ export function renderProvidersDoc(): string {
   for (const m of manifests) m.streams.forEach((s, i) => lines.push(streamRow(m, s, i === 0)));
   lines.push('', '| provider | name | documentation | config schema version |', '|---|---|---|---|');
   for (const m of manifests) lines.push(`| \`${m.id}\` | ${m.name} | ${m.documentationUrl} | ${m.version} |`);
+  lines.push(
+    '',
+    '## Push providers',
+    '',
+    'Sent to us instead of polled: by syslog (routed by the config\'s `senders` CIDRs and optional `hostname` / `appName`) or',
+    'over HTTP (Splunk HEC-compatible `/services/collector/event` and `/raw`, and `/intake/<connectorId>`) with an intake token',
+    '(`createIntakeToken`).',
+    '',
+    '| provider | type | reads | documentation |',
+    '|---|---|---|---|',
+  );
+  for (const { spec } of listAdapters()) {
+    if (spec.mode === 'push') lines.push(`| \`${spec.id}\` | ${spec.type} | ${spec.description} | ${spec.documentationUrl ?? ''} |`);
+  }
   lines.push('', '## Hand-written providers', '', '| provider | type | auth | record kinds |', '|---|---|---|---|');
   for (const { spec } of listAdapters()) {
-    if (declarative.has(spec.id)) continue;
+    if (declarative.has(spec.id) || spec.mode === 'push') continue;
     lines.push(`| \`${spec.id}\` | ${spec.type} | ${spec.authTypes.join(', ')} | ${(spec.recordKinds ?? []).join(', ')} |`);
   }
   lines.push(

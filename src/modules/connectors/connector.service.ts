@@ -12,7 +12,7 @@ import { AppError } from '../../errors/app-error.js';
 import type { RequestContext } from '../../graphql/context.js';
 import { checkFirst, decodeCursor } from '../../graphql/pagination.js';
 import { actorOf, systemActor, type Actor } from '../audit/audit.actor.js';
-import { listAdapters } from '../../adapters/registry.js';
+import { isPushProvider, listAdapters } from '../../adapters/registry.js';
 import { diffChanges } from '../audit/audit.changes.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { ApplicationService } from '../applications/application.service.js';
@@ -249,7 +249,7 @@ export class ConnectorService {
         enabledChangedBy: enabled ? principal.subject : null,
         enabledReason: null,
         syncStatus: enabled ? 'PENDING' : 'PAUSED',
-        runState: enabled && this.pipeline ? 'STARTING' : 'STOPPED',
+        runState: enabled && this.pipeline ? (isPushProvider(spec.id) ? 'RUNNING' : 'STARTING') : 'STOPPED',
         lastSyncAt: null,
         lastCheckedAt: null,
         consecutiveErrors: 0,
@@ -448,7 +448,9 @@ export class ConnectorService {
       this.checkVersion(before, expectedVersion);
       if (before.enabled === enabled) return before;
       const now = new Date();
-      const runState = !this.pipeline ? before.runState : enabled ? 'STARTING' : await this.pipeline.onDisabled(m, before);
+      // A push connector runs from the commit on (the intake reads `enabled`); a polled one once a worker claims its sync.
+      const started = isPushProvider(before.provider) ? 'RUNNING' : 'STARTING';
+      const runState = !this.pipeline ? before.runState : enabled ? started : await this.pipeline.onDisabled(m, before);
       const after = await this.write(
         m,
         before,

@@ -22,6 +22,8 @@ export interface HealthObservation {
   degradedReason?: string | null;
   /** Policies trip at once, without damping (duplicate flood). */
   immediate?: boolean;
+  /** Whether records keep coming was already judged (push connectors, from their intake). */
+  recordsJudged?: boolean;
 }
 
 export interface HealthDecision {

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import { isPushProvider } from '../../adapters/registry.js';
 import { recordOAuthState } from '../connectors/oauth-state.js';
 import { operationalSettings } from '../../adapters/operations.js';
 import type { Principal } from '../../auth/principal.js';
@@ -31,6 +32,8 @@ export interface HealthOptions {
 }
 
 const MONITOR = systemActor('health-monitor');
+/** The window the duplicate-flood guard judges a push connector's intake over. */
+export const FLOOD_WINDOW_MS = 60_000;
 
 /**
  * Health that tells the truth: scheduled cheap checks and ingestion outcomes feed one damped state
@@ -77,6 +80,7 @@ export class HealthService {
     const connector = await this.connectors.loadById(connectorId);
     if (!connector || !connector.enabled || connector.isDeleted) return connector;
     let observation: HealthObservation;
+    if (isPushProvider(connector.provider)) return this.record(connectorId, await this.pushObservation(connector), reschedule);
     try {
       const credentials = await this.credentials.resolve(connector);
       const { result, oauth } = await this.tests.run(
@@ -123,9 +127,26 @@ export class HealthService {
     return updated;
   }
 
+  /**
+   * A push connector is judged by what it receives: HEALTHY while messages keep arriving, DEGRADED
+   * when none came within `expectRecordsWithinSec` (since it was enabled, or since the last one).
+   */
+  private async pushObservation(connector: ConnectorEntity): Promise<HealthObservation> {
+    const [stats] = await this.dataSource.query('SELECT last_received_at, rejected, accepted, last_error FROM intake_stats WHERE connector_id = $1', [connector.id]);
+    const now = Date.now();
+    const since = Math.max((connector.enabledChangedAt ?? connector.createdAt).getTime(), stats?.last_received_at ? new Date(stats.last_received_at).getTime() : 0);
+    const expectSec = operationalSettings(connector.config).expectRecordsWithinSec;
+    const silentSec = Math.round((now - since) / 1000);
+    if (silentSec > expectSec) {
+      const what = stats?.last_received_at ? `no message received in the last ${silentSec} s` : `no message received in the ${silentSec} s since the connector was enabled`;
+      return { ok: true, latencyMs: null, error: null, degradedReason: `${what} (expectRecordsWithinSec ${expectSec})` };
+    }
+    return { ok: true, latencyMs: null, error: null, recordsJudged: true };
+  }
+
   /** A connector that answers but has delivered nothing since it was switched on is not HEALTHY. */
   private withRecordExpectation(connector: ConnectorEntity, observation: HealthObservation, now: Date): HealthObservation {
-    if (!observation.ok || observation.degradedReason) return observation;
+    if (!observation.ok || observation.degradedReason || observation.recordsJudged) return observation;
     const since = connector.enabledChangedAt ?? connector.createdAt;
     const expectWithinMs = operationalSettings(connector.config).expectRecordsWithinSec * 1000;
     const delivered = connector.lastRecordAt && connector.lastRecordAt >= since;
@@ -197,6 +218,40 @@ export class HealthService {
       setImmediate(() => void this.autoDisable(Object.assign({}, connector, patch) as ConnectorEntity, reason).catch((error) => this.logger.error({ err: String(error) }, 'auto-disable failed')));
     }
     return patch;
+  };
+
+  /** Per push connector, this process's intake in the current flood window. */
+  private readonly intakeWindows = new Map<string, { startedAt: number; read: number; duplicates: number }>();
+
+  /**
+   * The duplicate-flood guard for push connectors: there are no runs, so it judges the records this
+   * process took for the connector within a window of FLOOD_WINDOW_MS, as it judges a polled run:
+   * at least `duplicateFloodMinRecords` read and a share of duplicates over `duplicateFloodRatio`
+   * marks the connector DEGRADED at once, and with `duplicateFloodAutoDisable` disables it.
+   */
+  readonly onIntake = async (connector: { id: string; config: Record<string, unknown> }, read: number, duplicates: number): Promise<void> => {
+    const settings = operationalSettings(connector.config);
+    if (settings.duplicateFloodRatio === null || read === 0) return;
+    const now = Date.now();
+    let window = this.intakeWindows.get(connector.id);
+    if (!window || now - window.startedAt > FLOOD_WINDOW_MS) {
+      window = { startedAt: now, read: 0, duplicates: 0 };
+      this.intakeWindows.set(connector.id, window);
+    }
+    window.read += read;
+    window.duplicates += duplicates;
+    if (window.read < settings.duplicateFloodMinRecords || window.duplicates / window.read <= settings.duplicateFloodRatio) return;
+    const share = Math.round((window.duplicates / window.read) * 100);
+    const degradedReason = `duplicate flood: ${share}% of ${window.read} records received in ${Math.round((now - window.startedAt) / 1000)} s were duplicates (limit ${Math.round(settings.duplicateFloodRatio * 100)}%)`;
+    this.intakeWindows.delete(connector.id);
+    const updated = await this.dataSource.transaction(async (m) => {
+      const current = await this.connectors.lockById(m, connector.id);
+      if (!current || !current.enabled || current.isDeleted) return null;
+      const patch = await this.apply(m, current, { ok: true, latencyMs: null, error: null, immediate: true, degradedReason });
+      await m.update(ConnectorEntity, { id: current.id }, patch as QueryDeepPartialEntity<ConnectorEntity>);
+      return Object.assign(current, patch);
+    });
+    if (updated && settings.duplicateFloodAutoDisable) await this.autoDisable(updated, `auto-disabled by the duplicate-flood guard: ${degradedReason}`);
   };
 
   /** Policies disable through the same toggle as a person, as SYSTEM with the reason. */

@@ -1,3 +1,4 @@
+import { isPushProvider } from '../../adapters/registry.js';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
 import { AppError } from '../../errors/app-error.js';
 import { caller, type GraphQLContext } from '../../graphql/context.js';
@@ -30,6 +31,9 @@ export class IngestionResolver {
     const [connector] = await ctx.services.connectors.findByIds(rc.principal, [id]);
     if (!connector) throw AppError.notFound('connector', id);
     if (!connector.enabled || connector.isDeleted) throw AppError.badInput(`connector ${id} is disabled: enable it before syncing`);
+    if (isPushProvider(connector.provider)) {
+      throw AppError.badInput(`connector ${id} is a push connector (${connector.provider}): it is not polled, its records arrive through the intake`);
+    }
     return toRun(await ctx.services.ingestion.syncNow(rc, connector));
   }
 

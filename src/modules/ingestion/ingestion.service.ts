@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { OAuthObserver, recordOAuthState } from '../connectors/oauth-state.js';
 import { operationalSettings } from '../../adapters/operations.js';
-import { getAdapter } from '../../adapters/registry.js';
+import { getAdapter, isPushProvider, PUSH_PROVIDER_IDS } from '../../adapters/registry.js';
 import type { AdapterRuntime } from '../../adapters/runtime.js';
 import type { ReadCursor, RecordBatch } from '../../adapters/spi.js';
 import type { Principal } from '../../auth/principal.js';
@@ -95,6 +95,8 @@ export class IngestionService {
 
   /** Enabling: queue a sync now; the worker that picks it up moves STARTING → RUNNING. */
   async onEnabled(m: EntityManager, connector: ConnectorEntity): Promise<void> {
+    // A push connector has nothing to poll: the intake takes its messages from this commit on.
+    if (isPushProvider(connector.provider)) return;
     await this.queue.send(QUEUES.sync, { connectorId: connector.id, tenantId: connector.tenantId, trigger: 'enable' } satisfies SyncJob, {
       singletonKey: connector.id,
       manager: m,
@@ -464,10 +466,10 @@ export class IngestionService {
    */
   async reconcile(): Promise<number> {
     const missing: Array<{ id: string; tenant_id: string }> = await this.dataSource.query(
-      `SELECT c.id, c.tenant_id FROM connectors c WHERE c.enabled AND NOT c.is_deleted
+      `SELECT c.id, c.tenant_id FROM connectors c WHERE c.enabled AND NOT c.is_deleted AND c.provider <> ALL($3::text[])
        AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $1 AND j.singleton_key = c.id AND j.state IN ('created', 'retry', 'active'))
        AND NOT EXISTS (SELECT 1 FROM ingestion_runs r WHERE r.connector_id = c.id AND r.status = 'RUNNING' AND r.heartbeat_at > now() - make_interval(secs => $2))`,
-      [QUEUES.sync, this.options.staleRunSec],
+      [QUEUES.sync, this.options.staleRunSec, PUSH_PROVIDER_IDS],
     );
     for (const c of missing) {
       await this.queue.send(QUEUES.sync, { connectorId: c.id, tenantId: c.tenant_id, trigger: 'schedule' } satisfies SyncJob, { singletonKey: c.id });

@@ -23,10 +23,8 @@ export const PREFIX_LENGTH = 8;
 export { LAST_USED_RESOLUTION_MS };
 
 const TOKEN_PATTERN = /^hec_[A-Za-z0-9_-]{43}$/;
-// ids.ts's IdPrefix does not list `itk` yet; the helper and its id pattern take any three letters.
-const ID_PREFIX = 'itk' as IdPrefix;
-// audit.service.ts's targetType union does not list `IntakeToken` yet; the column is free text.
-const TARGET_TYPE = 'IntakeToken' as AuditRecordInput['targetType'];
+const ID_PREFIX: IdPrefix = 'itk';
+const TARGET_TYPE: AuditRecordInput['targetType'] = 'IntakeToken';
 
 /** Who a live intake token speaks for. */
 export interface IntakeIdentity {

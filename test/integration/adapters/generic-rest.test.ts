@@ -220,7 +220,7 @@ describe('spec and registry', () => {
     expect(getAdapter('nope')).toBeUndefined();
     expect(listAdapters()).toContain(genericRestAdapter);
     expect(listAdapters('CUSTOM_API')).toEqual([genericRestAdapter]);
-    expect(listAdapters('SIEM').map((a) => a.spec.id)).toEqual(['splunk', 'microsoft_sentinel', 'ibm_qradar', 'elastic_security']);
+    expect(listAdapters('SIEM').map((a) => a.spec.id)).toEqual(['syslog_cef', 'syslog_leef', 'http_collector', 'splunk', 'microsoft_sentinel', 'ibm_qradar', 'elastic_security']);
   });
 
   test('spec: all five auth types, secret fields write-only, required credentials per auth type', () => {
