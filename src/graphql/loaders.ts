@@ -4,6 +4,7 @@ import { createAuditLoaders } from '../modules/audit/audit.loaders.js';
 import { createConnectorLoaders } from '../modules/connectors/connector.loaders.js';
 import { createHealthLoaders } from '../modules/health/health.loaders.js';
 import { createIngestionLoaders } from '../modules/ingestion/ingestion.loaders.js';
+import { createIntakeLoaders } from '../modules/intake/intake.loaders.js';
 import { createRecordLoaders } from '../modules/records/record.loaders.js';
 import type { Services } from '../services.js';
 
@@ -15,6 +16,7 @@ export function createLoaders(services: Services, principal: Principal) {
     ...createIngestionLoaders(services.ingestion, principal),
     ...createHealthLoaders(services.health, principal),
     ...createRecordLoaders(services.records, principal),
+    ...createIntakeLoaders(services.intakeTokens, services.intake, principal),
   };
 }
 

@@ -124,8 +124,8 @@ describe('the HEC-compatible collector', () => {
     const c = await pushConnector('syslog_cef');
     await svc.ok(TOGGLE, { id: c.id, enabled: false }, adminA);
     expect(await curl('/services/collector/event', JSON.stringify({ event: cef('while off') }), c.token)).toMatchObject({ status: 403, body: { text: 'Token disabled', code: 1 } });
-    const [stats] = await svc.dataSource.query('SELECT received, dropped_disabled, accepted FROM intake_stats WHERE connector_id = $1', [c.id]);
-    expect(stats).toMatchObject({ received: '1', dropped_disabled: '1', accepted: '0' });
+    const { intake } = (await svc.ok(`query($id: ID!) { connector(id: $id) { intake { received accepted droppedDisabled lastReceivedAt } } }`, { id: c.id }, adminA)).connector;
+    expect(intake).toMatchObject({ received: 1, accepted: 0, droppedDisabled: 1, lastReceivedAt: expect.any(String) });
     expect((await records(c.id)).totalCount).toBe(0);
     const on = (await svc.ok(TOGGLE, { id: c.id, enabled: true }, adminA)).toggleConnector;
     expect(on.runState).toBe('RUNNING');
@@ -284,5 +284,24 @@ describe('the SIEM flood, on push', () => {
     } finally {
       await up.close();
     }
+  });
+});
+
+describe('Connector.intake and Connector.intakeTokens', () => {
+  test('a page of connectors reads their intake counters and tokens in one statement each', async () => {
+    const tenant = await admin('hecStats');
+    const made = [];
+    for (let i = 0; i < 4; i++) made.push(await pushConnector('http_collector', tenant));
+    for (const c of made) expect(await curl('/services/collector/event', JSON.stringify({ event: { n: c.id } }), c.token)).toMatchObject({ status: 200 });
+    const one = await svc.gql(`{ connectors(first: 1) { nodes { id } } }`, {}, tenant);
+    const all = await svc.gql(`{ connectors(first: 20) { nodes { id intake { received accepted lastSender } intakeTokens { id } } } }`, {}, tenant);
+    const nodes = (all.body.data as any).connectors.nodes;
+    expect(nodes).toHaveLength(4);
+    for (const n of nodes) expect(n).toMatchObject({ intake: { received: 1, accepted: 1, lastSender: expect.stringMatching(/127\.0\.0\.1/) }, intakeTokens: [{ id: expect.any(String) }] });
+    // The page, then one statement for all intake counters and one for all tokens.
+    expect(all.statements - one.statements).toBe(2);
+    // Another tenant sees none of it.
+    const other = (await svc.ok(`{ connectors(first: 20) { nodes { id } } }`, {}, adminB)).connectors.nodes.map((n: any) => n.id);
+    for (const c of made) expect(other).not.toContain(c.id);
   });
 });

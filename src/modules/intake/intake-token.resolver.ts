@@ -1,9 +1,8 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
 import { caller, type GraphQLContext } from '../../graphql/context.js';
 import { Connector } from '../connectors/connector.type.js';
-import { connectorIntakeTokens } from './intake-token.loaders.js';
 import { toIntakeToken } from './intake-token.mapper.js';
-import { CreatedIntakeToken, IntakeToken } from './intake-token.type.js';
+import { CreatedIntakeToken, IntakeStats, IntakeToken } from './intake-token.type.js';
 
 @Resolver(() => IntakeToken)
 export class IntakeTokenResolver {
@@ -29,6 +28,12 @@ export class ConnectorIntakeTokensResolver {
   @FieldResolver(() => [IntakeToken], { description: 'Push connectors: the intake tokens, revoked ones included, newest first. Never a token. Empty for polled connectors.' })
   async intakeTokens(@Root() connector: Connector, @Ctx() ctx: GraphQLContext): Promise<IntakeToken[]> {
     caller(ctx, 'viewer');
-    return (await connectorIntakeTokens(ctx).load(connector.id)).map(toIntakeToken);
+    return (await ctx.loaders.connectorIntakeTokens.load(connector.id)).map(toIntakeToken);
+  }
+
+  @FieldResolver(() => IntakeStats, { nullable: true, description: 'Push connectors: what the intake received; null before the first message and for polled connectors.' })
+  async intake(@Root() connector: Connector, @Ctx() ctx: GraphQLContext): Promise<IntakeStats | null> {
+    caller(ctx, 'viewer');
+    return ctx.loaders.connectorIntakeStats.load(connector.id);
   }
 }

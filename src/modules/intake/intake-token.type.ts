@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, Float, ID, ObjectType } from 'type-graphql';
 
 /** A push connector's intake token as clients see it: never the token, nor its hash. */
 @ObjectType({ description: "A push connector's intake token (Splunk HEC-compatible). The token is shown once, by createIntakeToken." })
@@ -19,4 +19,18 @@ export class CreatedIntakeToken {
   @Field(() => IntakeToken) intakeToken!: IntakeToken;
   @Field(() => String, { description: 'hec_ + 43 characters. Shown once: only its SHA-256 is stored.' })
   token!: string;
+}
+
+@ObjectType({ description: "What a push connector's intake received, since the connector was created (counted in every process)." })
+export class IntakeStats {
+  @Field(() => Float, { description: 'Messages that reached the connector (accepted, duplicate, rejected or dropped).' }) received!: number;
+  @Field(() => Float, { description: 'Messages decoded into records (stored, or counted as duplicates).' }) accepted!: number;
+  @Field(() => Float, { description: 'Records whose dedup key was seen within the window.' }) duplicates!: number;
+  @Field(() => Float, { description: 'Messages the provider could not decode.' }) rejected!: number;
+  @Field(() => Float, { description: 'Messages that arrived while the connector was disabled.' }) droppedDisabled!: number;
+  @Field(() => Float, { description: 'Messages refused because the intake was full (the sender was told to retry).' }) droppedBusy!: number;
+  @Field(() => Date, { nullable: true }) firstReceivedAt!: Date | null;
+  @Field(() => Date, { nullable: true }) lastReceivedAt!: Date | null;
+  @Field(() => String, { nullable: true, description: 'The address the last message came from.' }) lastSender!: string | null;
+  @Field(() => String, { nullable: true, description: 'Why the last undecodable message was rejected.' }) lastError!: string | null;
 }

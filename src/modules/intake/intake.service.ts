@@ -17,7 +17,10 @@ import { getAdapter } from '../../adapters/registry.js';
 import type { NormalizedRecord } from '../../adapters/records.js';
 import type { PushMessage } from '../../adapters/spi.js';
 import { operationalSettings } from '../../adapters/operations.js';
+import type { Principal } from '../../auth/principal.js';
+import { SqlParams } from '../../db/sql.js';
 import type { Logger } from '../../server/logger.js';
+import { connectorVisibility } from '../connectors/connector.visibility.js';
 import { RecordDeliveryError, type RecordDelivery, type Sink } from '../ingestion/sink.js';
 
 /** Records kept per connector as the sample a connection test shows. */
@@ -180,28 +183,38 @@ export class IntakeService {
     );
   }
 
-  /** The connector's intake counters, or null before its first message. */
-  async stats(target: IntakeTarget): Promise<IntakeStats | null> {
-    const [row] = await this.dataSource.query(
-      `SELECT received, accepted, duplicates, rejected, dropped_disabled, dropped_busy, first_received_at, last_received_at, last_sender, last_error, sample
-         FROM intake_stats WHERE connector_id = $1 AND tenant_id = $2`,
-      [target.connectorId, target.tenantId],
+  /**
+   * Intake counters of many connectors in one statement (`Connector.intake`), only of connectors the
+   * principal may see; a connector that never received anything has none.
+   */
+  async statsOf(principal: Principal, connectorIds: readonly string[]): Promise<Map<string, IntakeStats>> {
+    const sql = new SqlParams();
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT s.connector_id, s.received, s.accepted, s.duplicates, s.rejected, s.dropped_disabled, s.dropped_busy,
+              s.first_received_at, s.last_received_at, s.last_sender, s.last_error
+         FROM intake_stats s JOIN connectors c ON c.id = s.connector_id AND c.tenant_id = s.tenant_id
+        WHERE s.tenant_id = ${sql.param(principal.tenantId)} AND s.connector_id = ANY(${sql.param(connectorIds)}::text[])
+          AND ${connectorVisibility(principal, 'c', sql)}`,
+      sql.values,
     );
-    if (!row) return null;
     const n = (v: unknown) => Number(v);
-    return {
-      received: n(row.received),
-      accepted: n(row.accepted),
-      duplicates: n(row.duplicates),
-      rejected: n(row.rejected),
-      droppedDisabled: n(row.dropped_disabled),
-      droppedBusy: n(row.dropped_busy),
-      firstReceivedAt: row.first_received_at,
-      lastReceivedAt: row.last_received_at,
-      lastSender: row.last_sender,
-      lastError: row.last_error,
-      sample: row.sample,
-    };
+    return new Map(
+      rows.map((row) => [
+        row.connector_id as string,
+        {
+          received: n(row.received),
+          accepted: n(row.accepted),
+          duplicates: n(row.duplicates),
+          rejected: n(row.rejected),
+          droppedDisabled: n(row.dropped_disabled),
+          droppedBusy: n(row.dropped_busy),
+          firstReceivedAt: row.first_received_at as Date | null,
+          lastReceivedAt: row.last_received_at as Date | null,
+          lastSender: row.last_sender as string | null,
+          lastError: row.last_error as string | null,
+        },
+      ]),
+    );
   }
 }
 
@@ -216,5 +229,4 @@ export interface IntakeStats {
   lastReceivedAt: Date | null;
   lastSender: string | null;
   lastError: string | null;
-  sample: NormalizedRecord[];
 }
