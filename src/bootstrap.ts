@@ -7,6 +7,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { buildFederatedSchema } from './graphql/schema.js';
 import { createApp } from './server/app.js';
 import type { Logger } from './server/logger.js';
+import { createSyslogReceiver, type SyslogReceiver } from './modules/intake/syslog/index.js';
 import { HealthWorker } from './modules/health/health.worker.js';
 import { IngestionWorker } from './modules/ingestion/ingestion.worker.js';
 import { createServices, type Services } from './services.js';
@@ -15,6 +16,8 @@ export interface Service {
   app: FastifyInstance;
   dataSource: DataSource;
   services: Services;
+  /** The syslog receiver, when a SYSLOG_*_PORT is set. */
+  syslog: SyslogReceiver | null;
   /** Where the HTTP server listens, once `listen` was called. */
   url: string;
   close(): Promise<void>;
@@ -38,6 +41,7 @@ export async function startService(config: AppConfig, logger: Logger, options: {
   const url = config.databaseUrl ?? (embedded = await startEmbeddedPostgres(config.dataDir, logger)).url;
   let dataSource: DataSource | undefined;
   let created: Services | undefined;
+  let syslog: SyslogReceiver | null = null;
   try {
     dataSource = await openDatabase({ url, logger });
     const secret = resolveJwtSecret(config);
@@ -59,6 +63,8 @@ export async function startService(config: AppConfig, logger: Logger, options: {
     await services.delivery?.connect();
     await services.queue.start();
     const workers = config.runWorkers ? await startWorkers(services, config, url, logger) : [];
+    syslog = createSyslogReceiver(config, dataSource, url, services.intake, logger);
+    await syslog?.start();
     const schema = await buildFederatedSchema();
     const app = await createApp({ config, dataSource, schema, services, verifier, logger });
     let address = '';
@@ -69,10 +75,12 @@ export async function startService(config: AppConfig, logger: Logger, options: {
       app,
       dataSource: db,
       services,
+      syslog,
       url: address.replace('0.0.0.0', '127.0.0.1'),
       close() {
         closing ??= (async () => {
           await app.close();
+          await syslog?.stop();
           for (const worker of workers) await worker.stop();
           await services.queue.stop();
           await services.delivery?.close();
@@ -84,6 +92,7 @@ export async function startService(config: AppConfig, logger: Logger, options: {
       },
     };
   } catch (error) {
+    await syslog?.stop().catch(() => undefined);
     await created?.delivery?.close();
     if (dataSource?.isInitialized) await dataSource.destroy();
     await embedded?.stop();

@@ -75,6 +75,8 @@ export interface AppConfig {
     /** Messages one process decodes and writes at once; beyond it the intake answers busy (503). */
     maxPending: number;
   };
+  /** The syslog receiver (README, "Send by syslog"): each listener off unless its port is set. */
+  syslog: SyslogConfig;
   /** SINK=nats: the written records are also published to NATS JetStream; null for SINK=postgres (the default). */
   nats: NatsSettings | null;
   health: {
@@ -82,6 +84,19 @@ export interface AppConfig {
     concurrency: number;
     checkTimeoutMs: number;
   };
+}
+
+/** SYSLOG_*: where the syslog receiver listens; a port left unset means no listener on that transport. */
+export interface SyslogConfig {
+  host: string;
+  udpPort?: number;
+  tcpPort?: number;
+  /** RFC 5425 syslog over TLS; needs `tlsCert` and `tlsKey` (PEM files). */
+  tlsPort?: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** SYSLOG_QUEUE_MAX: messages queued per connector before TCP senders are paused and UDP datagrams dropped. */
+  queueMax: number;
 }
 
 /** SINK=nats (README, "Records to NATS JetStream"). */
@@ -175,6 +190,32 @@ function url(env: Env, key: string, protocols: string[]): string | undefined {
     throw new ConfigError(`${key} must use ${protocols.join(' or ')}`);
   }
   return raw;
+}
+
+function optionalPort(env: Env, key: string): number | undefined {
+  return str(env, key) === undefined ? undefined : int(env, key, 0, 0, 65535);
+}
+
+function syslogSettings(env: Env): SyslogConfig {
+  const settings: SyslogConfig = {
+    host: str(env, 'SYSLOG_HOST') ?? '0.0.0.0',
+    udpPort: optionalPort(env, 'SYSLOG_UDP_PORT'),
+    tcpPort: optionalPort(env, 'SYSLOG_TCP_PORT'),
+    tlsPort: optionalPort(env, 'SYSLOG_TLS_PORT'),
+    tlsCert: str(env, 'SYSLOG_TLS_CERT'),
+    tlsKey: str(env, 'SYSLOG_TLS_KEY'),
+    queueMax: int(env, 'SYSLOG_QUEUE_MAX', 10_000, 1, 10_000_000),
+  };
+  if (settings.tlsPort !== undefined && (!settings.tlsCert || !settings.tlsKey)) {
+    throw new ConfigError('SYSLOG_TLS_PORT needs SYSLOG_TLS_CERT and SYSLOG_TLS_KEY (PEM files)');
+  }
+  for (const key of ['tlsCert', 'tlsKey'] as const) {
+    const file = settings[key];
+    if (settings.tlsPort !== undefined && file && !existsSync(file)) {
+      throw new ConfigError(`${key === 'tlsCert' ? 'SYSLOG_TLS_CERT' : 'SYSLOG_TLS_KEY'} names a file that does not exist`);
+    }
+  }
+  return settings;
 }
 
 /** NATS_URL: comma-separated nats:// or tls:// URLs; credentials in them are taken out (never logged). */
@@ -292,6 +333,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       requestsPerTokenPerMinute: int(env, 'INTAKE_RATE_LIMIT_PER_TOKEN', 6000, 0, 10_000_000),
       maxPending: int(env, 'INTAKE_MAX_PENDING', 20000, 1, 10_000_000),
     },
+    syslog: syslogSettings(env),
     nats: natsSettings(env),
     health: {
       concurrency: int(env, 'HEALTH_CONCURRENCY', 8, 1, 256),

@@ -9,6 +9,7 @@ import { openDatabase } from './db/data-source.js';
 import { installProcessGuards } from './process-guards.js';
 import { createLogger } from './server/logger.js';
 import { createServices } from './services.js';
+import { createSyslogReceiver } from './modules/intake/syslog/index.js';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
@@ -28,6 +29,9 @@ try {
 }
 await services.queue.start();
 const workers = await startWorkers(services, config, config.databaseUrl, logger);
+// The syslog receiver runs in worker deployments too (off unless a SYSLOG_*_PORT is set).
+const syslog = createSyslogReceiver(config, dataSource, config.databaseUrl, services.intake, logger);
+await syslog?.start();
 logger.info({ pid: process.pid }, 'workers started');
 
 let stopping = false;
@@ -35,6 +39,7 @@ async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'stopping workers');
+  await syslog?.stop();
   for (const worker of workers) await worker.stop();
   await services.queue.stop();
   await services.delivery?.close();

@@ -67,3 +67,47 @@ describe('API4:2023 / API2:2023 for the push intake', () => {
     expect(everything).not.toMatch(/hec_G{10}/);
   });
 });
+
+describe('API4:2023 for the syslog receiver: an oversized frame', () => {
+  let syslog: TestService;
+  let bearer: string;
+
+  beforeAll(async () => {
+    syslog = await startTestService('security_syslog', { SYSLOG_HOST: '127.0.0.1', SYSLOG_TCP_PORT: '0', SYSLOG_UDP_PORT: '0' });
+    bearer = await admin('syslog-sec');
+  });
+  afterAll(async () => syslog?.close());
+
+  test('is skipped and counted, never buffered whole; the frames after it arrive and the service stays up', async () => {
+    const { createConnector: c } = await syslog.ok(
+      `mutation($input: CreateConnectorInput!) { createConnector(input: $input) { id } }`,
+      { input: { name: 'syslog', provider: 'http_collector', enabled: true, config: { senders: ['127.0.0.1/32'], appName: 'big' } } },
+      bearer,
+    );
+    const deadlineRoute = Date.now() + 5000;
+    while (!syslog.syslog!.hasRoute(c.id) && Date.now() < deadlineRoute) await new Promise((r) => setTimeout(r, 20));
+    const { createConnection } = await import('node:net');
+    const port = syslog.syslog!.ports.tcp!;
+    const frame = (msg: string) => `${Buffer.byteLength(msg)} ${msg}`;
+    const huge = `<13>Dec  3 10:00:00 host big: ${'A'.repeat(200 * 1024)}`;
+    // Octet counting: a 200 KiB frame between two small ones, then LF framing on another connection.
+    for (const payload of [frame('<13>Dec  3 10:00:00 host big: before') + frame(huge) + frame('<13>Dec  3 10:00:00 host big: after'), `${huge}\n<13>Dec  3 10:00:00 host big: after LF\n`]) {
+      await new Promise<void>((resolve, reject) => {
+        const socket = createConnection({ port, host: '127.0.0.1' }, () => socket.end(payload));
+        socket.on('close', () => resolve());
+        socket.on('error', reject);
+      });
+    }
+    const deadline = Date.now() + 10_000;
+    let messages: string[] = [];
+    while (Date.now() < deadline) {
+      const rows = await syslog.dataSource.query(`SELECT record->>'message' AS m FROM ingested_records WHERE connector_id = $1`, [c.id]);
+      messages = rows.map((r: { m: string }) => r.m).sort();
+      if (messages.length >= 3) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(messages).toEqual(['after', 'after LF', 'before']);
+    expect(syslog.syslog!.counters.oversized).toBe(2);
+    expect((await fetch(`${syslog.url}/healthz`)).status).toBe(200);
+  });
+});

@@ -13,6 +13,7 @@ import type { RequestContext } from '../../graphql/context.js';
 import { checkFirst, decodeCursor } from '../../graphql/pagination.js';
 import { actorOf, systemActor, type Actor } from '../audit/audit.actor.js';
 import { isPushProvider, listAdapters } from '../../adapters/registry.js';
+import { PUSH_ROUTES_CHANNEL } from '../intake/syslog/channel.js';
 import { diffChanges } from '../audit/audit.changes.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { ApplicationService } from '../applications/application.service.js';
@@ -51,6 +52,15 @@ export interface PipelineHooks {
   onDisabled(m: EntityManager, connector: ConnectorEntity): Promise<RunState>;
   /** Removes what ingestion kept for the connector (records, cursor, runs). */
   onPurged(m: EntityManager, connector: ConnectorEntity): Promise<void>;
+}
+
+/**
+ * Tells every process's syslog router (src/modules/intake/syslog/router.ts) that a push connector's
+ * routing changed; delivered when the transaction commits, so the router reads the committed row.
+ */
+async function notifyPushRoutes(m: EntityManager, connector: Pick<ConnectorEntity, 'id' | 'provider'>): Promise<void> {
+  if (!isPushProvider(connector.provider)) return;
+  await m.query('SELECT pg_notify($1, $2)', [PUSH_ROUTES_CHANNEL, connector.id]);
 }
 
 /** A background component acting on a tenant's connector (health policies). */
@@ -275,6 +285,7 @@ export class ConnectorService {
         deletedBy: null,
       });
       await m.insert(ConnectorEntity, row as QueryDeepPartialEntity<ConnectorEntity>);
+      await notifyPushRoutes(m, row);
       if (enabled) await this.pipeline?.onEnabled(m, row);
       await this.audit.record(m, actorOf(rc), {
         tenantId: principal.tenantId,
@@ -376,6 +387,7 @@ export class ConnectorService {
       const changes = this.changes(before, proposed);
       if (!Object.keys(changes).length) return before;
       const after = await this.write(m, before, patch, principal);
+      await notifyPushRoutes(m, after);
       await this.audit.record(m, actorOf(rc), {
         tenantId: principal.tenantId,
         eventType: 'CONNECTOR_UPDATED',
@@ -415,6 +427,7 @@ export class ConnectorService {
         },
         principal,
       );
+      await notifyPushRoutes(m, after);
       await this.audit.record(m, actorOf(rc), {
         tenantId: principal.tenantId,
         eventType: 'CONNECTOR_DELETED',
@@ -468,6 +481,7 @@ export class ConnectorService {
         { subject: actor.id ?? 'system' },
       );
       if (enabled) await this.pipeline?.onEnabled(m, after);
+      await notifyPushRoutes(m, after);
       await this.audit.record(m, actor, {
         tenantId: before.tenantId,
         eventType: enabled ? 'CONNECTOR_ENABLED' : 'CONNECTOR_DISABLED',
@@ -493,6 +507,7 @@ export class ConnectorService {
       if (!before.isDeleted) throw AppError.badInput(`connector ${id} is not deleted: delete it before purging it`);
       await this.pipeline?.onPurged(m, before);
       await m.delete(ConnectorEntity, { id, tenantId: principal.tenantId });
+      await notifyPushRoutes(m, before);
       await this.audit.record(m, actorOf(rc), {
         tenantId: principal.tenantId,
         eventType: 'CONNECTOR_PURGED',
@@ -514,6 +529,7 @@ export class ConnectorService {
       const before = await this.lockVisible(m, principal, id);
       if (!before.isDeleted) return before;
       const after = await this.write(m, before, { isDeleted: false, deletedAt: null, deletedBy: null }, principal);
+      await notifyPushRoutes(m, after);
       await this.audit.record(m, actorOf(rc), {
         tenantId: principal.tenantId,
         eventType: 'CONNECTOR_RESTORED',
