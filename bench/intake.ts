@@ -1,7 +1,13 @@
 /**
- * `npm run bench:intake`: push intake throughput, CEF events per second through the Splunk
- * HEC-compatible collector, against a floor in the same run. Figures, not tests: writes the section
- * between `intake:begin` and `intake:end` of bench/RESULTS.md.
+ * `npm run bench:intake`: push intake throughput, CEF events per second over syslog TCP and through
+ * the Splunk HEC-compatible collector, each against a floor in the same run. Figures, not tests:
+ * writes the section between `intake:begin` and `intake:end` of bench/RESULTS.md.
+ *
+ * Syslog TCP: a sender child process writes RFC 3164 lines carrying CEF over 1 and 8 connections to
+ * the service's receiver (framing, header, routing by sender, per-connector batches of 500 through
+ * the intake); the floor is a raw `net` server that splits the same lines, parses the same CEF and
+ * inserts the same rows in batches of the same size. Time runs from the first byte until every
+ * event is stored (polled in the database).
  *
  * - The senders: a child process (so its CPU is not the measured process's) posting batches of
  *   concatenated HEC events, each a distinct CEF alert, over 1 and 8 keep-alive connections.
@@ -18,6 +24,7 @@
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -71,6 +78,82 @@ const t0 = performance.now();
 Promise.all(Array.from({ length: conns }, worker)).then(() => process.send({ ms: performance.now() - t0 }), (e) => process.send({ error: String(e) }));
 `;
 
+/** The TCP senders: `connections` sockets writing `events` LF-framed syslog lines between them; reports when all were written. */
+const TCP_SENDER_SOURCE = `
+const net = require('node:net');
+const [port, events, connections, offset] = process.argv.slice(2).map(Number);
+const cef = (i) => '<134>Dec  3 10:00:00 fw' + (i % 4) + ' CEF:0|Acme|EdgeFW|1.0|' + (100 + (i % 50)) + '|Blocked connection ' + i + '|' + (i % 11) + '|src=198.51.100.' + (i % 250) + ' dst=203.0.113.' + (i % 7) + ' dpt=' + (1024 + (i % 5000)) + ' rt=' + (1764748800000 + i) + '\\n';
+const per = Math.ceil(events / connections);
+const t0 = performance.now();
+let done = 0;
+for (let c = 0; c < connections; c++) {
+  const socket = net.connect(port, '127.0.0.1', () => {
+    let i = c * per;
+    const end = Math.min(events, (c + 1) * per);
+    const write = () => {
+      let ok = true;
+      while (i < end && ok) {
+        let chunk = '';
+        for (let k = 0; k < 200 && i < end; k++, i++) chunk += cef(offset + i);
+        ok = socket.write(chunk);
+      }
+      if (i < end) socket.once('drain', write);
+      else socket.end(() => { if (++done === connections) process.send({ ms: performance.now() - t0 }); });
+    };
+    write();
+  });
+  socket.on('error', (e) => process.send({ error: String(e) }));
+}
+`;
+
+async function sendTcp(port: number, connections: number, offset: number): Promise<void> {
+  const dir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', '.work');
+  const file = join(dir, 'intake-tcp-sender.cjs');
+  writeFileSync(file, TCP_SENDER_SOURCE);
+  const child = fork(file, [String(port), String(EVENTS), String(connections), String(offset)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const result = await new Promise<{ ms?: number; error?: string }>((ok) => child.once('message', ok));
+  child.kill();
+  if (result.error) throw new Error(`tcp sender: ${result.error}`);
+}
+
+/** Until `connectorId` has `count` records; the elapsed ms since `t0`. */
+async function storedBy(pool: pg.Pool, connectorId: string, count: number, t0: number): Promise<number> {
+  for (;;) {
+    if ((await stored(pool, connectorId)) >= count) return performance.now() - t0;
+    if (performance.now() - t0 > 300_000) throw new Error(`${connectorId}: not every event stored after 300 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The TCP floor: split lines, parse CEF, insert the same rows in batches of `batchSize`. */
+function startTcpFloor(pool: pg.Pool, connectorId: () => string, batchSize: number): Promise<net.Server> {
+  const server = net.createServer((socket) => {
+    let rest = '';
+    let pending: NormalizedRecord[] = [];
+    let chain = Promise.resolve();
+    const flush = () => {
+      const records = pending;
+      pending = [];
+      if (records.length) chain = chain.then(() => insertRows(pool, connectorId(), records));
+    };
+    let timer: NodeJS.Timeout | null = null;
+    socket.setEncoding('utf8');
+    socket.on('data', (data: string) => {
+      const lines = (rest + data).split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) {
+        const parsed = parseLine('CEF', line);
+        if (parsed.ok) pending.push(parsed.record);
+        if (pending.length >= batchSize) flush();
+      }
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(flush, 50);
+    });
+    socket.on('end', () => flush());
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
+}
+
 async function send(url: string, token: string, connections: number, offset: number): Promise<number> {
   const dir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', '.work');
   const file = join(dir, 'intake-sender.cjs');
@@ -82,7 +165,43 @@ async function send(url: string, token: string, connections: number, offset: num
   return result.ms!;
 }
 
-/** The floor: split, parse, key, and one multi-row INSERT … ON CONFLICT per request in a transaction. */
+/** The floor's store: the same keys and ids, one multi-row INSERT … ON CONFLICT in a transaction. */
+async function insertRows(pool: pg.Pool, id: string, records: NormalizedRecord[]): Promise<void> {
+  const byKey = new Map<string, { record: NormalizedRecord; copies: number }>();
+  for (const record of records) {
+    const key = dedupKeyOf(record);
+    const seen = byKey.get(key);
+    if (seen) seen.copies += 1;
+    else byKey.set(key, { record, copies: 1 });
+  }
+  const rows = [...byKey.entries()];
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      `INSERT INTO ingested_records AS r (id, tenant_id, connector_id, dedup_key, kind, record, run_id, observed_at, severity, title, duplicate_count, ingested_at, last_seen_at)
+       SELECT u.id, $1, $2, u.k, 'event', u.r, 'intake', u.o, u.s, u.t, u.c - 1, now(), now()
+       FROM unnest($3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::real[], $8::text[], $9::int[]) AS u(id, k, r, o, s, t, c)
+       ON CONFLICT (tenant_id, connector_id, dedup_key) DO UPDATE SET duplicate_count = r.duplicate_count + EXCLUDED.duplicate_count + 1, last_seen_at = now()`,
+      [
+        TENANT,
+        id,
+        rows.map(([key]) => recordId(TENANT, id, key)),
+        rows.map(([key]) => key),
+        rows.map(([, p]) => JSON.stringify(p.record)),
+        rows.map(([, p]) => observedAtOf(p.record)),
+        rows.map(([, p]) => severityOf(p.record)),
+        rows.map(([, p]) => titleOf(p.record)),
+        rows.map(([, p]) => p.copies),
+      ],
+    );
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+}
+
+/** The HEC floor: split, parse, and store per request. */
 function startFloor(pool: pg.Pool, connectorId: () => string): Promise<Server> {
   const server = createServer((req, res) => {
     let body = '';
@@ -97,39 +216,7 @@ function startFloor(pool: pg.Pool, connectorId: () => string): Promise<Server> {
       };
       parser.write(body);
       parser.end();
-      const id = connectorId();
-      const byKey = new Map<string, { record: NormalizedRecord; copies: number }>();
-      for (const record of records) {
-        const key = dedupKeyOf(record);
-        const seen = byKey.get(key);
-        if (seen) seen.copies += 1;
-        else byKey.set(key, { record, copies: 1 });
-      }
-      const rows = [...byKey.entries()];
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query(
-          `INSERT INTO ingested_records AS r (id, tenant_id, connector_id, dedup_key, kind, record, run_id, observed_at, severity, title, duplicate_count, ingested_at, last_seen_at)
-           SELECT u.id, $1, $2, u.k, 'event', u.r, 'intake', u.o, u.s, u.t, u.c - 1, now(), now()
-           FROM unnest($3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::real[], $8::text[], $9::int[]) AS u(id, k, r, o, s, t, c)
-           ON CONFLICT (tenant_id, connector_id, dedup_key) DO UPDATE SET duplicate_count = r.duplicate_count + EXCLUDED.duplicate_count + 1, last_seen_at = now()`,
-          [
-            TENANT,
-            id,
-            rows.map(([key]) => recordId(TENANT, id, key)),
-            rows.map(([key]) => key),
-            rows.map(([, p]) => JSON.stringify(p.record)),
-            rows.map(([, p]) => observedAtOf(p.record)),
-            rows.map(([, p]) => severityOf(p.record)),
-            rows.map(([, p]) => titleOf(p.record)),
-            rows.map(([, p]) => p.copies),
-          ],
-        );
-        await client.query('COMMIT');
-      } finally {
-        client.release();
-      }
+      await insertRows(pool, connectorId(), records);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"text":"Success","code":0}');
     });
   });
@@ -154,6 +241,8 @@ async function main(): Promise<void> {
     HOST: '127.0.0.1',
     DATA_DIR: join(work, 'service-data'),
     INTAKE_RATE_LIMIT_PER_TOKEN: '0',
+    SYSLOG_HOST: '127.0.0.1',
+    SYSLOG_TCP_PORT: '0',
     RATE_LIMIT_PER_PRINCIPAL: '1000000',
     RATE_LIMIT_PER_TENANT: '1000000',
   });
@@ -168,9 +257,42 @@ async function main(): Promise<void> {
     if (r.json.errors) throw new Error(JSON.stringify(r.json.errors));
     return r.json.data as Record<string, any>;
   };
+  let tcpFloorConnector = '';
+  const tcpFloor = await startTcpFloor(pool, () => tcpFloorConnector, 500);
   try {
-    const figures: Array<{ connections: number; round: number; service: number; floor: number }> = [];
     let offset = 0;
+    const tcpFigures: Array<{ connections: number; round: number; service: number; floor: number }> = [];
+    const servicePort = service.syslog?.ports.tcp;
+    if (!servicePort) throw new Error('the service started no syslog TCP listener');
+    for (const connections of [1, 8]) {
+      for (let round = 0; round <= ROUNDS; round++) {
+        const order: Array<'service' | 'floor'> = round % 2 ? ['floor', 'service'] : ['service', 'floor'];
+        const rate: Record<string, number> = {};
+        for (const target of order) {
+          offset += EVENTS;
+          // Routed by sender: one enabled connector for 127.0.0.1 at a time (the previous one is disabled).
+          const c = (
+            await gql(`mutation($input: CreateConnectorInput!) { createConnector(input: $input) { id } }`, {
+              input: { name: `tcp ${target} ${offset}`, provider: 'syslog_cef', enabled: target === 'service', config: { senders: target === 'service' ? ['127.0.0.1/32'] : [] } },
+            })
+          ).createConnector;
+          const t0 = performance.now();
+          if (target === 'floor') {
+            tcpFloorConnector = c.id;
+            await sendTcp((tcpFloor.address() as AddressInfo).port, connections, offset);
+          } else {
+            await new Promise((r) => setTimeout(r, 1100)); // the router learns of the new connector within a second
+            await sendTcp(servicePort, connections, offset);
+          }
+          const ms = await storedBy(pool, c.id, EVENTS, target === 'service' ? t0 + 1100 : t0);
+          rate[target] = (EVENTS / ms) * 1000;
+          if (target === 'service') await gql(`mutation($id: ID!) { deleteConnector(id: $id) { id } }`, { id: c.id });
+        }
+        if (round > 0) tcpFigures.push({ connections, round, service: rate.service!, floor: rate.floor! });
+        log(`syslog TCP, ${connections} connection(s), round ${round}${round ? '' : ' (warm-up)'}: service ${fmt(rate.service!)} events/s, floor ${fmt(rate.floor!)} events/s`);
+      }
+    }
+    const figures: Array<{ connections: number; round: number; service: number; floor: number }> = [];
     for (const connections of [1, 8]) {
       for (let round = 0; round <= ROUNDS; round++) {
         const order: Array<'service' | 'floor'> = round % 2 ? ['floor', 'service'] : ['service', 'floor'];
@@ -194,21 +316,30 @@ async function main(): Promise<void> {
         log(`${connections} connection(s), round ${round}${round ? '' : ' (warm-up)'}: service ${fmt(rate.service!)} events/s, floor ${fmt(rate.floor!)} events/s`);
       }
     }
-    const summary = [1, 8].map((connections) => {
-      const mine = figures.filter((f) => f.connections === connections);
-      return { connections, service: median(mine.map((f) => f.service)), floor: median(mine.map((f) => f.floor)), ratio: median(mine.map((f) => f.service / f.floor)) };
-    });
+    const summarize = (list: typeof figures) =>
+      [1, 8].map((connections) => {
+        const mine = list.filter((f) => f.connections === connections);
+        return { connections, service: median(mine.map((f) => f.service)), floor: median(mine.map((f) => f.floor)), ratio: median(mine.map((f) => f.service / f.floor)) };
+      });
+    const summary = summarize(figures);
+    const tcpSummary = summarize(tcpFigures);
     const lines = [
-      `### Push intake over HEC (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${os.availableParallelism()} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`,
+      `### Push intake (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${os.availableParallelism()} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`,
       '',
+      `**Syslog TCP.** ${EVENTS.toLocaleString('en')} distinct CEF alerts per run in RFC 3164 lines, written by a sender child process over 1 or 8 connections to the service's receiver (framing, header, routing by sender, batches of 500 through the intake: decoding, dedup, sink, counters), against a raw TCP floor that splits, parses and stores the same rows in batches of 500. From the first byte until every event is stored. Median of ${ROUNDS} rounds after a warm-up.`,
+      '',
+      ...markdownTable(
+        ['connections', 'service events/s (target ≥ 20,000)', 'floor events/s', 'ratio (target ≥ 0.5)'],
+        tcpSummary.map((s) => [String(s.connections), fmt(s.service), fmt(s.floor), s.ratio.toFixed(2)]),
+      ),
+      '',
+      '**HEC.**',
       `${EVENTS.toLocaleString('en')} distinct CEF alerts per run, posted as concatenated HEC events in batches of ${BATCH} by a sender child process, to \`POST /services/collector/event\` of a \`syslog_cef\` connector (token, limits, decoding, dedup, sink, counters), against a floor that parses and stores the same rows per request. Median of ${ROUNDS} rounds after a warm-up, service and floor alternating.`,
       '',
       ...markdownTable(
         ['connections', 'service events/s', 'floor events/s', 'ratio (target ≥ 0.5)'],
         summary.map((s) => [String(s.connections), fmt(s.service), fmt(s.floor), s.ratio.toFixed(2)]),
       ),
-      '',
-      'The syslog TCP figures (target ≥ 20,000 events/s) are not measured yet: see the issue note.',
     ];
     if (WRITE) {
       writeResultsSection(join(root, 'bench', 'RESULTS.md'), 'intake', lines);
@@ -218,6 +349,7 @@ async function main(): Promise<void> {
     }
   } finally {
     floor.close();
+    tcpFloor.close();
     await pool.end();
     await service.close();
     await db.stop();
