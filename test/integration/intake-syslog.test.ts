@@ -224,6 +224,14 @@ describe('routing by tenant', () => {
     expect((await records(wide.id)).totalCount).toBe(0);
   });
 
+  test('a change no NOTIFY announced (written straight to the table) is picked up by the one-second poll', async () => {
+    const c = await connector('syslog_cef', { appName: 'unannounced-before' });
+    await svc.dataSource.query(`UPDATE connectors SET config = config || '{"appName": "unannounced-after"}'::jsonb, version = version + 1 WHERE id = $1`, [c.id]);
+    await sleep(1200);
+    await logger(['--udp', '-t', 'unannounced-after'], cef('found by polling'), ports().udp!);
+    expect((await waitForRecords(c.id, 1)).nodes[0].title).toBe('found by polling');
+  });
+
   test('another process on the same database sees a rule change within a second', async () => {
     const other = await startTestService('intake_syslog', { DATABASE_URL: svc.databaseUrl, SYSLOG_HOST: '127.0.0.1', SYSLOG_UDP_PORT: '0' });
     try {
@@ -318,6 +326,7 @@ if $programname == 'viatls' then {
 describe('back-pressure', () => {
   test('a TCP sender that floods while the intake is held is paused, not dropped: every message arrives', async () => {
     const c = await connector('syslog_cef', { appName: 'flood' });
+    const other = await connector('syslog_cef', { appName: 'flood-other' });
     const n = 3000;
     const file = join(dir, 'flood.txt');
     writeFileSync(file, Array.from({ length: n }, (_, i) => cef(`flood ${i}`)).join('\n') + '\n');
@@ -329,6 +338,11 @@ describe('back-pressure', () => {
       await blocker.query('SELECT 1 FROM connectors WHERE id = $1 FOR UPDATE', [c.id]);
       const sending = logger(['--tcp', '--octet-count', '-t', 'flood', '-f', file], null, ports().tcp!);
       await waitFor('the connection paused', () => counters().pauses > before.pauses);
+      // Meanwhile the intake is full: another connector's batch comes back busy and is retried, not lost.
+      const lines = join(dir, 'other.txt');
+      writeFileSync(lines, Array.from({ length: 20 }, (_, i) => cef(`other ${i}`)).join('\n') + '\n');
+      await logger(['--tcp', '-t', 'flood-other', '-f', lines], null, ports().tcp!);
+      await waitFor('a batch refused as busy', () => counters().busy > before.busy);
       // Bounded: the queue holds its limit plus what one read brought in, not the whole flood.
       await sleep(300);
       expect(svc.syslog!.queued).toBeLessThan(200 + 1500);
@@ -344,6 +358,7 @@ describe('back-pressure', () => {
     }, 30_000);
     const [{ count }] = await svc.dataSource.query('SELECT count(*)::int AS count FROM ingested_records WHERE connector_id = $1', [c.id]);
     expect(count).toBe(n);
+    await waitForRecords(other.id, 20);
     expect(counters().droppedUdp).toBe(before.droppedUdp);
   });
 
