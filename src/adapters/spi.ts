@@ -49,7 +49,11 @@ export interface PushMessage {
   appName: string | null;
   /** The syslog timestamp / HEC `time`, ISO 8601, when the message says. */
   timestamp: string | null;
-  /** The payload: the syslog MSG (after the header), a raw line, or a HEC event that is a string. */
+  /**
+   * The payload: a raw line or a HEC event that is a string; for syslog, the whole line when it
+   * carries CEF or LEEF (their parsers read the header themselves and keep it), else the MSG after
+   * the header.
+   */
   text: string | null;
   /** A HEC event or NDJSON line that is a JSON object. */
   json: Record<string, unknown> | null;

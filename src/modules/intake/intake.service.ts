@@ -59,8 +59,13 @@ export class IntakeService {
     return this.pending;
   }
 
-  async submit(target: IntakeTarget, messages: readonly PushMessage[]): Promise<IntakeOutcome> {
+  /**
+   * `retried`: the caller keeps a refused batch and submits it again (the syslog receiver), so a busy
+   * refusal loses nothing and is not counted as `dropped_busy`.
+   */
+  async submit(target: IntakeTarget, messages: readonly PushMessage[], options: { retried?: boolean } = {}): Promise<IntakeOutcome> {
     if (this.pending + messages.length > this.options.maxPending && this.pending > 0) {
+      if (options.retried) return { status: 'busy', retryAfterSec: 1 };
       // Counted on the side: the answer must not wait for the database the intake is waiting on.
       void this.count(target, { dropped_busy: messages.length }).catch((e) => this.logger.debug({ err: String(e) }, 'could not count a busy refusal'));
       return { status: 'busy', retryAfterSec: 1 };

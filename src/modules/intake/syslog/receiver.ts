@@ -316,7 +316,7 @@ export class SyslogReceiver {
       const batch = q.messages.slice(0, this.batchSize);
       let retryMs = 0;
       try {
-        const outcome = await this.intake.submit({ tenantId: q.tenantId, connectorId: q.connectorId }, batch);
+        const outcome = await this.intake.submit({ tenantId: q.tenantId, connectorId: q.connectorId }, batch, { retried: true });
         if (outcome.status === 'busy') {
           this.stats.busy++;
           retryMs = Math.min(outcome.retryAfterSec * 1000, 50 * 2 ** attempt);
