@@ -22,6 +22,7 @@ import { decideRoute, type Route } from '../../src/modules/intake/syslog/router.
 import { admin } from '../helpers/tokens.js';
 import { startTestService, type TestService } from '../helpers/server.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { makeRecords, startRestUpstream } from '../helpers/upstream.js';
 
 const run = promisify(execFile);
 
@@ -390,3 +391,46 @@ describe('back-pressure', () => {
   });
 });
 
+describe('the SIEM flood, over syslog', () => {
+  test('logger re-sends one CEF alert 10,000 times: the guard disables that connector while another push and a polled connector keep ingesting; re-enabled, it ingests again', async () => {
+    const policy = { duplicateFloodRatio: 0.5, duplicateFloodMinRecords: 100, duplicateFloodAutoDisable: true };
+    const flooding = await connector('syslog_cef', { appName: 'floodfw', ...policy });
+    const quiet = await connector('syslog_cef', { appName: 'quietfw', ...policy });
+    const up = await startRestUpstream({ records: makeRecords(20, 'polled'), pageSize: 10 });
+    try {
+      const polled = (
+        await svc.ok(CREATE, { input: { name: 'polled feed', provider: 'generic_rest', enabled: true, config: { baseUrl: up.url, path: '/items', syncIntervalSec: 3600 } } }, adminA)
+      ).createConnector;
+      const file = join(dir, 'flood.log');
+      writeFileSync(file, `${cef('Duplicate alert storm')}\n`.repeat(10_000));
+      await run('logger', ['-n', '127.0.0.1', '-P', String(ports().tcp), '--tcp', '--octet-count', '-t', 'floodfw', '-f', file]);
+
+      const state = `query($id: ID!) { connector(id: $id) { enabled enabledReason enabledChangedBy intake { received accepted duplicates droppedDisabled } } }`;
+      const off = await waitFor('the flood guard to disable the connector', async () => {
+        const c = (await svc.ok(state, { id: flooding.id }, adminA)).connector;
+        return !c.enabled && c.intake?.received === 10_000 && c;
+      }, 30_000, 200);
+      expect(off.enabledChangedBy).toBe('health-monitor');
+      expect(off.enabledReason).toMatch(/duplicate-flood guard: duplicate flood/);
+      // Everything sent is accounted for: decoded before the guard tripped, or dropped after.
+      expect(off.intake.accepted + off.intake.droppedDisabled).toBe(10_000);
+      expect(off.intake.droppedDisabled).toBeGreaterThan(0);
+      expect((await records(flooding.id)).nodes).toEqual([expect.objectContaining({ title: 'Duplicate alert storm' })]);
+
+      // The others are untouched.
+      await logger(['--tcp', '-t', 'quietfw'], cef('Quiet one'), ports().tcp!);
+      expect((await waitForRecords(quiet.id, 1)).nodes[0].title).toBe('Quiet one');
+      await svc.services.ingestion.execute({ connectorId: polled.id, tenantId: 'syslogA', trigger: 'manual' }, 'flood-test-sync', 'flood-test', new AbortController().signal);
+      expect((await records(polled.id)).totalCount).toBe(20);
+
+      // Upstream fixed: enabled again, the source ingests again.
+      await svc.ok(TOGGLE, { id: flooding.id, enabled: true }, adminA);
+      await sleep(1100);
+      await logger(['--tcp', '-t', 'floodfw'], cef('After the fix'), ports().tcp!);
+      const after = await waitForRecords(flooding.id, 2);
+      expect(after.nodes.map((n: any) => n.title).sort()).toEqual(['After the fix', 'Duplicate alert storm']);
+    } finally {
+      await up.close();
+    }
+  });
+});

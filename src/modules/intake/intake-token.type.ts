@@ -23,12 +23,12 @@ export class CreatedIntakeToken {
 
 @ObjectType({ description: "What a push connector's intake received, since the connector was created (counted in every process)." })
 export class IntakeStats {
-  @Field(() => Float, { description: 'Messages that reached the connector (accepted, duplicate, rejected or dropped).' }) received!: number;
+  @Field(() => Float, { description: 'Messages that reached the connector: accepted + rejected + droppedDisabled.' }) received!: number;
   @Field(() => Float, { description: 'Messages decoded into records (stored, or counted as duplicates).' }) accepted!: number;
-  @Field(() => Float, { description: 'Records whose dedup key was seen within the window.' }) duplicates!: number;
+  @Field(() => Float, { description: 'Of the accepted, records whose dedup key was seen within the window (counted on the stored record).' }) duplicates!: number;
   @Field(() => Float, { description: 'Messages the provider could not decode.' }) rejected!: number;
   @Field(() => Float, { description: 'Messages that arrived while the connector was disabled.' }) droppedDisabled!: number;
-  @Field(() => Float, { description: 'Messages refused because the intake was full (the sender was told to retry).' }) droppedBusy!: number;
+  @Field(() => Float, { description: 'HTTP submissions refused because the intake was full (the sender was told to retry); not in received.' }) droppedBusy!: number;
   @Field(() => Date, { nullable: true }) firstReceivedAt!: Date | null;
   @Field(() => Date, { nullable: true }) lastReceivedAt!: Date | null;
   @Field(() => String, { nullable: true, description: 'The address the last message came from.' }) lastSender!: string | null;

@@ -127,7 +127,7 @@ export class IntakeService {
         target,
         {
           received: messages.length,
-          accepted: result.written,
+          accepted: records.length,
           duplicates: result.duplicates,
           rejected: rejected.length,
         },
