@@ -15,13 +15,14 @@ import { RateLimits1732233600400 } from './migrations/1732233600400-rate-limits.
 import { Records1732233600500 } from './migrations/1732233600500-records.js';
 import { IntakeTokens1732233600600 } from './migrations/1732233600600-intake-tokens.js';
 import { IntakeStats1732233600700 } from './migrations/1732233600700-intake-stats.js';
+import { IntakeOverflow1732233600800 } from './migrations/1732233600800-intake-overflow.js';
 import { SqlLogger } from './sql-logger.js';
 import { IngestionRunEntity } from '../modules/ingestion/ingestion-run.entity.js';
 import { HealthEventEntity } from '../modules/health/health-event.entity.js';
 import { IntakeTokenEntity } from '../modules/intake/intake-token.entity.js';
 
 export const ENTITIES = [ConnectorEntity, ApplicationEntity, AuditEventEntity, IngestionRunEntity, HealthEventEntity, ConnectorSecretEntity, ApiKeyEntity, SigningKeyEntity, IntakeTokenEntity];
-export const MIGRATIONS = [Initial1732233600000, Secrets1732233600100, ApiKeys1732233600200, IngestionHealth1732233600300, RateLimits1732233600400, Records1732233600500, IntakeTokens1732233600600, IntakeStats1732233600700];
+export const MIGRATIONS = [Initial1732233600000, Secrets1732233600100, ApiKeys1732233600200, IngestionHealth1732233600300, RateLimits1732233600400, Records1732233600500, IntakeTokens1732233600600, IntakeStats1732233600700, IntakeOverflow1732233600800];
 
 export interface DataSourceOptions {
   url: string;

@@ -388,6 +388,11 @@ describe('back-pressure', () => {
     const dropped = after.droppedUdp - before.droppedUdp;
     // Every datagram read was either stored or counted as dropped.
     expect(Number(row.received) + dropped).toBe(after.received - before.received);
+    // The drops are on the connector too, for its operators.
+    await waitFor('the drops on the connector', async () => {
+      const { intake } = (await svc.ok(`query($id: ID!) { connector(id: $id) { intake { droppedOverflow } } }`, { id: c.id }, adminA)).connector;
+      return intake.droppedOverflow === dropped;
+    }, 5000);
   });
 });
 

@@ -29,6 +29,8 @@ export class IntakeStats {
   @Field(() => Float, { description: 'Messages the provider could not decode.' }) rejected!: number;
   @Field(() => Float, { description: 'Messages that arrived while the connector was disabled.' }) droppedDisabled!: number;
   @Field(() => Float, { description: 'HTTP submissions refused because the intake was full (the sender was told to retry); not in received.' }) droppedBusy!: number;
+  @Field(() => Float, { description: 'Syslog UDP datagrams lost because the connector\'s queue was full (UDP cannot be held back); not in received.' })
+  droppedOverflow!: number;
   @Field(() => Date, { nullable: true }) firstReceivedAt!: Date | null;
   @Field(() => Date, { nullable: true }) lastReceivedAt!: Date | null;
   @Field(() => String, { nullable: true, description: 'The address the last message came from.' }) lastSender!: string | null;

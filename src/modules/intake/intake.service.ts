@@ -145,15 +145,15 @@ export class IntakeService {
   /** Adds to the connector's intake counters (creating its row on the first message). */
   private async count(
     target: IntakeTarget,
-    counters: Partial<Record<'received' | 'accepted' | 'duplicates' | 'rejected' | 'dropped_disabled' | 'dropped_busy', number>>,
+    counters: Partial<Record<'received' | 'accepted' | 'duplicates' | 'rejected' | 'dropped_disabled' | 'dropped_busy' | 'dropped_overflow', number>>,
     m: { query(sql: string, params?: unknown[]): Promise<unknown> } = this.dataSource,
     seen?: { sender: string | null; error: string | null; sample: NormalizedRecord[] },
   ): Promise<void> {
-    const c = { received: 0, accepted: 0, duplicates: 0, rejected: 0, dropped_disabled: 0, dropped_busy: 0, ...counters };
+    const c = { received: 0, accepted: 0, duplicates: 0, rejected: 0, dropped_disabled: 0, dropped_busy: 0, dropped_overflow: 0, ...counters };
     await m.query(
-      `INSERT INTO intake_stats AS s (connector_id, tenant_id, received, accepted, duplicates, rejected, dropped_disabled, dropped_busy,
+      `INSERT INTO intake_stats AS s (connector_id, tenant_id, received, accepted, duplicates, rejected, dropped_disabled, dropped_busy, dropped_overflow,
                                       first_received_at, last_received_at, last_sender, last_error, sample)
-       SELECT id, tenant_id, $3::bigint, $4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::bigint,
+       SELECT id, tenant_id, $3::bigint, $4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::bigint, $12::bigint,
               CASE WHEN $3::bigint > 0 THEN now() END, CASE WHEN $3::bigint > 0 THEN now() END, $9::text, $10::text, COALESCE($11::jsonb, '[]'::jsonb)
          FROM connectors WHERE id = $1 AND tenant_id = $2
        ON CONFLICT (connector_id) DO UPDATE SET
@@ -163,6 +163,7 @@ export class IntakeService {
          rejected = s.rejected + EXCLUDED.rejected,
          dropped_disabled = s.dropped_disabled + EXCLUDED.dropped_disabled,
          dropped_busy = s.dropped_busy + EXCLUDED.dropped_busy,
+         dropped_overflow = s.dropped_overflow + EXCLUDED.dropped_overflow,
          first_received_at = COALESCE(s.first_received_at, EXCLUDED.first_received_at),
          last_received_at = COALESCE(EXCLUDED.last_received_at, s.last_received_at),
          last_sender = COALESCE(EXCLUDED.last_sender, s.last_sender),
@@ -184,8 +185,14 @@ export class IntakeService {
         seen?.sender ?? null,
         seen?.error ?? null,
         seen?.sample.length ? JSON.stringify(seen.sample) : null,
+        c.dropped_overflow,
       ],
     );
+  }
+
+  /** Counts syslog datagrams the receiver dropped for the connector (its queue was full). */
+  async countOverflow(target: IntakeTarget, dropped: number): Promise<void> {
+    if (dropped > 0) await this.count(target, { dropped_overflow: dropped });
   }
 
   /**
@@ -195,7 +202,7 @@ export class IntakeService {
   async statsOf(principal: Principal, connectorIds: readonly string[]): Promise<Map<string, IntakeStats>> {
     const sql = new SqlParams();
     const rows: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT s.connector_id, s.received, s.accepted, s.duplicates, s.rejected, s.dropped_disabled, s.dropped_busy,
+      `SELECT s.connector_id, s.received, s.accepted, s.duplicates, s.rejected, s.dropped_disabled, s.dropped_busy, s.dropped_overflow,
               s.first_received_at, s.last_received_at, s.last_sender, s.last_error
          FROM intake_stats s JOIN connectors c ON c.id = s.connector_id AND c.tenant_id = s.tenant_id
         WHERE s.tenant_id = ${sql.param(principal.tenantId)} AND s.connector_id = ANY(${sql.param(connectorIds)}::text[])
@@ -213,6 +220,7 @@ export class IntakeService {
           rejected: n(row.rejected),
           droppedDisabled: n(row.dropped_disabled),
           droppedBusy: n(row.dropped_busy),
+          droppedOverflow: n(row.dropped_overflow),
           firstReceivedAt: row.first_received_at as Date | null,
           lastReceivedAt: row.last_received_at as Date | null,
           lastSender: row.last_sender as string | null,
@@ -230,6 +238,7 @@ export interface IntakeStats {
   rejected: number;
   droppedDisabled: number;
   droppedBusy: number;
+  droppedOverflow: number;
   firstReceivedAt: Date | null;
   lastReceivedAt: Date | null;
   lastSender: string | null;

@@ -9,7 +9,8 @@
  * - a connector's queue holds at most `queueMax` messages. A TCP/TLS connection that sends to a
  *   connector whose queue is full, or whose last batch came back busy, is paused (`socket.pause()`:
  *   the kernel's window then stops the sender) until the queue has drained below half;
- * - a UDP datagram for a full queue cannot be held back: it is dropped and counted (`droppedUdp`);
+ * - a UDP datagram for a full queue cannot be held back: it is dropped and counted (`droppedUdp`,
+ *   and each second on its connector's `droppedOverflow`);
  * - a batch the intake refused as busy, or that failed on the database, is retried (with backoff),
  *   never dropped; `stop()` flushes what is queued.
  */
@@ -75,7 +76,13 @@ export interface ReceiverOptions {
   flushMs?: number;
 }
 
+/** How often UDP drops are added to the connectors' intake counters. */
+const OVERFLOW_REPORT_MS = 1000;
+
 export class SyslogReceiver {
+  private overflowTimer: NodeJS.Timeout | null = null;
+  /** Per connector, UDP datagrams dropped since the last report to its intake counters. */
+  private readonly overflow = new Map<string, { tenantId: string; connectorId: string; dropped: number }>();
   private readonly stats: SyslogCounters = { received: 0, unmatched: 0, ambiguous: 0, droppedUdp: 0, oversized: 0, framingErrors: 0, submitted: 0, pauses: 0, busy: 0 };
   private readonly queues = new Map<string, ConnectorQueue>();
   /** For each paused socket, the queues holding it. */
@@ -192,6 +199,8 @@ export class SyslogReceiver {
       }
       if (q.messages.length) this.logger.warn({ connectorId: q.connectorId, lost: q.messages.length }, 'syslog receiver stopped with messages it could not write');
     }
+    if (this.overflowTimer) clearTimeout(this.overflowTimer);
+    await this.reportOverflow();
     await this.router.stop();
   }
 
@@ -254,11 +263,27 @@ export class SyslogReceiver {
     }
     if (!socket && q.messages.length >= this.settings.queueMax) {
       this.stats.droppedUdp++;
+      const pending = this.overflow.get(connectorId);
+      if (pending) pending.dropped++;
+      else this.overflow.set(connectorId, { tenantId, connectorId, dropped: 1 });
+      this.overflowTimer ??= setTimeout(() => void this.reportOverflow(), OVERFLOW_REPORT_MS);
       return;
     }
     q.messages.push(message);
     if (socket && (q.blocked || q.messages.length >= this.settings.queueMax)) this.hold(q, socket);
     this.schedule(q);
+  }
+
+  /** Adds the UDP drops since the last report to each connector's intake counters (`droppedOverflow`). */
+  private async reportOverflow(): Promise<void> {
+    this.overflowTimer = null;
+    const reports = [...this.overflow.values()];
+    this.overflow.clear();
+    for (const { tenantId, connectorId, dropped } of reports) {
+      await this.intake.countOverflow({ tenantId, connectorId }, dropped).catch((e) =>
+        this.logger.warn({ connectorId, dropped, err: String(e) }, 'could not add dropped syslog datagrams to the connector\'s counters'),
+      );
+    }
   }
 
   private hold(q: ConnectorQueue, socket: net.Socket): void {
