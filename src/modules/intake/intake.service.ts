@@ -43,6 +43,8 @@ export interface IntakeOptions {
 
 export class IntakeService {
   private pending = 0;
+  /** Per connector, messages refused as busy and not yet added to its counters. */
+  private readonly busyRefusals = new Map<string, number>();
   /** Told what each accepted submission held (the health monitor's duplicate-flood guard). */
   onAccepted: ((connector: { id: string; config: Record<string, unknown> }, read: number, duplicates: number) => Promise<void>) | null = null;
 
@@ -66,8 +68,9 @@ export class IntakeService {
   async submit(target: IntakeTarget, messages: readonly PushMessage[], options: { retried?: boolean } = {}): Promise<IntakeOutcome> {
     if (this.pending + messages.length > this.options.maxPending && this.pending > 0) {
       if (options.retried) return { status: 'busy', retryAfterSec: 1 };
-      // Counted on the side: the answer must not wait for the database the intake is waiting on.
-      void this.count(target, { dropped_busy: messages.length }).catch((e) => this.logger.debug({ err: String(e) }, 'could not count a busy refusal'));
+      // Counted in memory and written with the connector's next counters: an overloaded intake
+      // adds no write for a refusal, and the answer never waits for the database it is waiting on.
+      this.busyRefusals.set(target.connectorId, (this.busyRefusals.get(target.connectorId) ?? 0) + messages.length);
       return { status: 'busy', retryAfterSec: 1 };
     }
     this.pending += messages.length;
@@ -150,6 +153,11 @@ export class IntakeService {
     seen?: { sender: string | null; error: string | null; sample: NormalizedRecord[] },
   ): Promise<void> {
     const c = { received: 0, accepted: 0, duplicates: 0, rejected: 0, dropped_disabled: 0, dropped_busy: 0, dropped_overflow: 0, ...counters };
+    const refused = this.busyRefusals.get(target.connectorId);
+    if (refused) {
+      this.busyRefusals.delete(target.connectorId);
+      c.dropped_busy += refused;
+    }
     await m.query(
       `INSERT INTO intake_stats AS s (connector_id, tenant_id, received, accepted, duplicates, rejected, dropped_disabled, dropped_busy, dropped_overflow,
                                       first_received_at, last_received_at, last_sender, last_error, sample)
