@@ -9,8 +9,8 @@ import type { NormalizedRecord } from '../records.js';
 import { redactSecrets } from '../kit/records.js';
 import type { FieldDefinition, FieldSpec, Pointer, RecordKindName, StreamDefinition } from './manifest.js';
 
-/** What every record of a kind carries, null until mapped (API.md, "Normalized records"). */
-const KIND_DEFAULTS: Record<RecordKindName, () => Record<string, unknown>> = {
+/** What every record of a kind carries, null until mapped (docs/normalization.md). */
+export const KIND_DEFAULTS: Record<RecordKindName, () => Record<string, unknown>> = {
   event: () => ({
     format: 'JSON',
     vendor: null,

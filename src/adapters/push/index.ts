@@ -5,6 +5,7 @@
  * `senders` (IPs or CIDRs), and `hostname` / `appName` when set.
  */
 import ipaddr from 'ipaddr.js';
+import { KIND_DEFAULTS } from '../declarative/mapping.js';
 import { parseLine, type LineFormat } from '../formats/index.js';
 import { OPERATIONAL_PROPERTIES } from '../operations.js';
 import type { EventRecord, NormalizedRecord } from '../records.js';
@@ -126,24 +127,7 @@ function isoOf(value: unknown): string | null {
 }
 
 function event(fields: Partial<EventRecord> & { format: string }, raw: Record<string, unknown>): EventRecord {
-  return {
-    kind: 'event',
-    vendor: null,
-    product: null,
-    productVersion: null,
-    eventId: null,
-    name: null,
-    severity: null,
-    timestamp: null,
-    src: null,
-    dst: null,
-    srcPort: null,
-    dstPort: null,
-    user: null,
-    extensions: {},
-    ...fields,
-    raw,
-  };
+  return { ...KIND_DEFAULTS.event(), kind: 'event', ...fields, raw } as EventRecord;
 }
 
 /** Suricata's alert severity is 1 (high) to 4 (informational); events are 0–10. */

@@ -20,24 +20,15 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { MAX_LINE_BYTES } from '../../../adapters/formats/syslog.js';
 import type { PushMessage } from '../../../adapters/spi.js';
+import type { SyslogConfig } from '../../../config.js';
 import type { Logger } from '../../../server/logger.js';
 import type { IntakeService } from '../intake.service.js';
 import { SyslogFramer } from './framing.js';
 import { toPushMessage } from './header.js';
 import type { SyslogRouter } from './router.js';
 
-export interface SyslogSettings {
-  host: string;
-  /** Unset: no listener; 0: any free port (tests). */
-  udpPort?: number;
-  tcpPort?: number;
-  tlsPort?: number;
-  /** PEM files, required with `tlsPort`. */
-  tlsCert?: string;
-  tlsKey?: string;
-  /** Messages queued per connector, at most. */
-  queueMax: number;
-}
+/** Where the receiver listens and how much it queues: the SYSLOG_* settings (a port of 0: any free port). */
+export type SyslogSettings = SyslogConfig;
 
 export interface SyslogCounters {
   /** Messages read (framed), whatever became of them. */
