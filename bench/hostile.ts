@@ -16,12 +16,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { mintDevToken } from '../src/auth/dev-tokens.js';
-import { BENCH_JWT_SECRET, benchServiceEnv, forkChild, startBenchDatabase, writeResultsSection, type Child } from './infra.js';
+import { BENCH_JWT_SECRET, benchServiceEnv, forkChild, startBenchDatabase, writeResultsSection, type Child, option } from './infra.js';
 import { runLoad } from './load.js';
 import { BENCH_GROUPS, BENCH_SUBJECT, BIG_TENANT, seed } from './seed.js';
 import { fmt, markdownTable, percentile } from './stats.js';
 
-const option = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
 const REPEAT = option('repeat', 20);
 const LOAD_SEC = option('load-duration', 10);
 const WRITE = !process.argv.includes('--no-write');

@@ -212,3 +212,8 @@ export function writeResultsSection(file: string, name: string, lines: string[])
   const end = text.indexOf(endMarker);
   writeFileSync(file, begin >= 0 && end > begin ? text.slice(0, begin) + body + text.slice(end + endMarker.length) : `${text.trimEnd()}\n\n${body}\n`);
 }
+
+/** A numeric command-line option `--name=value`, or `fallback`. */
+export function option(name: string, fallback: number): number {
+  return Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
+}

@@ -28,10 +28,9 @@ import { loadConfig } from '../src/config.js';
 import type { NormalizedRecord } from '../src/adapters/records.js';
 import { dedupKeyOf, observedAtOf, recordId, severityOf, titleOf } from '../src/modules/records/record-identity.js';
 import { createLogger } from '../src/server/logger.js';
-import { BENCH_JWT_SECRET, startBenchDatabase, writeResultsSection } from './infra.js';
+import { BENCH_JWT_SECRET, startBenchDatabase, writeResultsSection, option } from './infra.js';
 import { fmt, markdownTable, median } from './stats.js';
 
-const option = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
 const RECORDS = option('records', 20_000);
 const PAGE = option('page', 500);
 const ROUNDS = option('rounds', 5);

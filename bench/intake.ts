@@ -39,10 +39,9 @@ import { startService } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { dedupKeyOf, observedAtOf, recordId, severityOf, titleOf } from '../src/modules/records/record-identity.js';
 import { createLogger } from '../src/server/logger.js';
-import { BENCH_JWT_SECRET, postGraphQL, startBenchDatabase, writeResultsSection } from './infra.js';
+import { BENCH_JWT_SECRET, postGraphQL, startBenchDatabase, writeResultsSection, option } from './infra.js';
 import { fmt, markdownTable, median } from './stats.js';
 
-const option = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
 const EVENTS = option('events', 40_000);
 const BATCH = option('batch', 200);
 const ROUNDS = option('rounds', 3);
