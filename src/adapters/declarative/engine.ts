@@ -181,6 +181,15 @@ export function migrateConfig(m: ProviderManifest, config: ConnectorConfig, from
   return out;
 }
 
+/**
+ * The request's secret values to redact from what is kept: not the user name or the client id,
+ * which identify rather than authenticate and would mangle ordinary data.
+ */
+function secretsToRedact(secrets: readonly string[], input: ConnectionInput): string[] {
+  const identifiers = new Set([input.credentials?.username, input.credentials?.clientId].filter(Boolean));
+  return secrets.filter((s) => !identifiers.has(s));
+}
+
 /** 204, or a 2xx without a body: the API has nothing to say, so there are no records. */
 function noContent(response: HttpResponse<unknown>): boolean {
   return response.status === 204 || response.body === undefined || response.body === null || response.body === '';
@@ -530,10 +539,9 @@ export function compileManifest(m: ProviderManifest, options: CompileOptions = {
   ): Promise<Page> {
     const limiter = limiters.get(run.stream);
     const credential = auth.credentials.apiKey ?? auth.credentials.token ?? auth.credentials.clientId ?? auth.credentials.username ?? null;
-    const send = () => sendAuthorized<unknown>({ ...ctx, signal: ctx.signal }, auth, request, metrics);
+    const send = () => sendAuthorized<unknown>(ctx, auth, request, metrics);
     const response = limiter ? await limiter.limiterFor(cfg.baseUrl, credential).schedule(send, ctx.signal) : await send();
-    const identifiers = new Set([input.credentials?.username, input.credentials?.clientId].filter(Boolean));
-    const recordSecrets = response.secrets.filter((s) => !identifiers.has(s));
+    const recordSecrets = secretsToRedact(response.secrets, input);
     const host = new URL(response.url).host;
     if (noContent(response) || applyErrorRules(run.stream, response.body, recordSecrets).empty) return { response, items: [], recordSecrets };
     const located = locate(run.stream, response.body);
@@ -658,6 +666,8 @@ export function compileManifest(m: ProviderManifest, options: CompileOptions = {
     let auth: AuthInput;
     let run: StreamRun;
     let request: HttpRequest;
+    // What the first page holds, read once in fetchFirst: no records (an empty answer), or where they are.
+    let located: { empty: true } | ReturnType<typeof locate>;
     return runStepwiseCheck(input, options, {
       prepare: () => {
         ({ cfg, auth } = prepare(input));
@@ -670,21 +680,19 @@ export function compileManifest(m: ProviderManifest, options: CompileOptions = {
       tokenHost: () => (auth?.settings.tokenUrl ? new URL(auth.settings.tokenUrl).host : null),
       fetchFirst: async (metrics) => {
         const response = await sendAuthorized<unknown>(ctx, auth, request, metrics);
-        const identifiers = new Set([input.credentials?.username, input.credentials?.clientId].filter(Boolean));
-        const recordSecrets = response.secrets.filter((s) => !identifiers.has(s));
-        applyErrorRules(run.stream, response.body, credentialSecrets(auth.credentials));
-        return { response, recordSecrets };
+        // A body rule's error (a refused key in a 200) fails the step it belongs to, like an HTTP status would.
+        const empty = noContent(response) || applyErrorRules(run.stream, response.body, credentialSecrets(auth.credentials)).empty;
+        located = empty ? { empty: true } : locate(run.stream, response.body);
+        return { response, recordSecrets: secretsToRedact(response.secrets, input) };
       },
       locate: (response) => {
         const host = new URL(response.url).host;
-        if (noContent(response) || applyErrorRules(run.stream, response.body, []).empty) return { ok: true, message: `Fetched the first page of ${host} (HTTP ${response.status}): no records yet` };
-        const located = locate(run.stream, response.body);
+        if ('empty' in located) return { ok: true, message: `Fetched the first page of ${host} (HTTP ${response.status}): no records yet` };
         if ('missing' in located) return { ok: false, error: missingRecords(host, located.missing) };
         return { ok: true, message: `Fetched the first page of ${run.stream.name} from ${host} (HTTP ${response.status})` };
       },
-      validate: (response, recordSecrets) => {
-        if (noContent(response) || applyErrorRules(run.stream, response.body, []).empty) return { ok: true, message: '0 records on the first page', sample: () => [] };
-        const located = locate(run.stream, response.body);
+      validate: (_response, recordSecrets) => {
+        if ('empty' in located) return { ok: true, message: '0 records on the first page', sample: () => [] };
         const valid = validateRecords('items' in located ? located.items : undefined, typeof run.stream.records === 'string' ? run.stream.records : run.stream.records.rows);
         if (!valid.ok) return { ok: false, error: new ConnectorError('BAD_RESPONSE', valid.message) };
         return {

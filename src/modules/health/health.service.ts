@@ -132,7 +132,7 @@ export class HealthService {
    * when none came within `expectRecordsWithinSec` (since it was enabled, or since the last one).
    */
   private async pushObservation(connector: ConnectorEntity): Promise<HealthObservation> {
-    const [stats] = await this.dataSource.query('SELECT last_received_at, rejected, accepted, last_error FROM intake_stats WHERE connector_id = $1', [connector.id]);
+    const [stats] = await this.dataSource.query('SELECT last_received_at FROM intake_stats WHERE connector_id = $1', [connector.id]);
     const now = Date.now();
     const since = Math.max((connector.enabledChangedAt ?? connector.createdAt).getTime(), stats?.last_received_at ? new Date(stats.last_received_at).getTime() : 0);
     const expectSec = operationalSettings(connector.config).expectRecordsWithinSec;
