@@ -70,23 +70,33 @@ function parseSender(value: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | null 
   }
 }
 
-/** Whether a syslog message from `address` (with its header's hostname and app-name) belongs to this config. */
-export function matchesSender(config: ConnectorConfig, address: string, hostname: string | null, appName: string | null): boolean {
+/**
+ * The longest of the config's sender prefixes that contains `address`, an IPv4 prefix counted as
+ * its IPv4-mapped IPv6 length so the two compare; -1 when no sender contains it. A sender that is
+ * not an IP or CIDR (refused at create; an old row) matches nothing.
+ */
+export function senderPrefix(config: ConnectorConfig, address: string): number {
   let ip: ipaddr.IPv4 | ipaddr.IPv6;
   try {
     ip = ipaddr.process(address);
   } catch {
-    return false;
+    return -1;
   }
-  const senders = Array.isArray(config.senders) ? (config.senders as string[]) : [];
-  const fromSender = senders.some((s) => {
-    const range = parseSender(s);
-    if (!range) return false;
+  let best = -1;
+  for (const s of Array.isArray(config.senders) ? config.senders : []) {
+    const range = typeof s === 'string' ? parseSender(s) : null;
+    if (!range) continue;
     const [net, bits] = range;
     const candidate = net.kind() === 'ipv4' && ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress() ? (ip as ipaddr.IPv6).toIPv4Address() : ip;
-    return candidate.kind() === net.kind() && candidate.match([net, bits] as never);
-  });
-  if (!fromSender) return false;
+    if (candidate.kind() !== net.kind() || !candidate.match([net, bits] as never)) continue;
+    best = Math.max(best, net.kind() === 'ipv4' ? bits + 96 : bits);
+  }
+  return best;
+}
+
+/** Whether a syslog message from `address` (with its header's hostname and app-name) belongs to this config. */
+export function matchesSender(config: ConnectorConfig, address: string, hostname: string | null, appName: string | null): boolean {
+  if (senderPrefix(config, address) < 0) return false;
   if (typeof config.hostname === 'string' && (hostname ?? '').toLowerCase() !== config.hostname.toLowerCase()) return false;
   if (typeof config.appName === 'string' && appName !== config.appName) return false;
   return true;

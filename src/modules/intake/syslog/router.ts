@@ -13,11 +13,10 @@
  * transaction that changes a push connector, and a cheap fingerprint query every second catches
  * what a lost notification missed: a change reaches every process within a second.
  */
-import ipaddr from 'ipaddr.js';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { PUSH_PROVIDER_IDS } from '../../../adapters/registry.js';
-import { matchesSender } from '../../../adapters/push/index.js';
+import { matchesSender, senderPrefix } from '../../../adapters/push/index.js';
 import type { ConnectorConfig } from '../../../adapters/spi.js';
 import type { Logger } from '../../../server/logger.js';
 import { PUSH_ROUTES_CHANNEL } from './channel.js';
@@ -32,35 +31,6 @@ export interface Route {
 
 export type RouteDecision = { kind: 'route'; route: Route } | { kind: 'unmatched' } | { kind: 'ambiguous'; tenants: number };
 
-/** The longest prefix among the config's senders that contains `address` (-1 when none). */
-function matchingPrefix(config: ConnectorConfig, address: string): number {
-  let ip: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    ip = ipaddr.process(address);
-  } catch {
-    return -1;
-  }
-  const senders = Array.isArray(config.senders) ? (config.senders as unknown[]) : [];
-  let best = -1;
-  for (const s of senders) {
-    if (typeof s !== 'string') continue;
-    try {
-      const [net, bits] = s.includes('/') ? ipaddr.parseCIDR(s) : (() => {
-        const one = ipaddr.parse(s);
-        return [one, one.kind() === 'ipv4' ? 32 : 128] as const;
-      })();
-      const candidate = net.kind() === 'ipv4' && ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress() ? (ip as ipaddr.IPv6).toIPv4Address() : ip;
-      if (candidate.kind() !== net.kind() || !candidate.match([net, bits] as never)) continue;
-      // An IPv4 prefix compares with an IPv6 one as its IPv4-mapped form.
-      const normalized = net.kind() === 'ipv4' ? bits + 96 : bits;
-      if (normalized > best) best = normalized;
-    } catch {
-      // senderProblems refuses these at create/update; an old row is simply not matched by it.
-    }
-  }
-  return best;
-}
-
 /** Decides where a message goes; pure (the routing table's rows in, a decision out). */
 export function decideRoute(routes: readonly Route[], address: string, hostname: string | null, appName: string | null): RouteDecision {
   const matched = routes.filter((r) => matchesSender(r.config, address, hostname, appName));
@@ -68,7 +38,7 @@ export function decideRoute(routes: readonly Route[], address: string, hostname:
   const tenants = new Set(matched.map((r) => r.tenantId));
   if (tenants.size > 1) return { kind: 'ambiguous', tenants: tenants.size };
   if (matched.length === 1) return { kind: 'route', route: matched[0]! };
-  const score = (r: Route) => matchingPrefix(r.config, address) * 4 + (typeof r.config.hostname === 'string' ? 2 : 0) + (typeof r.config.appName === 'string' ? 1 : 0);
+  const score = (r: Route) => senderPrefix(r.config, address) * 4 + (typeof r.config.hostname === 'string' ? 2 : 0) + (typeof r.config.appName === 'string' ? 1 : 0);
   const scored = matched.map((r) => ({ r, s: score(r) })).sort((a, b) => b.s - a.s);
   if (scored[0]!.s === scored[1]!.s) return { kind: 'ambiguous', tenants: 1 };
   return { kind: 'route', route: scored[0]!.r };
