@@ -88,6 +88,9 @@ export class PostgresSink implements Sink {
       else byKey.set(key, { id: recordId(batch.tenantId, batch.connectorId, key), key, record, observedAt: observedAtOf(record), copies: 1 });
     }
     const pending = [...byKey.values()];
+    // Written in key order: concurrent batches of one connector lock the rows they share in the same
+    // order and wait for each other instead of deadlocking. `fresh` keeps the order of arrival.
+    const ordered = [...pending].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     // `ingested_at = now()` after the statement: inserted, or stored again after the window.
     const rows: Array<{ id: string; fresh: boolean }> = await manager.query(
       `INSERT INTO ingested_records AS r (id, tenant_id, connector_id, dedup_key, kind, record, run_id, observed_at, severity, title, duplicate_count, ingested_at, last_seen_at)
@@ -108,13 +111,13 @@ export class PostgresSink implements Sink {
         batch.tenantId,
         batch.connectorId,
         batch.runId,
-        pending.map((p) => p.id),
-        pending.map((p) => p.key),
-        pending.map((p) => JSON.stringify(p.record)),
-        pending.map((p) => p.observedAt),
-        pending.map((p) => severityOf(p.record)),
-        pending.map((p) => titleOf(p.record)),
-        pending.map((p) => p.copies),
+        ordered.map((p) => p.id),
+        ordered.map((p) => p.key),
+        ordered.map((p) => JSON.stringify(p.record)),
+        ordered.map((p) => p.observedAt),
+        ordered.map((p) => severityOf(p.record)),
+        ordered.map((p) => titleOf(p.record)),
+        ordered.map((p) => p.copies),
         batch.dedupWindowSec,
       ],
     );

@@ -5,8 +5,9 @@
  *
  * Back-pressure, not loss:
  * - per connector, messages are written in batches (after `flushMs` or at `batchSize`) through
- *   `IntakeService.submit`, one batch at a time, so they keep their order;
- * - a connector's queue holds at most `queueMax` messages. A TCP/TLS connection that sends to a
+ *   `IntakeService.submit`, up to `lanes` batches at a time (the database writes them in parallel;
+ *   a busy intake still refuses beyond its own bound);
+ * - a connector's queue (waiting and being written) holds at most `queueMax` messages. A TCP/TLS connection that sends to a
  *   connector whose queue is full, or whose last batch came back busy, is paused (`socket.pause()`:
  *   the kernel's window then stops the sender) until the queue has drained below half;
  * - a UDP datagram for a full queue cannot be held back: it is dropped and counted (`droppedUdp`,
@@ -54,9 +55,12 @@ export interface SyslogCounters {
 interface ConnectorQueue {
   tenantId: string;
   connectorId: string;
+  /** Waiting for a batch. */
   messages: PushMessage[];
   timer: NodeJS.Timeout | null;
-  flushing: Promise<void> | null;
+  /** Batches being written, and how many messages they hold. */
+  writes: Set<Promise<void>>;
+  writing: number;
   /** The last batch came back busy (or failed): connections feeding it are paused. */
   blocked: boolean;
   paused: Set<net.Socket>;
@@ -65,6 +69,8 @@ interface ConnectorQueue {
 export interface ReceiverOptions {
   batchSize?: number;
   flushMs?: number;
+  /** Batches of one connector written at once. */
+  lanes?: number;
 }
 
 /** How often UDP drops are added to the connectors' intake counters. */
@@ -85,6 +91,7 @@ export class SyslogReceiver {
   private stopping = false;
   private readonly batchSize: number;
   private readonly flushMs: number;
+  private readonly lanes: number;
 
   constructor(
     private readonly settings: SyslogSettings,
@@ -95,6 +102,7 @@ export class SyslogReceiver {
   ) {
     this.batchSize = options.batchSize ?? 500;
     this.flushMs = options.flushMs ?? 50;
+    this.lanes = options.lanes ?? 4;
   }
 
   get counters(): Readonly<SyslogCounters> {
@@ -115,7 +123,7 @@ export class SyslogReceiver {
   /** Messages queued across connectors. */
   get queued(): number {
     let n = 0;
-    for (const q of this.queues.values()) n += q.messages.length;
+    for (const q of this.queues.values()) n += q.messages.length + q.writing;
     return n;
   }
 
@@ -184,11 +192,12 @@ export class SyslogReceiver {
     }
     const deadline = Date.now() + 10_000;
     for (const q of this.queues.values()) {
-      while ((q.messages.length || q.flushing) && Date.now() < deadline) {
-        if (q.flushing) await q.flushing;
-        else await this.flush(q);
+      while ((q.messages.length || q.writes.size) && Date.now() < deadline) {
+        while (q.messages.length && q.writes.size < this.lanes) this.write(q);
+        await Promise.race(q.writes);
       }
-      if (q.messages.length) this.logger.warn({ connectorId: q.connectorId, lost: q.messages.length }, 'syslog receiver stopped with messages it could not write');
+      const lost = q.messages.length + q.writing;
+      if (lost) this.logger.warn({ connectorId: q.connectorId, lost }, 'syslog receiver stopped with messages it could not write');
     }
     if (this.overflowTimer) clearTimeout(this.overflowTimer);
     await this.reportOverflow();
@@ -249,10 +258,10 @@ export class SyslogReceiver {
     const { tenantId, connectorId } = decision.route;
     let q = this.queues.get(connectorId);
     if (!q) {
-      q = { tenantId, connectorId, messages: [], timer: null, flushing: null, blocked: false, paused: new Set() };
+      q = { tenantId, connectorId, messages: [], timer: null, writes: new Set(), writing: 0, blocked: false, paused: new Set() };
       this.queues.set(connectorId, q);
     }
-    if (!socket && q.messages.length >= this.settings.queueMax) {
+    if (!socket && q.messages.length + q.writing >= this.settings.queueMax) {
       this.stats.droppedUdp++;
       const pending = this.overflow.get(connectorId);
       if (pending) pending.dropped++;
@@ -261,7 +270,7 @@ export class SyslogReceiver {
       return;
     }
     q.messages.push(message);
-    if (socket && (q.blocked || q.messages.length >= this.settings.queueMax)) this.hold(q, socket);
+    if (socket && (q.blocked || q.messages.length + q.writing >= this.settings.queueMax)) this.hold(q, socket);
     this.schedule(q);
   }
 
@@ -302,70 +311,67 @@ export class SyslogReceiver {
     q.paused.clear();
   }
 
+  /** Starts full batches while a lane is free; a partial batch waits up to `flushMs` for more. */
   private schedule(q: ConnectorQueue): void {
-    if (q.flushing || this.stopping) return;
-    if (q.messages.length >= this.batchSize) {
-      if (q.timer) clearTimeout(q.timer);
-      q.timer = null;
-      void this.flush(q);
-    } else if (!q.timer) {
+    if (this.stopping) return;
+    while (q.messages.length >= this.batchSize && q.writes.size < this.lanes) this.write(q);
+    if (q.timer) {
+      if (!q.messages.length) {
+        clearTimeout(q.timer);
+        q.timer = null;
+      }
+    } else if (q.messages.length && q.writes.size < this.lanes) {
       q.timer = setTimeout(() => {
         q.timer = null;
-        void this.flush(q);
+        if (q.messages.length && q.writes.size < this.lanes && !this.stopping) this.write(q);
       }, this.flushMs);
     }
   }
 
-  private flush(q: ConnectorQueue): Promise<void> {
-    if (q.flushing) return q.flushing;
-    q.flushing = this.writeBatches(q).finally(() => {
-      q.flushing = null;
-      if (q.messages.length && !this.stopping) this.schedule(q);
-      if (!q.messages.length && !q.paused.size && !q.timer) this.queues.delete(q.connectorId);
-    });
-    return q.flushing;
-  }
-
-  private async writeBatches(q: ConnectorQueue): Promise<void> {
-    let attempt = 0;
-    while (q.messages.length) {
-      const batch = q.messages.slice(0, this.batchSize);
-      let retryMs = 0;
-      try {
-        const outcome = await this.intake.submit({ tenantId: q.tenantId, connectorId: q.connectorId }, batch, { retried: true });
-        if (outcome.status === 'busy') {
-          this.stats.busy++;
-          retryMs = Math.min(outcome.retryAfterSec * 1000, 50 * 2 ** attempt);
-        } else {
-          // accepted, or disabled / gone (the intake counted the drop): either way these are done.
-          q.messages.splice(0, batch.length);
-          this.stats.submitted += batch.length;
-          if (outcome.status === 'not_found' || outcome.status === 'not_push') void this.router.reload().catch(() => undefined);
-        }
-      } catch (error) {
-        this.logger.warn({ connectorId: q.connectorId, err: (error as Error).message }, 'syslog batch could not be written; retrying');
-        retryMs = Math.min(5000, 100 * 2 ** attempt);
-      }
-      if (retryMs > 0) {
-        attempt++;
-        q.blocked = true;
-        if (this.stopping && attempt > 5) return;
-        await new Promise((r) => setTimeout(r, retryMs));
-        continue;
-      }
-      attempt = 0;
+  /** Takes the next batch off the queue and writes it in a lane of its own. */
+  private write(q: ConnectorQueue): void {
+    const batch = q.messages.splice(0, this.batchSize);
+    q.writing += batch.length;
+    const done: Promise<void> = this.writeBatch(q, batch).finally(() => {
+      q.writing -= batch.length;
+      q.writes.delete(done);
       if (q.blocked || q.paused.size) {
-        if (q.messages.length < this.settings.queueMax / 2) {
+        if (q.messages.length + q.writing < this.settings.queueMax / 2) {
           q.blocked = false;
           this.release(q);
         }
       }
-      // Below a full batch: let the timer gather more unless stopping.
-      if (q.messages.length < this.batchSize && !this.stopping) return;
-    }
-    if (q.paused.size || q.blocked) {
-      q.blocked = false;
-      this.release(q);
+      this.schedule(q);
+      if (!q.messages.length && !q.writes.size && !q.paused.size && !q.timer) this.queues.delete(q.connectorId);
+    });
+    q.writes.add(done);
+  }
+
+  /** Writes one batch, retrying (with backoff) while the intake is busy or the database fails. */
+  private async writeBatch(q: ConnectorQueue, batch: PushMessage[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      let retryMs: number;
+      try {
+        const outcome = await this.intake.submit({ tenantId: q.tenantId, connectorId: q.connectorId }, batch, { retried: true });
+        if (outcome.status !== 'busy') {
+          // accepted, or disabled / gone (the intake counted the drop): either way these are done.
+          this.stats.submitted += batch.length;
+          if (outcome.status === 'not_found' || outcome.status === 'not_push') void this.router.reload().catch(() => undefined);
+          return;
+        }
+        this.stats.busy++;
+        retryMs = Math.min(outcome.retryAfterSec * 1000, 50 * 2 ** attempt);
+      } catch (error) {
+        this.logger.warn({ connectorId: q.connectorId, err: (error as Error).message }, 'syslog batch could not be written; retrying');
+        retryMs = Math.min(5000, 100 * 2 ** attempt);
+      }
+      q.blocked = true;
+      if (this.stopping && attempt >= 5) {
+        // Given back to the queue: stop() reports it as lost once its deadline passes.
+        q.messages.unshift(...batch);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, retryMs));
     }
   }
 }
