@@ -23,7 +23,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js'
 import { createLogger } from '../server/logger.js';
 import { keyIdOf, MASTER_KEY_FILE, parseMasterKey, resolveMasterKey } from '../secrets/local.store.js';
 import { reencryptAll } from '../secrets/reencrypt.js';
-import { isSecretStoreError } from '../secrets/secret-store.js';
+import { isSecretStoreError } from '../secrets/contract.js';
 
 const USAGE = 'usage: npm run secrets:rotate-master-key -- --new-key-file <path> | --generate';
 

@@ -1,22 +1,10 @@
 import type { Principal } from '../auth/principal.js';
 import { requireRole, type Role } from '../auth/principal.js';
 import { AppError } from '../errors/app-error.js';
+import type { RequestContext, RequestMeta } from '../context/request-context.js';
 import type { Logger } from '../server/logger.js';
 import type { Services } from '../services.js';
 import { createLoaders, type Loaders } from './loaders.js';
-
-/** Where a request came from, recorded in audit events. */
-export interface RequestMeta {
-  requestId: string;
-  clientIp: string | null;
-  userAgent: string | null;
-}
-
-/** What a service needs to know about the caller of one request. */
-export interface RequestContext {
-  principal: Principal;
-  meta: RequestMeta;
-}
 
 export interface GraphQLContext {
   principal: Principal | null;

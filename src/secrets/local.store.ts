@@ -33,7 +33,7 @@ import {
   type SecretRef,
   type SecretStore,
   type SecretVersionInfo,
-} from './secret-store.js';
+} from './contract.js';
 
 /** Name of the generated master key under `DATA_DIR` when `SECRETS_MASTER_KEY` is unset. */
 export const MASTER_KEY_FILE = 'secrets-master-key';

@@ -5,7 +5,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { SecretCipher, databaseError } from './local.store.js';
-import { SecretStoreError } from './secret-store.js';
+import { SecretStoreError } from './contract.js';
 
 export interface ReencryptOptions {
   /** Rows read and updated per statement. Default 500. */

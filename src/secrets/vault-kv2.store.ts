@@ -40,7 +40,7 @@ import {
   type SecretRef,
   type SecretStore,
   type SecretVersionInfo,
-} from './secret-store.js';
+} from './contract.js';
 
 const CAS_MISMATCH = 'check-and-set parameter did not match the current version';
 const CAS_REQUIRED = 'check-and-set parameter required for this call';

@@ -1,14 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ProtectedHeaderParameters } from 'jose';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { Principal } from '../../auth/principal.js';
 import type { SigningKeyStore } from '../../auth/signing-keys.js';
 import type { ServiceTokenAuthenticator } from '../../auth/verifier.js';
 import { columnList, createHydrator } from '../../db/hydrate.js';
 import { isWellFormedId, newId } from '../../db/ids.js';
 import { AppError } from '../../errors/app-error.js';
-import type { RequestContext } from '../../graphql/context.js';
-import { actorOf, type Actor } from '../audit/audit.actor.js';
+import type { RequestContext } from '../../context/request-context.js';
+import { actorOf } from '../audit/audit.actor.js';
 import { diffChanges } from '../audit/audit.changes.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { cleanName } from '../connectors/connector.validation.js';
@@ -68,29 +68,6 @@ function cleanExpiresInDays(value: number | null | undefined): number | null {
 
 function noApplicationTokens(principal: Principal, what: string): void {
   if (principal.appId) throw new AppError('FORBIDDEN', `application tokens cannot ${what}`);
-}
-
-/**
- * Sets `revokedAt` on every unrevoked key of an application and audits each, with `m` (the
- * deletion's transaction). Returns the revoked ids.
- */
-export async function revokeKeysOfApplication(m: EntityManager, audit: AuditService, actor: Actor, tenantId: string, applicationId: string, now: Date): Promise<string[]> {
-  const [rows] = (await m.query(
-    `UPDATE api_keys SET revoked_at = $3, revoked_by = $4 WHERE tenant_id = $1 AND application_id = $2 AND revoked_at IS NULL RETURNING id`,
-    [tenantId, applicationId, now, actor.id],
-  )) as [Array<{ id: string }>, number];
-  for (const { id } of rows) {
-    await audit.record(m, actor, {
-      tenantId,
-      eventType: 'API_KEY_REVOKED',
-      targetType: 'ApiKey',
-      targetId: id,
-      appId: applicationId,
-      changes: { revokedAt: { before: null, after: now.toISOString() } },
-      reason: 'application deleted',
-    });
-  }
-  return rows.map((r) => r.id);
 }
 
 /**

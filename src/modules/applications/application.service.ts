@@ -2,14 +2,14 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../../auth/principal.js';
 import { newId } from '../../db/ids.js';
 import { AppError } from '../../errors/app-error.js';
-import type { RequestContext } from '../../graphql/context.js';
-import { checkFirst, decodeCursor } from '../../graphql/pagination.js';
+import type { RequestContext } from '../../context/request-context.js';
+import { checkFirst, decodeCursor } from '../../context/cursors.js';
 import { actorOf } from '../audit/audit.actor.js';
 import { diffChanges } from '../audit/audit.changes.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { cleanName } from '../connectors/connector.validation.js';
 import { ApiKeyEntity } from './api-key.entity.js';
-import { revokeKeysOfApplication } from './api-key.service.js';
+import { revokeKeysOfApplication } from './api-key.revocation.js';
 import { ApplicationEntity } from './application.entity.js';
 
 export const APPLICATION_PAGE_MAX = 200;

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../graphql/context.js';
+import type { RequestContext } from '../../context/request-context.js';
 import type { ActorType } from './audit.enums.js';
 
 /** Who did something and from where, as recorded on an audit row. */

@@ -7,7 +7,7 @@ import { createLatestPerParent } from '../../db/latest-per-parent.js';
 import { newId } from '../../db/ids.js';
 import { SqlParams } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
-import { checkFirst, decodeCursor } from '../../graphql/pagination.js';
+import { checkFirst, decodeCursor } from '../../context/cursors.js';
 import { connectorVisibility } from '../connectors/connector.visibility.js';
 import type { Actor } from './audit.actor.js';
 import { AuditEventEntity, type AuditChanges } from './audit-event.entity.js';

@@ -5,7 +5,7 @@ import type { CheckResult, CheckStep, ConnectionInput, OAuthTokenInfo, TestStepN
 import type { NormalizedRecord } from '../../adapters/records.js';
 import { isPushProvider } from '../../adapters/registry.js';
 import { AppError } from '../../errors/app-error.js';
-import type { RequestContext } from '../../graphql/context.js';
+import type { RequestContext } from '../../context/request-context.js';
 import { actorOf } from '../audit/audit.actor.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CredentialService } from './credential.service.js';

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { operationalSettings } from '../../adapters/operations.js';
 import { AppError } from '../../errors/app-error.js';
-import type { RequestContext } from '../../graphql/context.js';
+import type { RequestContext } from '../../context/request-context.js';
 import { actorOf } from '../audit/audit.actor.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { ConnectorTestService } from './connector-test.service.js';

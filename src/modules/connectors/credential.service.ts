@@ -1,7 +1,7 @@
 import type { Credentials } from '../../adapters/spi.js';
 import { AppError } from '../../errors/app-error.js';
 import type { Logger } from '../../server/logger.js';
-import { isSecretStoreError, type SecretRef, type SecretStore, type SecretVersionInfo } from '../../secrets/secret-store.js';
+import { isSecretStoreError, type SecretRef, type SecretStore, type SecretVersionInfo } from '../../secrets/contract.js';
 import type { ConnectorEntity } from './connector.entity.js';
 
 /**

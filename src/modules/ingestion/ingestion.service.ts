@@ -14,7 +14,7 @@ import { isConnectorError } from '../../errors/connector-error.js';
 import { QUEUES, type JobQueue } from '../../jobs/job-queue.js';
 import type { Logger } from '../../server/logger.js';
 import { actorOf, systemActor } from '../audit/audit.actor.js';
-import type { RequestContext } from '../../graphql/context.js';
+import type { RequestContext } from '../../context/request-context.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { ConnectorEntity } from '../connectors/connector.entity.js';
 import type { ConnectorService } from '../connectors/connector.service.js';

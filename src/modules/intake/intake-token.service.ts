@@ -6,7 +6,7 @@ import { columnList, createHydrator } from '../../db/hydrate.js';
 import { newId, type IdPrefix } from '../../db/ids.js';
 import { SqlParams } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
-import type { RequestContext } from '../../graphql/context.js';
+import type { RequestContext } from '../../context/request-context.js';
 import { LAST_USED_RESOLUTION_MS } from '../applications/api-key.service.js';
 import { actorOf } from '../audit/audit.actor.js';
 import { diffChanges } from '../audit/audit.changes.js';

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Principal } from '../../auth/principal.js';
 import { SqlParams } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
-import { checkFirst, decodeCursor, encodeCursor } from '../../graphql/pagination.js';
+import { checkFirst, decodeCursor, encodeCursor } from '../../context/cursors.js';
 import { connectorVisibility } from '../connectors/connector.visibility.js';
 import { toRecordKind, type RecordKind } from './record.enums.js';
 
