@@ -17,43 +17,48 @@ import { NormalizationResolver } from '../modules/normalization/normalization.re
 import { ConnectorRecordsResolver, RecordResolver } from '../modules/records/record.resolver.js';
 import { toRecord } from '../modules/records/record.mapper.js';
 import { toConnector } from '../modules/connectors/connector.mapper.js';
+import type { Role } from '../auth/principal.js';
+import { withAuthDirectives } from './access.js';
 import { caller, type GraphQLContext } from './context.js';
 import { DateTimeScalar } from './scalars.js';
 
-export const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])';
+export const FEDERATION_LINK =
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@authenticated", "@requiresScopes"])';
 
 type Ref = { id: string };
 
 /**
- * Entity references resolve through the per-request, tenant-scoped loaders: any number of
- * references costs one statement per entity type; another tenant's id resolves to null.
+ * The entities a gateway resolves here, each with the role its references need: checked by
+ * `__resolveReference` and printed on the entity's fields for the router (access.ts). They load
+ * through the per-request, tenant-scoped loaders: any number of references costs one statement
+ * per entity type; another tenant's id resolves to null.
  */
-const referenceResolvers = {
+const entities: Record<string, { role: Role; load(ref: Ref, ctx: GraphQLContext): Promise<unknown> }> = {
   Connector: {
-    async __resolveReference(ref: Ref, ctx: GraphQLContext) {
-      caller(ctx, 'viewer');
+    role: 'viewer',
+    async load(ref, ctx) {
       const row = await ctx.loaders.connector.load(ref.id);
       return row && toConnector(row);
     },
   },
   Application: {
-    async __resolveReference(ref: Ref, ctx: GraphQLContext) {
-      caller(ctx, 'viewer');
+    role: 'viewer',
+    async load(ref, ctx) {
       const row = await ctx.loaders.application.load(ref.id);
       // As `application(id)`: a deleted application is gone for readers.
       return row && !row.isDeleted ? toApplication(row) : null;
     },
   },
   AuditEvent: {
-    async __resolveReference(ref: Ref, ctx: GraphQLContext) {
-      caller(ctx, 'viewer');
+    role: 'viewer',
+    async load(ref, ctx) {
       const row = await ctx.loaders.auditEvent.load(ref.id);
       return row && toAuditEvent(row);
     },
   },
   Record: {
-    async __resolveReference(ref: Ref, ctx: GraphQLContext) {
-      caller(ctx, 'viewer');
+    role: 'viewer',
+    async load(ref, ctx) {
       // Visible only with its connector (not deleted); another tenant's id resolves to null.
       const row = await ctx.loaders.record.load(ref.id);
       return row && toRecord(row);
@@ -63,8 +68,8 @@ const referenceResolvers = {
 
 /**
  * type-graphql has no federation support and its printer drops `@key`: build its schema, print it
- * with the directives, add the Federation 2 `@link`, and hand that with type-graphql's resolvers
- * to `buildSubgraphSchema` (STACK.md).
+ * with the directives, add the Federation 2 `@link` and the auth directives of the declared roles
+ * (access.ts), and hand that with type-graphql's resolvers to `buildSubgraphSchema` (STACK.md).
  */
 export async function buildFederatedSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
@@ -72,10 +77,15 @@ export async function buildFederatedSchema(): Promise<GraphQLSchema> {
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
   });
-  const typeDefs = parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`);
+  const entityRoles = Object.fromEntries(Object.entries(entities).map(([type, { role }]) => [type, role]));
+  const typeDefs = withAuthDirectives(parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`), schema, entityRoles);
   const resolvers = createResolversMap(schema) as GraphQLResolverMap<unknown>;
-  for (const [type, fields] of Object.entries(referenceResolvers)) {
-    resolvers[type] = { ...(resolvers[type] as object), ...fields } as GraphQLResolverMap<unknown>[string];
+  for (const [type, { role, load }] of Object.entries(entities)) {
+    const __resolveReference = (ref: Ref, ctx: GraphQLContext) => {
+      caller(ctx, role);
+      return load(ref, ctx);
+    };
+    resolvers[type] = { ...(resolvers[type] as object), __resolveReference } as GraphQLResolverMap<unknown>[string];
   }
   return buildSubgraphSchema({ typeDefs, resolvers });
 }
