@@ -22,6 +22,11 @@ export function hasRole(principal: Principal, role: Role): boolean {
   return principal.roles.some((r) => RANK[r] >= RANK[role]);
 }
 
+/** The roles that satisfy a check for `role` (itself and every role above it), lowest first. */
+export function rolesAtOrAbove(role: Role): Role[] {
+  return ROLES.filter((r) => RANK[r] >= RANK[role]);
+}
+
 export function isAdmin(principal: Principal): boolean {
   return hasRole(principal, 'admin');
 }

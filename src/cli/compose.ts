@@ -5,11 +5,12 @@
  *   npm run compose                        default subgraphs → schema/supergraph.graphql
  *   npm run compose -- --check             exit 1 when schema/supergraph.graphql is stale
  *   npm run compose -- --out <file> --subgraph <name>=<sdl file>=<routing url> ...
+ *   npm run compose -- --with-authorization   keep @authenticated/@requiresScopes/@policy
  */
 import { composeServices } from '@apollo/composition';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { GraphQLError, parse, type DocumentNode } from 'graphql';
+import { GraphQLError, parse, visit, type DocumentNode } from 'graphql';
 
 export interface SubgraphSource {
   name: string;
@@ -51,13 +52,35 @@ function parseSubgraph(subgraph: SubgraphSource): DocumentNode {
   }
 }
 
+const AUTHORIZATION_DIRECTIVES = new Set(['authenticated', 'requiresScopes', 'policy', 'federation__authenticated', 'federation__requiresScopes', 'federation__policy']);
+
+/** The subgraph without authorization directive applications (the definitions stay, unused). */
+function withoutAuthorization(document: DocumentNode): DocumentNode {
+  return visit(document, { Directive: (node) => (AUTHORIZATION_DIRECTIVES.has(node.name.value) ? null : undefined) });
+}
+
+export interface ComposeOptions {
+  /**
+   * Keep `@authenticated`, `@requiresScopes` and `@policy` (default true). A supergraph that has them
+   * links their specs `for: SECURITY`, which only a GraphOS Router with a plan that includes
+   * authorization will execute: @apollo/gateway refuses it, and so does a router without a GraphOS
+   * license. The subgraphs keep enforcing their own rules either way.
+   */
+  authorization?: boolean;
+}
+
 /**
  * Composes the subgraphs with @apollo/composition; throws `CompositionError` listing every error.
  * `hints` are composition's warnings (e.g. inconsistent descriptions), worth reading, never fatal.
  */
-export function composeSupergraph(subgraphs: readonly SubgraphSource[]): { supergraphSdl: string; hints: string[] } {
+export function composeSupergraph(subgraphs: readonly SubgraphSource[], { authorization = true }: ComposeOptions = {}): { supergraphSdl: string; hints: string[] } {
   if (subgraphs.length === 0) throw new CompositionError(['no subgraphs to compose']);
-  const result = composeServices(subgraphs.map((s) => ({ name: s.name, url: s.url, typeDefs: parseSubgraph(s) })));
+  const result = composeServices(
+    subgraphs.map((s) => {
+      const typeDefs = parseSubgraph(s);
+      return { name: s.name, url: s.url, typeDefs: authorization ? typeDefs : withoutAuthorization(typeDefs) };
+    }),
+  );
   if (result.errors) throw new CompositionError(result.errors.map(describe));
   return { supergraphSdl: result.supergraphSdl, hints: result.hints.map((h) => `${h.definition.code}: ${h.message}`) };
 }
@@ -69,7 +92,7 @@ export function renderSupergraph(supergraphSdl: string, subgraphs: readonly Subg
 }
 
 function usage(): string {
-  return 'usage: compose [--check] [--out <file>] [--subgraph <name>=<sdl file>=<routing url>]...';
+  return 'usage: compose [--check] [--with-authorization] [--out <file>] [--subgraph <name>=<sdl file>=<routing url>]...';
 }
 
 function parseSubgraphArg(value: string): { name: string; file: string; url: string } | null {
@@ -88,10 +111,14 @@ export interface ComposeIo {
 export function runCompose(argv: readonly string[], io: ComposeIo = { out: console.log, err: console.error }): number {
   let out = DEFAULT_OUT;
   let check = false;
+  // The committed supergraph serves docker-compose's router, which runs without a GraphOS license,
+  // and @apollo/gateway: neither executes authorization directives (ComposeOptions).
+  let authorization = false;
   const given: Array<{ name: string; file: string; url: string }> = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--check') check = true;
+    else if (arg === '--with-authorization') authorization = true;
     else if (arg === '--out' && argv[i + 1]) out = argv[++i]!;
     else if (arg === '--subgraph' && argv[i + 1]) {
       const parsed = parseSubgraphArg(argv[++i]!);
@@ -116,7 +143,7 @@ export function runCompose(argv: readonly string[], io: ComposeIo = { out: conso
 
   let composed;
   try {
-    composed = composeSupergraph(sources);
+    composed = composeSupergraph(sources, { authorization });
   } catch (error) {
     if (!(error instanceof CompositionError)) throw error;
     io.err(`composition of ${sources.map((s) => `"${s.name}"`).join(', ')} failed with ${error.messages.length} error(s):`);

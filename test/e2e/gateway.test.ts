@@ -208,7 +208,7 @@ beforeAll(async () => {
   supergraphSdl = composeSupergraph([
     { name: 'connectors', url: `${svc.url}/graphql`, sdl: await servedSdl(`${svc.url}/graphql`) },
     { name: 'investigations', url: investigations.url, sdl: await servedSdl(investigations.url) },
-  ]).supergraphSdl;
+  ], { authorization: false }).supergraphSdl;
   const quiet = { debug() {}, info() {}, warn: console.warn, error: console.error };
   gateway = new ApolloServer<GatewayContext>({
     gateway: new ApolloGateway({ supergraphSdl, logger: quiet, buildService: ({ name, url }) => new AuthForwardingDataSource(name, url!) }),
@@ -408,7 +408,7 @@ describe('federated tracing (ftv1)', () => {
 
 describe('npm run compose', () => {
   const fresh = (subgraphs: Array<{ name: string; url: string; sdl: string; origin: string }>) =>
-    renderSupergraph(composeSupergraph(subgraphs).supergraphSdl, subgraphs);
+    renderSupergraph(composeSupergraph(subgraphs, { authorization: false }).supergraphSdl, subgraphs);
 
   test('schema/supergraph.graphql is the composition of the subgraphs as served (run `npm run schema:print && npm run compose`)', async () => {
     const [connectors, example] = DEFAULT_SUBGRAPHS;

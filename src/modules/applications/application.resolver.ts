@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { caller, type GraphQLContext } from '../../graphql/context.js';
+import { Caller, Requires, type CallerContext } from '../../graphql/access.js';
+import type { GraphQLContext } from '../../graphql/context.js';
 import { page } from '../../graphql/pagination.js';
 import { toConnector } from '../connectors/connector.mapper.js';
 import { ConnectorConnection } from '../connectors/connector.type.js';
@@ -11,8 +12,8 @@ import { Application, ApplicationConnection } from './application.type.js';
 @Resolver(() => Application)
 export class ApplicationResolver {
   @Query(() => Application, { nullable: true })
+  @Requires('viewer')
   async application(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Application | null> {
-    caller(ctx, 'viewer');
     const row = await ctx.loaders.application.load(id);
     return row && !row.isDeleted ? toApplication(row) : null;
   }
@@ -21,9 +22,10 @@ export class ApplicationResolver {
   async applications(
     @Arg('first', () => Int, { defaultValue: 50 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Caller('viewer') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ApplicationConnection> {
-    const { principal } = caller(ctx, 'viewer');
+    const { principal } = rc;
     const { rows, count } = await ctx.services.applications.list(principal, first, after);
     return page(rows, first, after, toApplication, Object.assign(new ApplicationConnection(), { countTotal: count }));
   }
@@ -32,9 +34,10 @@ export class ApplicationResolver {
   async createApplication(
     @Arg('name', () => String) name: string,
     @Arg('description', () => String, { nullable: true }) description: string | null,
+    @Caller('admin') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<Application> {
-    return toApplication(await ctx.services.applications.create(caller(ctx, 'admin'), name, description));
+    return toApplication(await ctx.services.applications.create(rc, name, description));
   }
 
   @Mutation(() => Application)
@@ -43,21 +46,22 @@ export class ApplicationResolver {
     @Arg('expectedVersion', () => Int) expectedVersion: number,
     @Arg('name', () => String, { nullable: true }) name: string | null,
     @Arg('description', () => String, { nullable: true }) description: string | null | undefined,
+    @Caller('admin') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<Application> {
     ctx.loaders.application.clear(id);
-    return toApplication(await ctx.services.applications.update(caller(ctx, 'admin'), id, expectedVersion, name, description));
+    return toApplication(await ctx.services.applications.update(rc, id, expectedVersion, name, description));
   }
 
   @Mutation(() => Application, { description: 'Soft delete; refused while connectors still belong to it.' })
-  async deleteApplication(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Application> {
+  async deleteApplication(@Arg('id', () => ID) id: string, @Caller('admin') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<Application> {
     ctx.loaders.application.clear(id);
-    return toApplication(await ctx.services.applications.delete(caller(ctx, 'admin'), id));
+    return toApplication(await ctx.services.applications.delete(rc, id));
   }
 
   @FieldResolver(() => [ApiKey], { description: "The application's API keys, revoked ones included, newest first; admins only. Never a token." })
+  @Requires('admin')
   async apiKeys(@Root() application: Application, @Ctx() ctx: GraphQLContext): Promise<ApiKey[]> {
-    caller(ctx, 'admin');
     return (await ctx.loaders.applicationApiKeys.load(application.id)).map(toApiKey);
   }
 
@@ -66,9 +70,10 @@ export class ApplicationResolver {
     @Root() application: Application,
     @Arg('first', () => Int, { defaultValue: 50 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Caller('viewer') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ConnectorConnection> {
-    const { principal } = caller(ctx, 'viewer');
+    const { principal } = rc;
     const rows = await ctx.loaders.applicationConnectors.load({ parentId: application.id, first, after });
     return page(rows, first, after, toConnector, Object.assign(new ConnectorConnection(), { countTotal: () => ctx.services.connectors.countForApplication(principal, application.id) }));
   }

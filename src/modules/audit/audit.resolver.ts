@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
-import { caller, type GraphQLContext } from '../../graphql/context.js';
+import { Caller, Requires, type CallerContext } from '../../graphql/access.js';
+import type { GraphQLContext } from '../../graphql/context.js';
 import { page } from '../../graphql/pagination.js';
 import { toConnector } from '../connectors/connector.mapper.js';
 import { Connector } from '../connectors/connector.type.js';
@@ -9,8 +10,8 @@ import { toAuditEvent } from './audit.mapper.js';
 @Resolver(() => AuditEvent)
 export class AuditResolver {
   @Query(() => AuditEvent, { nullable: true })
+  @Requires('viewer')
   async auditEvent(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<AuditEvent | null> {
-    caller(ctx, 'viewer');
     const row = await ctx.loaders.auditEvent.load(id);
     return row && toAuditEvent(row);
   }
@@ -20,9 +21,10 @@ export class AuditResolver {
     @Arg('filter', () => AuditEventFilter, { nullable: true }) filter: AuditEventFilter | null,
     @Arg('first', () => Int, { defaultValue: 50 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Caller('viewer') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<AuditEventConnection> {
-    const { principal } = caller(ctx, 'viewer');
+    const { principal } = rc;
     const rows = await ctx.services.audit.list(principal, filter ?? {}, first, after);
     return page(rows, first, after, toAuditEvent, new AuditEventConnection());
   }

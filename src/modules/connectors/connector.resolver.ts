@@ -2,8 +2,8 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import { listAdapters } from '../../adapters/registry.js';
 import { toRecordKind } from '../records/record.enums.js';
 import type { ConnectorType } from '../../adapters/spi.js';
-import { isAdmin } from '../../auth/principal.js';
-import { caller, type GraphQLContext } from '../../graphql/context.js';
+import { Caller, NullUnless, Requires, type CallerContext } from '../../graphql/access.js';
+import type { GraphQLContext } from '../../graphql/context.js';
 import { ConnectorTypeEnum } from '../../graphql/enums.js';
 import { page } from '../../graphql/pagination.js';
 import { Application } from '../applications/application.type.js';
@@ -18,8 +18,8 @@ import { JSONScalar } from '../../graphql/scalars.js';
 @Resolver(() => Connector)
 export class ConnectorResolver {
   @Query(() => Connector, { nullable: true, description: 'A visible connector, deleted ones included (isDeleted tells).' })
+  @Requires('viewer')
   async connector(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Connector | null> {
-    caller(ctx, 'viewer');
     const row = await ctx.loaders.connector.load(id);
     return row && toConnector(row);
   }
@@ -29,19 +29,20 @@ export class ConnectorResolver {
     @Arg('filter', () => ConnectorFilter, { nullable: true }) filter: ConnectorFilter | null,
     @Arg('first', () => Int, { defaultValue: 50 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Caller('viewer') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ConnectorConnection> {
-    const { principal } = caller(ctx, 'viewer');
+    const { principal } = rc;
     const { rows, count } = await ctx.services.connectors.list(principal, filter, first, after);
     return page(rows, first, after, toConnector, Object.assign(new ConnectorConnection(), { countTotal: count }));
   }
 
   @Query(() => [ConnectorProvider])
+  @Requires('viewer')
   connectorProviders(
     @Arg('type', () => ConnectorTypeEnum, { nullable: true }) type: ConnectorType | null,
     @Ctx() ctx: GraphQLContext,
   ): ConnectorProvider[] {
-    caller(ctx, 'viewer');
     return listAdapters(type ?? undefined).map(({ spec }) => ({
       id: spec.id,
       type: spec.type,
@@ -59,8 +60,8 @@ export class ConnectorResolver {
   }
 
   @Mutation(() => Connector)
-  async createConnector(@Arg('input', () => CreateConnectorInput) input: CreateConnectorInput, @Ctx() ctx: GraphQLContext): Promise<Connector> {
-    return toConnector(await ctx.services.connectors.create(caller(ctx, 'editor'), input));
+  async createConnector(@Arg('input', () => CreateConnectorInput) input: CreateConnectorInput, @Caller('editor') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<Connector> {
+    return toConnector(await ctx.services.connectors.create(rc, input));
   }
 
   @Mutation(() => Connector)
@@ -68,20 +69,22 @@ export class ConnectorResolver {
     @Arg('id', () => ID) id: string,
     @Arg('expectedVersion', () => Int) expectedVersion: number,
     @Arg('input', () => UpdateConnectorInput) input: UpdateConnectorInput,
+    @Caller('editor') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<Connector> {
     ctx.loaders.connector.clear(id);
-    return toConnector(await ctx.services.connectors.update(caller(ctx, 'editor'), id, expectedVersion, input));
+    return toConnector(await ctx.services.connectors.update(rc, id, expectedVersion, input));
   }
 
   @Mutation(() => Connector, { description: 'Soft delete: hidden from lists, restorable; also disables the connector.' })
   async deleteConnector(
     @Arg('id', () => ID) id: string,
     @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
+    @Caller('editor') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<Connector> {
     ctx.loaders.connector.clear(id);
-    return toConnector(await ctx.services.connectors.delete(caller(ctx, 'editor'), id, expectedVersion));
+    return toConnector(await ctx.services.connectors.delete(rc, id, expectedVersion));
   }
 
   @Mutation(() => Connector, {
@@ -92,10 +95,11 @@ export class ConnectorResolver {
     @Arg('enabled', () => Boolean) enabled: boolean,
     @Arg('reason', () => String, { nullable: true }) reason: string | null,
     @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
+    @Caller('editor') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<Connector> {
     ctx.loaders.connector.clear(id);
-    return toConnector(await ctx.services.connectors.toggle(caller(ctx, 'editor'), id, enabled, reason, expectedVersion));
+    return toConnector(await ctx.services.connectors.toggle(rc, id, enabled, reason, expectedVersion));
   }
 
   @Mutation(() => CredentialRotationResult, {
@@ -106,41 +110,43 @@ export class ConnectorResolver {
     @Arg('credentials', () => JSONScalar, { description: 'Write-only.' }) credentials: unknown,
     @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
     @Arg('skipTest', () => Boolean, { defaultValue: false }) skipTest: boolean,
+    @Caller('admin') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<CredentialRotationResult> {
     ctx.loaders.connector.clear(id);
-    const outcome = await ctx.services.rotations.rotate(caller(ctx, 'admin'), id, credentials, expectedVersion, skipTest);
+    const outcome = await ctx.services.rotations.rotate(rc, id, credentials, expectedVersion, skipTest);
     return { rotated: outcome.rotated, connector: toConnector(outcome.connector), test: outcome.test && toConnectionTestResult(outcome.test) };
   }
 
   @Mutation(() => Boolean, { description: 'Admins: removes a soft-deleted connector and every version of its secrets.' })
-  async purgeConnector(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+  async purgeConnector(@Arg('id', () => ID) id: string, @Caller('admin') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<boolean> {
     ctx.loaders.connector.clear(id);
-    return ctx.services.connectors.purge(caller(ctx, 'admin'), id);
+    return ctx.services.connectors.purge(rc, id);
   }
 
   @Mutation(() => Connector, { description: 'Brings back a soft-deleted connector, disabled.' })
-  async restoreConnector(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Connector> {
+  async restoreConnector(@Arg('id', () => ID) id: string, @Caller('editor') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<Connector> {
     ctx.loaders.connector.clear(id);
-    return toConnector(await ctx.services.connectors.restore(caller(ctx, 'editor'), id));
+    return toConnector(await ctx.services.connectors.restore(rc, id));
   }
 
   @Mutation(() => ConnectionTestResult, {
     description: 'Tests a stored connector against its upstream (authentication, a sample query, latency); stored as lastTest.',
   })
-  async testConnector(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ConnectionTestResult> {
+  async testConnector(@Arg('id', () => ID) id: string, @Caller('editor') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<ConnectionTestResult> {
     ctx.loaders.connector.clear(id);
-    return toConnectionTestResult(await ctx.services.connectorTests.testStored(caller(ctx, 'editor'), id));
+    return toConnectionTestResult(await ctx.services.connectorTests.testStored(rc, id));
   }
 
   @Mutation(() => ConnectionTestResult, { description: 'Tests a draft configuration before creating a connector; nothing is stored.' })
-  async testConnectorConfig(@Arg('input', () => TestConnectorConfigInput) input: TestConnectorConfigInput, @Ctx() ctx: GraphQLContext): Promise<ConnectionTestResult> {
-    return toConnectionTestResult(await ctx.services.connectorTests.testDraft(caller(ctx, 'editor'), input));
+  async testConnectorConfig(@Arg('input', () => TestConnectorConfigInput) input: TestConnectorConfigInput, @Caller('editor') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<ConnectionTestResult> {
+    return toConnectionTestResult(await ctx.services.connectorTests.testDraft(rc, input));
   }
 
   @FieldResolver(() => String, { nullable: true, description: 'Admins only; null for others.' })
-  vaultPath(@Root() connector: Connector, @Ctx() ctx: GraphQLContext): string | null {
-    return ctx.principal && isAdmin(ctx.principal) ? connector.vaultPath : null;
+  @NullUnless('admin')
+  vaultPath(@Root() connector: Connector): string | null {
+    return connector.vaultPath;
   }
 
   @FieldResolver(() => Application, { nullable: true })

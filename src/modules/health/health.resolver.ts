@@ -1,6 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { AppError } from '../../errors/app-error.js';
-import { caller, type GraphQLContext } from '../../graphql/context.js';
+import { Caller, type CallerContext } from '../../graphql/access.js';
+import type { GraphQLContext } from '../../graphql/context.js';
 import { toConnector } from '../connectors/connector.mapper.js';
 import { Connector } from '../connectors/connector.type.js';
 import { ConnectorHealthSummary, HealthEvent } from './health.type.js';
@@ -10,13 +11,13 @@ const HISTORY_MAX = 100;
 @Resolver(() => Connector)
 export class HealthResolver {
   @Query(() => ConnectorHealthSummary, { description: 'Visible connectors counted by health status, for a dashboard.' })
-  async connectorHealthSummary(@Ctx() ctx: GraphQLContext): Promise<ConnectorHealthSummary> {
-    return ctx.services.health.summary(caller(ctx, 'viewer').principal);
+  async connectorHealthSummary(@Caller('viewer') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<ConnectorHealthSummary> {
+    return ctx.services.health.summary(rc.principal);
   }
 
   @Mutation(() => Connector, { description: 'Runs a health check now and returns the connector with its updated status.' })
-  async checkConnectorHealth(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Connector> {
-    const { principal } = caller(ctx, 'editor');
+  async checkConnectorHealth(@Arg('id', () => ID) id: string, @Caller('editor') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<Connector> {
+    const { principal } = rc;
     const [connector] = await ctx.services.connectors.findByIds(principal, [id]);
     if (!connector) throw AppError.notFound('connector', id);
     if (connector.isDeleted) throw AppError.badInput(`connector ${id} is deleted: restore it first`);

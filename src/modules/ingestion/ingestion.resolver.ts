@@ -1,7 +1,8 @@
 import { isPushProvider } from '../../adapters/registry.js';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
 import { AppError } from '../../errors/app-error.js';
-import { caller, type GraphQLContext } from '../../graphql/context.js';
+import { Caller, type CallerContext } from '../../graphql/access.js';
+import type { GraphQLContext } from '../../graphql/context.js';
 import { Connector } from '../connectors/connector.type.js';
 import type { IngestionRunEntity } from './ingestion-run.entity.js';
 import { IngestionRun } from './ingestion-run.type.js';
@@ -26,8 +27,7 @@ function toRun(e: IngestionRunEntity): IngestionRun {
 @Resolver(() => Connector)
 export class IngestionResolver {
   @Mutation(() => IngestionRun, { description: 'Queues a run now (enabled connectors only).' })
-  async syncConnector(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<IngestionRun> {
-    const rc = caller(ctx, 'editor');
+  async syncConnector(@Arg('id', () => ID) id: string, @Caller('editor') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<IngestionRun> {
     const [connector] = await ctx.services.connectors.findByIds(rc.principal, [id]);
     if (!connector) throw AppError.notFound('connector', id);
     if (!connector.enabled || connector.isDeleted) throw AppError.badInput(`connector ${id} is disabled: enable it before syncing`);

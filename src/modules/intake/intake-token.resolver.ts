@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
-import { caller, type GraphQLContext } from '../../graphql/context.js';
+import { Caller, Requires, type CallerContext } from '../../graphql/access.js';
+import type { GraphQLContext } from '../../graphql/context.js';
 import { Connector } from '../connectors/connector.type.js';
 import { toIntakeToken } from './intake-token.mapper.js';
 import { CreatedIntakeToken, IntakeStats, IntakeToken } from './intake-token.type.js';
@@ -10,15 +11,16 @@ export class IntakeTokenResolver {
   async createIntakeToken(
     @Arg('connectorId', () => ID) connectorId: string,
     @Arg('name', () => String) name: string,
+    @Caller('admin') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<CreatedIntakeToken> {
-    const { intakeToken, token } = await ctx.services.intakeTokens.create(caller(ctx, 'admin'), connectorId, name);
+    const { intakeToken, token } = await ctx.services.intakeTokens.create(rc, connectorId, name);
     return { intakeToken: toIntakeToken(intakeToken), token };
   }
 
   @Mutation(() => IntakeToken, { description: 'Admins only. Takes effect on the next request; revoking a revoked token changes nothing.' })
-  async revokeIntakeToken(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<IntakeToken> {
-    return toIntakeToken(await ctx.services.intakeTokens.revoke(caller(ctx, 'admin'), id));
+  async revokeIntakeToken(@Arg('id', () => ID) id: string, @Caller('admin') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<IntakeToken> {
+    return toIntakeToken(await ctx.services.intakeTokens.revoke(rc, id));
   }
 }
 
@@ -26,14 +28,14 @@ export class IntakeTokenResolver {
 @Resolver(() => Connector)
 export class ConnectorIntakeTokensResolver {
   @FieldResolver(() => [IntakeToken], { description: 'Push connectors: the intake tokens, revoked ones included, newest first. Never a token. Empty for polled connectors.' })
+  @Requires('viewer')
   async intakeTokens(@Root() connector: Connector, @Ctx() ctx: GraphQLContext): Promise<IntakeToken[]> {
-    caller(ctx, 'viewer');
     return (await ctx.loaders.connectorIntakeTokens.load(connector.id)).map(toIntakeToken);
   }
 
   @FieldResolver(() => IntakeStats, { nullable: true, description: 'Push connectors: what the intake received; null before the first message and for polled connectors.' })
+  @Requires('viewer')
   async intake(@Root() connector: Connector, @Ctx() ctx: GraphQLContext): Promise<IntakeStats | null> {
-    caller(ctx, 'viewer');
     return ctx.loaders.connectorIntakeStats.load(connector.id);
   }
 }

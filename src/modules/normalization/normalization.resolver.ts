@@ -1,7 +1,7 @@
-import { Arg, Ctx, Field, ObjectType, Query, Resolver, registerEnumType } from 'type-graphql';
+import { Arg, Field, ObjectType, Query, Resolver, registerEnumType } from 'type-graphql';
 import { parseLines } from '../../adapters/formats/index.js';
 import { AppError } from '../../errors/app-error.js';
-import { caller, type GraphQLContext } from '../../graphql/context.js';
+import { Requires } from '../../graphql/access.js';
 import { JSONScalar } from '../../graphql/scalars.js';
 
 export const LOG_FORMATS = ['CEF', 'LEEF'] as const;
@@ -23,12 +23,11 @@ export class NormalizationResolver {
   @Query(() => [NormalizationResult], {
     description: 'Shows exactly how sample CEF or LEEF lines will be normalized, before a source goes live (at most 1000 lines).',
   })
+  @Requires('viewer')
   previewNormalization(
     @Arg('format', () => LogFormatEnum) format: LogFormat,
     @Arg('lines', () => [String]) lines: string[],
-    @Ctx() ctx: GraphQLContext,
   ): NormalizationResult[] {
-    caller(ctx, 'viewer');
     if (lines.length > PREVIEW_MAX_LINES) {
       throw AppError.badInput(`at most ${PREVIEW_MAX_LINES} lines per call, got ${lines.length}`, [{ path: 'lines', message: `at most ${PREVIEW_MAX_LINES}` }]);
     }

@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
-import { caller, type GraphQLContext } from '../../graphql/context.js';
+import { Caller, type CallerContext } from '../../graphql/access.js';
+import type { GraphQLContext } from '../../graphql/context.js';
 import { page } from '../../graphql/pagination.js';
 import { toConnector } from '../connectors/connector.mapper.js';
 import { Connector } from '../connectors/connector.type.js';
@@ -33,9 +34,10 @@ export class RecordResolver {
     @Arg('filter', () => RecordFilter, { nullable: true }) filter: RecordFilter | null,
     @Arg('first', () => Int, { defaultValue: 50 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Caller('viewer') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RecordConnection> {
-    const { principal } = caller(ctx, 'viewer');
+    const { principal } = rc;
     const { rows, count } = await ctx.services.records.list(principal, filter ?? {}, first, after);
     return recordPage(rows, first, after, count);
   }
@@ -93,9 +95,10 @@ export class ConnectorRecordsResolver {
     @Arg('kind', () => RecordKindEnum, { nullable: true }) kind: RecordKind | null,
     @Arg('since', () => Date, { nullable: true, description: 'ingestedAt >= since' }) since: Date | null,
     @Arg('until', () => Date, { nullable: true, description: 'ingestedAt < until' }) until: Date | null,
+    @Caller('viewer') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RecordConnection> {
-    const { principal } = caller(ctx, 'viewer');
+    const { principal } = rc;
     const args = { first, after: after ?? null, kind: kind ?? null, since: since ?? null, until: until ?? null };
     // Argument errors belong to this field, not to the batch it would have joined.
     RecordService.checkConnectorArgs(args);
