@@ -16,3 +16,8 @@ export function countStatement(): void {
   const counter = storage.getStore();
   if (counter) counter.count += 1;
 }
+
+/** Statements counted so far in the current request's scope; undefined outside one (metrics). */
+export function currentStatementCount(): number | undefined {
+  return storage.getStore()?.count;
+}

@@ -33,6 +33,8 @@ export class RequestRateLimiter {
     settings: RateLimitSettings,
     private readonly logger: Logger,
     pool?: pg.Pool,
+    /** Told of each refusal: 'principal', 'tenant' or 'anonymous' (metrics). */
+    private readonly onRefused?: (limit: string) => void,
   ) {
     const make = (keyPrefix: string, points: number): RateLimiterAbstract | undefined => {
       if (points <= 0) return undefined;
@@ -59,7 +61,10 @@ export class RequestRateLimiter {
     try {
       await limiter.consume(key);
     } catch (outcome) {
-      if (outcome instanceof RateLimiterRes) throw rateLimited(what, outcome.msBeforeNext / 1000);
+      if (outcome instanceof RateLimiterRes) {
+        this.onRefused?.(limiter.keyPrefix);
+        throw rateLimited(what, outcome.msBeforeNext / 1000);
+      }
       // The shared store failed: the request goes on. While the database is down it fails on its own
       // merits (a limit must not turn an outage into a wall of 429s); any other failure is a bug to see.
       const level = isDatabaseUnavailable(outcome) ? 'debug' : 'warn';

@@ -47,6 +47,8 @@ export class IntakeService {
   private readonly busyRefusals = new Map<string, number>();
   /** Told what each accepted submission held (the health monitor's duplicate-flood guard). */
   onAccepted: ((connector: { id: string; config: Record<string, unknown> }, read: number, duplicates: number) => Promise<void>) | null = null;
+  /** Told how each submission written ended, under its connector's provider (src/observability/metrics.ts). */
+  meter: ((provider: string, outcome: IntakeOutcome, messages: number) => void) | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -75,7 +77,8 @@ export class IntakeService {
     }
     this.pending += messages.length;
     try {
-      const { outcome, config } = await this.write(target, messages);
+      const { outcome, config, provider } = await this.write(target, messages);
+      if (provider) this.meter?.(provider, outcome, messages.length);
       if (outcome.status === 'accepted' && this.onAccepted) {
         await this.onAccepted({ id: target.connectorId, config: config! }, outcome.accepted, outcome.duplicates).catch((e) =>
           this.logger.error({ connectorId: target.connectorId, err: String(e) }, 'the duplicate-flood guard failed on an intake batch'),
@@ -94,7 +97,7 @@ export class IntakeService {
     }
   }
 
-  private async write(target: IntakeTarget, messages: readonly PushMessage[]): Promise<{ outcome: IntakeOutcome; config?: Record<string, unknown> }> {
+  private async write(target: IntakeTarget, messages: readonly PushMessage[]): Promise<{ outcome: IntakeOutcome; config?: Record<string, unknown>; provider?: string }> {
     return this.dataSource.transaction(async (m) => {
       // FOR SHARE: a toggle (FOR UPDATE) waits for this write, and this write sees a committed toggle.
       const [row] = await m.query(
@@ -106,7 +109,7 @@ export class IntakeService {
       if (!adapter?.decode || adapter.spec.mode !== 'push') return { outcome: { status: 'not_push' as const } };
       if (!row.enabled) {
         await this.count(target, { received: messages.length, dropped_disabled: messages.length }, m);
-        return { outcome: { status: 'disabled' as const } };
+        return { outcome: { status: 'disabled' as const }, provider: row.provider as string };
       }
       const records: NormalizedRecord[] = [];
       const rejected: Array<{ index: number; error: string }> = [];
@@ -141,7 +144,7 @@ export class IntakeService {
           sample: records.slice(-SAMPLE_SIZE),
         },
       );
-      return { outcome: { status: 'accepted' as const, accepted: records.length, duplicates: result.duplicates, rejected }, config: row.config };
+      return { outcome: { status: 'accepted' as const, accepted: records.length, duplicates: result.duplicates, rejected }, config: row.config, provider: row.provider as string };
     });
   }
 
