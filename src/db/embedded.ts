@@ -26,7 +26,7 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * initdb and postgres run as the `postgres` OS user, so every parent must be traversable by others.
+ * As root, initdb and postgres run as the `postgres` OS user, so every parent must be traversable by others.
  * Only the execute bit for others is added: permissions are never taken away (think of /tmp).
  */
 function makeTraversable(dir: string): void {
@@ -58,7 +58,9 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     password,
     port,
     persistent: true,
-    createPostgresUser: true,
+    // Root: initdb and postgres run as a `postgres` OS user, created when missing. Any other user
+    // (the container's `node`, a developer) runs them itself: creating a user would fail there.
+    createPostgresUser: process.getuid?.() === 0,
     onLog: remember,
     onError: remember,
   });
