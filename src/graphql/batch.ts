@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { inSpan, tracingEnabled } from '../tracing/tracing.js';
 import { afterSlices, yieldIfBusy } from './cooperative.js';
 
 /**
@@ -8,7 +9,9 @@ import { afterSlices, yieldIfBusy } from './cooperative.js';
  */
 export class SlicedLoader<K, V, C = K> extends DataLoader<K, V, C> {
   constructor(batch: DataLoader.BatchLoadFn<K, V>, options: DataLoader.Options<K, V, C> = {}) {
-    super(batch, { batchScheduleFn: afterSlices, ...options });
+    const self: { loader?: DataLoader<K, V, C> } = {};
+    super(tracedBatch(() => self.loader?.name ?? null, batch), { batchScheduleFn: afterSlices, ...options });
+    self.loader = this;
   }
 
   override async load(key: K): Promise<V> {
@@ -17,6 +20,18 @@ export class SlicedLoader<K, V, C = K> extends DataLoader<K, V, C> {
     if (pause) await pause;
     return value;
   }
+}
+
+/**
+ * A batch function in a `dataloader.batch <name>` span (the loader's name: its key in
+ * createLoaders), so a request's trace shows each batch with its SQL beneath it.
+ */
+function tracedBatch<K, V>(name: () => string | null, batch: DataLoader.BatchLoadFn<K, V>): DataLoader.BatchLoadFn<K, V> {
+  return (keys) => {
+    if (!tracingEnabled()) return batch(keys);
+    const loader = name() ?? 'anonymous';
+    return inSpan(`dataloader.batch ${loader}`, { attributes: { 'dataloader.name': loader, 'dataloader.batch.size': keys.length } }, async () => batch(keys));
+  };
 }
 
 /** Loads many ids in one call, answering each key with its row or null (missing or not visible). */

@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import type { Principal } from '../auth/principal.js';
 import { createApplicationLoaders } from '../modules/applications/application.loaders.js';
 import { createAuditLoaders } from '../modules/audit/audit.loaders.js';
@@ -9,7 +10,7 @@ import { createRecordLoaders } from '../modules/records/record.loaders.js';
 import type { Services } from '../services.js';
 
 export function createLoaders(services: Services, principal: Principal) {
-  return {
+  return named({
     ...createConnectorLoaders(services.connectors, principal),
     ...createApplicationLoaders(services.applications, principal),
     ...createAuditLoaders(services.audit, principal),
@@ -17,7 +18,13 @@ export function createLoaders(services: Services, principal: Principal) {
     ...createHealthLoaders(services.health, principal),
     ...createRecordLoaders(services.records, principal),
     ...createIntakeLoaders(services.intakeTokens, services.intake, principal),
-  };
+  });
+}
+
+/** Each loader is named after its key (the name its batch spans carry, docs/tracing.md). */
+function named<T extends Record<string, unknown>>(loaders: T): T {
+  for (const [key, loader] of Object.entries(loaders)) if (loader instanceof DataLoader && !loader.name) loader.name = key;
+  return loaders;
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,6 +1,7 @@
 import type PgBoss from 'pg-boss';
 import { isDatabaseUnavailable, pause, unavailableBackoffMs } from '../db/unavailable.js';
 import type { Logger } from '../server/logger.js';
+import { traceJob } from '../tracing/jobs.js';
 
 export interface JobLoopOptions<T> {
   boss: PgBoss;
@@ -126,7 +127,7 @@ export class JobLoop<T = unknown> {
     const fetchedAt = Date.now();
     let failure: { name: string; message: string } | null = null;
     try {
-      await this.options.handler(job);
+      await traceJob(queue, job, () => this.options.handler(job));
     } catch (error) {
       failure = error instanceof Error ? { name: error.name, message: error.message } : { name: 'Error', message: String(error) };
       logger.warn({ queue, jobId: job.id, err: error }, 'job failed; the queue will retry it');

@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { traceFields } from '../tracing/tracing.js';
 
 export type { Logger };
 
@@ -23,6 +24,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       base: { service: 'connector-subgraph' },
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // trace_id / span_id of the active span (docs/tracing.md); nothing while tracing is off.
+      mixin: traceFields,
     },
     destination,
   );
