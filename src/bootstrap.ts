@@ -10,7 +10,10 @@ import type { Logger } from './server/logger.js';
 import { createSyslogReceiver, type SyslogReceiver } from './modules/intake/syslog/index.js';
 import { HealthWorker } from './modules/health/health.worker.js';
 import { IngestionWorker } from './modules/ingestion/ingestion.worker.js';
+import { NotificationWorker } from './modules/notifications/notification.worker.js';
 import { createServices, type Services } from './services.js';
+import { startTracing, type TracingOptions } from './tracing/setup.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 
 export interface Service {
   app: FastifyInstance;
@@ -18,6 +21,8 @@ export interface Service {
   services: Services;
   /** The syslog receiver, when a SYSLOG_*_PORT is set. */
   syslog: SyslogReceiver | null;
+  /** Prometheus metrics, when METRICS_TOKEN or METRICS_PORT is set (`metrics.url`: the METRICS_PORT listener). */
+  metrics: Metrics | null;
   /** Where the HTTP server listens, once `listen` was called. */
   url: string;
   close(): Promise<void>;
@@ -27,21 +32,26 @@ export interface Service {
 export async function startWorkers(services: Services, config: AppConfig, databaseUrl: string, logger: Logger): Promise<Array<{ stop(): Promise<void> }>> {
   const ingestion = new IngestionWorker(services.queue, services.ingestion, databaseUrl, logger, config.jobs.concurrency);
   await ingestion.start();
-  const health = new HealthWorker(services.queue, services.health, services.ingestion, logger, config.health.concurrency, config.sink.retentionDays);
+  const health = new HealthWorker(services.queue, services.health, services.ingestion, logger, config.health.concurrency, config.sink.retentionDays, services.notifications);
   await health.start();
-  return [health, ingestion];
+  const notifications = new NotificationWorker(services.queue, services.notifications, config.webhooks.concurrency);
+  notifications.start();
+  return [notifications, health, ingestion];
 }
 
 /**
  * config → database (embedded unless DATABASE_URL) → migrations → schema → HTTP server.
  * `listen: false` leaves the app unbound (tests may inject).
  */
-export async function startService(config: AppConfig, logger: Logger, options: { listen?: boolean } = {}): Promise<Service> {
+export async function startService(config: AppConfig, logger: Logger, options: { listen?: boolean; tracing?: TracingOptions } = {}): Promise<Service> {
+  // Before anything runs a statement; null (no-op tracer) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+  const tracing = startTracing(config.tracing, { role: 'api', ...options.tracing });
   let embedded: EmbeddedDatabase | undefined;
   const url = config.databaseUrl ?? (embedded = await startEmbeddedPostgres(config.dataDir, logger)).url;
   let dataSource: DataSource | undefined;
   let created: Services | undefined;
   let syslog: SyslogReceiver | null = null;
+  let metrics: Metrics | null = null;
   try {
     dataSource = await openDatabase({ url, logger });
     const secret = resolveJwtSecret(config);
@@ -65,8 +75,11 @@ export async function startService(config: AppConfig, logger: Logger, options: {
     const workers = config.runWorkers ? await startWorkers(services, config, url, logger) : [];
     syslog = createSyslogReceiver(config, dataSource, url, services.intake, logger);
     await syslog?.start();
+    metrics = createMetrics(config.metrics, logger);
+    metrics?.watch({ dataSource, services, syslog });
     const schema = await buildFederatedSchema();
-    const app = await createApp({ config, dataSource, schema, services, verifier, logger });
+    const app = await createApp({ config, dataSource, schema, services, verifier, logger, metrics });
+    await metrics?.listen();
     let address = '';
     if (options.listen !== false) address = await app.listen({ port: config.port, host: config.host });
     const db = dataSource;
@@ -76,10 +89,12 @@ export async function startService(config: AppConfig, logger: Logger, options: {
       dataSource: db,
       services,
       syslog,
+      metrics,
       url: address.replace('0.0.0.0', '127.0.0.1'),
       close() {
         closing ??= (async () => {
           await app.close();
+          await metrics?.close();
           await syslog?.stop();
           for (const worker of workers) await worker.stop();
           await services.queue.stop();
@@ -87,15 +102,18 @@ export async function startService(config: AppConfig, logger: Logger, options: {
           services.runtime.close();
           await db.destroy();
           await embedded?.stop();
+          await tracing?.shutdown();
         })();
         return closing;
       },
     };
   } catch (error) {
     await syslog?.stop().catch(() => undefined);
+    await metrics?.close();
     await created?.delivery?.close();
     if (dataSource?.isInitialized) await dataSource.destroy();
     await embedded?.stop();
+    await tracing?.shutdown();
     throw error;
   }
 }

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { TracingSettings } from './tracing/tracing.js';
 
 export type SecretsBackend = 'local' | 'vault';
 
@@ -49,6 +50,8 @@ export interface AppConfig {
   /** Hosts/CIDRs connectors may reach although private. */
   egressAllow: string[];
   logLevel: string;
+  /** OpenTelemetry tracing (docs/tracing.md): off unless an OTLP endpoint is set. */
+  tracing: TracingSettings;
   /** Fastify `trustProxy`: which proxies' X-Forwarded-For is believed for `clientIp`. */
   trustProxy: boolean | string | number;
   /** Adds an `x-sql-statements` response header (tests and benchmarks). */
@@ -84,6 +87,33 @@ export interface AppConfig {
     concurrency: number;
     checkTimeoutMs: number;
   };
+  /** Prometheus /metrics (docs/metrics.md): off unless METRICS_TOKEN or METRICS_PORT is set. */
+  metrics: MetricsSettings;
+  /** Webhook deliveries (docs/notifications.md). */
+  webhooks: {
+    /** Deliveries one worker process sends at once. */
+    concurrency: number;
+    /** Budget of one delivery POST. */
+    timeoutMs: number;
+    /** WEBHOOK_RETRY_SCHEDULE: seconds before each retry; after the last, the delivery failed. */
+    retryScheduleSec: number[];
+  };
+}
+
+/** METRICS_*: who may scrape /metrics, where, and how often (docs/metrics.md). */
+export interface MetricsSettings {
+  /** METRICS_TOKEN: the bearer token every scrape must send; when set, /metrics is also served on the main port. */
+  token?: string;
+  /** METRICS_PORT: a listener of its own for /metrics (the only one `npm run worker` has). */
+  port?: number;
+  /** METRICS_HOST: where that listener binds; loopback by default. */
+  host: string;
+  /** METRICS_RATE_LIMIT: scrapes per minute from one address. */
+  requestsPerMinute: number;
+  /** METRICS_CACHE_SEC: how long figures read from the database at scrape time are reused. */
+  cacheSec: number;
+  /** METRICS_MAX_OPERATIONS: distinct GraphQL operation names labelled; later ones are "other". */
+  maxOperations: number;
 }
 
 /** SYSLOG_*: where the syslog receiver listens; a port left unset means no listener on that transport. */
@@ -252,6 +282,36 @@ function natsSettings(env: Env): NatsSettings | null {
   return settings;
 }
 
+/** METRICS_*: off unless a token or a port is set; a token is long enough not to be guessed. */
+function metricsSettings(env: Env): MetricsSettings {
+  const token = str(env, 'METRICS_TOKEN');
+  if (token !== undefined && !/^[A-Za-z0-9._~+/=-]{16,512}$/.test(token)) {
+    throw new ConfigError('METRICS_TOKEN must be 16 to 512 characters from A-Z a-z 0-9 . _ ~ + / = - (for example: openssl rand -hex 32)');
+  }
+  return {
+    token,
+    port: optionalPort(env, 'METRICS_PORT'),
+    host: str(env, 'METRICS_HOST') ?? '127.0.0.1',
+    requestsPerMinute: int(env, 'METRICS_RATE_LIMIT', 60, 1, 1_000_000),
+    cacheSec: int(env, 'METRICS_CACHE_SEC', 5, 0, 3600),
+    maxOperations: int(env, 'METRICS_MAX_OPERATIONS', 100, 0, 10_000),
+  };
+}
+
+/**
+ * The standard OpenTelemetry variables: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is) or
+ * OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces) turn tracing on; OTEL_SDK_DISABLED=true or
+ * OTEL_TRACES_EXPORTER=none keep it off.
+ */
+function tracingSettings(env: Env): TracingSettings {
+  const serviceName = str(env, 'OTEL_SERVICE_NAME') ?? 'connector-subgraph';
+  const off = str(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true' || str(env, 'OTEL_TRACES_EXPORTER')?.toLowerCase() === 'none';
+  const traces = url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:']);
+  const base = url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']);
+  const endpoint = traces ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  return { serviceName, endpoint: off ? undefined : endpoint };
+}
+
 function trustProxy(env: Env): boolean | string | number {
   const raw = str(env, 'TRUST_PROXY');
   if (raw === undefined) return false;
@@ -317,6 +377,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       .map((s) => s.trim())
       .filter(Boolean),
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
+    tracing: tracingSettings(env),
     trustProxy: trustProxy(env),
     exposeSqlCount: bool(env, 'EXPOSE_SQL_COUNT', false),
     runWorkers: bool(env, 'RUN_WORKERS', true),
@@ -339,6 +400,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       concurrency: int(env, 'HEALTH_CONCURRENCY', 8, 1, 256),
       checkTimeoutMs: int(env, 'HEALTH_CHECK_TIMEOUT_MS', 10000, 100, 120000),
     },
+    metrics: metricsSettings(env),
+    webhooks: {
+      concurrency: int(env, 'WEBHOOK_CONCURRENCY', 4, 1, 64),
+      timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10000, 100, 60000),
+      retryScheduleSec: retrySchedule(str(env, 'WEBHOOK_RETRY_SCHEDULE')),
+    },
   };
   if (config.auth.jwtSecret && config.auth.jwtSecret.length < 32) {
     throw new ConfigError('AUTH_JWT_SECRET must be at least 32 characters');
@@ -347,6 +414,19 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('SECRETS_BACKEND=vault needs VAULT_ADDR and VAULT_TOKEN');
   }
   return config;
+}
+
+/** Standard Webhooks' suggested waits: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 28 h in all). */
+export const DEFAULT_RETRY_SCHEDULE_SEC = [5, 300, 1800, 7200, 18000, 36000, 36000];
+
+/** The default schedule unless WEBHOOK_RETRY_SCHEDULE lists the waits, in seconds. */
+function retrySchedule(value: string | undefined): number[] {
+  if (value === undefined) return [...DEFAULT_RETRY_SCHEDULE_SEC];
+  const waits = value.split(',').map((part) => Number(part.trim()));
+  if (waits.length > 20 || waits.some((w) => !Number.isFinite(w) || w < 0.05 || w > 172_800)) {
+    throw new ConfigError('WEBHOOK_RETRY_SCHEDULE must list at most 20 waits in seconds (0.05 to 172800), separated by commas');
+  }
+  return waits;
 }
 
 /** Creates `dir` (and parents) traversable by the embedded PostgreSQL's OS user. */

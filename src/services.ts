@@ -20,6 +20,10 @@ import { NatsDelivery } from './modules/ingestion/nats-delivery.js';
 import { IntakeService } from './modules/intake/intake.service.js';
 import { IntakeTokenService } from './modules/intake/intake-token.service.js';
 import type { Logger } from './server/logger.js';
+import type { Notify } from './modules/notifications/notification.events.js';
+import { NotificationService } from './modules/notifications/notification.service.js';
+import { WebhookEndpointService } from './modules/notifications/webhook-endpoint.service.js';
+import { WebhookSecrets } from './modules/notifications/webhook-secrets.js';
 
 /** The business layer, one instance per process; resolvers reach it through the context. */
 export function createServices(dataSource: DataSource, config: AppConfig, databaseUrl: string, logger: Logger) {
@@ -35,7 +39,8 @@ export function createServices(dataSource: DataSource, config: AppConfig, databa
   const applications = new ApplicationService(dataSource, audit);
   const signingKeys = new SigningKeyStore(dataSource, signingKeyOptions(config, logger));
   const apiKeys = new ApiKeyService(dataSource, audit, applications, signingKeys);
-  const credentials = new CredentialService(createSecretStore(config, { dataSource, logger }), logger);
+  const secretStore = createSecretStore(config, { dataSource, logger });
+  const credentials = new CredentialService(secretStore, logger);
   const connectors = new ConnectorService(dataSource, audit, applications, credentials, logger);
   const connectorTests = new ConnectorTestService(dataSource, runtime, connectors, credentials, audit, new TenantSlots(config.testsPerTenant));
   const rotations = new CredentialRotationService(dataSource, connectors, credentials, connectorTests, audit);
@@ -62,10 +67,23 @@ export function createServices(dataSource: DataSource, config: AppConfig, databa
       await health.onPurged(m, connector);
     },
   };
+  const webhookSecrets = new WebhookSecrets(secretStore, logger);
+  const webhookEndpoints = new WebhookEndpointService(dataSource, audit, webhookSecrets, runtime.http.egress);
+  const notifications = new NotificationService(dataSource, queue, runtime.http, webhookSecrets, webhookEndpoints, audit, logger, {
+    retryScheduleSec: config.webhooks.retryScheduleSec,
+    timeoutMs: config.webhooks.timeoutMs,
+  });
+  // Every change worth telling someone about is announced in its own transaction (outbox).
+  const notify: Notify = (m, input) => notifications.emit(m, input);
+  connectors.notify = notify;
+  connectorTests.notify = notify;
+  rotations.notify = notify;
+  ingestion.notify = notify;
+  health.notify = notify;
   const records = new RecordService(dataSource);
   const intake = new IntakeService(dataSource, new PostgresSink(), delivery, logger, { maxPending: config.intake.maxPending });
   intake.onAccepted = health.onIntake;
-  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, rotations, ingestion, health, delivery, records, intake, intakeTokens: new IntakeTokenService(dataSource, audit) };
+  return { runtime, queue, audit, applications, signingKeys, apiKeys, connectors, credentials, connectorTests, rotations, ingestion, health, delivery, records, intake, intakeTokens: new IntakeTokenService(dataSource, audit), webhookEndpoints, notifications };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -14,6 +14,7 @@ import { HealthResolver } from '../modules/health/health.resolver.js';
 import { IngestionResolver } from '../modules/ingestion/ingestion.resolver.js';
 import { ConnectorIntakeTokensResolver, IntakeTokenResolver } from '../modules/intake/intake-token.resolver.js';
 import { NormalizationResolver } from '../modules/normalization/normalization.resolver.js';
+import { WebhookResolver } from '../modules/notifications/webhook.resolver.js';
 import { ConnectorRecordsResolver, RecordResolver } from '../modules/records/record.resolver.js';
 import { toRecord } from '../modules/records/record.mapper.js';
 import { toConnector } from '../modules/connectors/connector.mapper.js';
@@ -73,7 +74,7 @@ const entities: Record<string, { role: Role; load(ref: Ref, ctx: GraphQLContext)
  */
 export async function buildFederatedSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [ConnectorResolver, ApplicationResolver, ApiKeyResolver, AuditResolver, IngestionResolver, HealthResolver, NormalizationResolver, RecordResolver, ConnectorRecordsResolver, IntakeTokenResolver, ConnectorIntakeTokensResolver],
+    resolvers: [ConnectorResolver, ApplicationResolver, ApiKeyResolver, AuditResolver, IngestionResolver, HealthResolver, NormalizationResolver, RecordResolver, ConnectorRecordsResolver, IntakeTokenResolver, ConnectorIntakeTokensResolver, WebhookResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
   });

@@ -2,6 +2,7 @@ import PgBoss from 'pg-boss';
 import type { EntityManager } from 'typeorm';
 import type { Logger } from '../server/logger.js';
 import { JobLoop } from './job-loop.js';
+import { tracePublish } from '../tracing/jobs.js';
 
 /** Queue names; one job per connector at a time (`stately`: one queued and one active per key). */
 export const QUEUES = {
@@ -9,6 +10,7 @@ export const QUEUES = {
   health: 'connector-health',
   control: 'connector-control',
   maintenance: 'connector-maintenance',
+  webhook: 'connector-webhook',
 } as const;
 
 export interface JobQueueOptions {
@@ -60,6 +62,8 @@ export class JobQueue {
     await this.ensureQueue({ name: QUEUES.health, policy: 'stately', ...common, expireInSeconds: 120 });
     await this.ensureQueue({ name: QUEUES.control, policy: 'standard', ...common });
     await this.ensureQueue({ name: QUEUES.maintenance, policy: 'singleton', ...common });
+    // Deliveries schedule their own retries (notification.service.ts); the queue's retries cover a lost worker.
+    await this.ensureQueue({ name: QUEUES.webhook, policy: 'standard', ...common, expireInSeconds: 120 });
     this.started = true;
   }
 
@@ -72,7 +76,8 @@ export class JobQueue {
   /** Sends a job; with `manager` it is part of that transaction and exists only if it commits. */
   async send(queue: string, data: object, options: PgBoss.SendOptions & { manager?: EntityManager } = {}): Promise<string | null> {
     const { manager, ...sendOptions } = options;
-    return this.boss.send(queue, data, { ...sendOptions, ...(manager ? { db: dbOf(manager) } : {}) });
+    // Inside a trace, the payload also carries its W3C trace context (docs/tracing.md).
+    return tracePublish(queue, data, (payload) => this.boss.send(queue, payload, { ...sendOptions, ...(manager ? { db: dbOf(manager) } : {}) }));
   }
 
   /** Deletes jobs not yet started for a key, inside `manager`'s transaction. */

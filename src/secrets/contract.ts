@@ -11,7 +11,10 @@
  */
 import { isWellFormedId } from '../db/ids.js';
 
-/** Which secret: a connector's credentials inside its tenant. */
+/**
+ * Which secret: a connector's credentials (`cnn_…`), or a webhook endpoint's signing secret
+ * (`whk_…`, docs/notifications.md), inside its tenant. The id's prefix says which.
+ */
 export interface SecretRef {
   tenantId: string;
   connectorId: string;
@@ -111,7 +114,8 @@ export const MAX_FIELDS = 64;
 /**
  * Checks a ref and returns it with its parts typed; throws `INVALID_REF` otherwise. Tenants are
  * 1–200 characters of `[A-Za-z0-9_.:@-]` and not only dots (`.` and `..` are path segments);
- * connector ids are `cnn_` + 26 Crockford base32 characters. The offending value is not echoed.
+ * owner ids are `cnn_` (connectors) or `whk_` (webhook endpoints) + 26 Crockford base32 characters.
+ * The offending value is not echoed.
  */
 export function validateRef(ref: SecretRef): SecretRef {
   if (!ref || typeof ref !== 'object') throw new SecretStoreError('INVALID_REF', 'The secret reference is missing');
@@ -119,16 +123,20 @@ export function validateRef(ref: SecretRef): SecretRef {
   if (typeof tenantId !== 'string' || !TENANT_RE.test(tenantId) || /^\.+$/.test(tenantId)) {
     throw new SecretStoreError('INVALID_REF', 'The tenant id is not valid for a secret path');
   }
-  if (typeof connectorId !== 'string' || !isWellFormedId(connectorId, 'cnn')) {
+  if (typeof connectorId !== 'string' || !(isWellFormedId(connectorId, 'cnn') || isWellFormedId(connectorId, 'whk'))) {
     throw new SecretStoreError('INVALID_REF', 'The connector id is not a well-formed connector id');
   }
   return { tenantId, connectorId };
 }
 
-/** `tenants/<tenant>/connectors/<id>/credentials`, each segment URL-encoded (validation already excludes `/`). */
+/**
+ * `tenants/<tenant>/connectors/<id>/credentials`, or `tenants/<tenant>/webhooks/<id>/signing-secret`
+ * for an endpoint; each segment URL-encoded (validation already excludes `/`).
+ */
 export function relativeSecretPath(ref: SecretRef): string {
   const { tenantId, connectorId } = validateRef(ref);
-  return `tenants/${encodeURIComponent(tenantId)}/connectors/${encodeURIComponent(connectorId)}/credentials`;
+  const owner = connectorId.startsWith('whk_') ? `webhooks/${encodeURIComponent(connectorId)}/signing-secret` : `connectors/${encodeURIComponent(connectorId)}/credentials`;
+  return `tenants/${encodeURIComponent(tenantId)}/${owner}`;
 }
 
 /** Checks the data of a write: a plain object of string fields; never echoes a value. */

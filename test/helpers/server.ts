@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import 'reflect-metadata';
 import { startService, type Service } from '../../src/bootstrap.js';
+import type { TracingOptions } from '../../src/tracing/setup.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { createTestDatabase } from './database.js';
@@ -25,8 +26,11 @@ export interface TestService extends Service {
   ok<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<T>;
 }
 
-/** The real service on a fresh database and a loopback port. */
-export async function startTestService(label: string, env: Record<string, string> = {}): Promise<TestService> {
+/**
+ * The real service on a fresh database and a loopback port. `options.tracing.spanProcessors` turns
+ * tracing on with them (e.g. a SimpleSpanProcessor over an InMemorySpanExporter, test/integration/tracing.test.ts).
+ */
+export async function startTestService(label: string, env: Record<string, string> = {}, options: { tracing?: TracingOptions } = {}): Promise<TestService> {
   const databaseUrl = env.DATABASE_URL ?? (await createTestDatabase(label));
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
@@ -45,7 +49,7 @@ export async function startTestService(label: string, env: Record<string, string
     ...env,
   });
   const logs = new LogCapture();
-  const service = await startService(config, createLogger(config.logLevel, logs));
+  const service = await startService(config, createLogger(config.logLevel, logs), { tracing: options.tracing });
   const gql = async (query: string, variables?: Record<string, unknown>, bearer?: string, headers: Record<string, string> = {}): Promise<GqlResponse> => {
     const response = await fetch(`${service.url}/graphql`, {
       method: 'POST',

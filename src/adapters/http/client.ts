@@ -37,6 +37,7 @@ import { ConnectorError, isConnectorError } from '../../errors/connector-error.j
 import type { ConnectorErrorCode } from '../../errors/connector-error.js';
 import { assertUrlAllowed, createEgressPolicy, createGuardedLookup } from './egress.js';
 import type { EgressPolicy, LookupFunction } from './egress.js';
+import { traceUpstreamCall } from '../../tracing/http-client.js';
 
 const MiB = 1024 * 1024;
 
@@ -113,6 +114,8 @@ export interface HttpRequest {
   searchParams?: Record<string, string | number>;
   json?: unknown;
   form?: Record<string, string>;
+  /** A body sent exactly as given (e.g. one that was signed); set its content-type in `headers`. */
+  body?: string;
   /** `json` (default) parses the body; `text` returns it as a string. */
   responseType?: 'json' | 'text';
   /** Values that must never appear in a message (credentials, tokens). */
@@ -423,6 +426,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     } else if (req.form !== undefined) {
       body = Buffer.from(new URLSearchParams(req.form).toString(), 'utf8');
       headers['content-type'] = 'application/x-www-form-urlencoded';
+    } else if (req.body !== undefined) {
+      body = Buffer.from(req.body, 'utf8');
     } else if (method !== 'GET' && method !== 'HEAD') {
       body = Buffer.alloc(0);
     }
@@ -753,7 +758,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   };
 
   return {
-    request,
+    // A CLIENT span per call while tracing is on (docs/tracing.md).
+    request: (req) => traceUpstreamCall(req, () => request(req)),
     egress: policy,
     scrub: scrubSecrets,
     close() {

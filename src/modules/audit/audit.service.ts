@@ -16,7 +16,7 @@ import type { AuditEventType } from './audit.enums.js';
 export interface AuditRecordInput {
   tenantId: string;
   eventType: AuditEventType;
-  targetType: 'Connector' | 'Application' | 'ApiKey' | 'IntakeToken';
+  targetType: 'Connector' | 'Application' | 'ApiKey' | 'IntakeToken' | 'WebhookEndpoint';
   targetId: string;
   connectorId?: string | null;
   /** The application the event concerns; defaults to the actor's application. */

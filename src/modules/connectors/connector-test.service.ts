@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { Notify } from '../notifications/notification.events.js';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import type { AdapterRuntime } from '../../adapters/runtime.js';
 import type { CheckResult, CheckStep, ConnectionInput, OAuthTokenInfo, TestStepName } from '../../adapters/spi.js';
@@ -30,6 +31,9 @@ export interface DraftTestInput {
  * result with `success: false`, never an error.
  */
 export class ConnectorTestService {
+  /** Announces failed tests and OAuth failures, in their transaction (the notifications module). */
+  notify: Notify | null = null;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly runtime: AdapterRuntime,
@@ -52,7 +56,7 @@ export class ConnectorTestService {
     const adapter = requireAdapter(provider);
     let oauth: OAuthTokenInfo | null = null;
     const signal = AbortSignal.timeout(options.timeoutMs ?? TEST_TIMEOUT_MS);
-    const ctx = this.runtime.context({ signal, onOAuthToken: (info) => (oauth = info) });
+    const ctx = this.runtime.context({ signal, onOAuthToken: (info) => (oauth = info), provider });
     const result = await adapter.check(ctx, input, { cheap: options.cheap });
     return { result, oauth };
   }
@@ -122,6 +126,11 @@ export class ConnectorTestService {
           },
         },
       });
+      if (!stored.success) {
+        const failedSteps = stored.steps.filter((s) => !s.passed).map((s) => ({ name: s.name, errorCode: s.errorCode ?? null, message: s.message ?? null }));
+        await this.notify?.(m, { type: 'CONNECTOR_TEST_FAILED', connector, data: { testedAt: stored.testedAt, failedSteps } });
+      }
+      if (patch.oauthRefreshNeeded && !connector.oauthRefreshNeeded) await this.notify?.(m, { type: 'OAUTH_TOKEN_REFRESH_FAILED', connector, data: {} });
     });
     return stored;
   }

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import type { Notify } from '../notifications/notification.events.js';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import type { Principal } from '../../auth/principal.js';
 import { isAdmin } from '../../auth/principal.js';
@@ -67,6 +68,13 @@ async function notifyPushRoutes(m: EntityManager, connector: Pick<ConnectorEntit
 export interface SystemCaller {
   actor: Actor;
   tenantId: string;
+  /** A policy disabling the connector: announced as connector.auto_disabled with its figures. */
+  policy?: AutoDisablePolicy;
+}
+
+export interface AutoDisablePolicy {
+  name: 'consecutive_failures' | 'duplicate_flood';
+  figures: Record<string, number>;
 }
 
 interface ScopeFields {
@@ -82,6 +90,8 @@ export class ConnectorService {
   private readonly perApplication;
   /** Set by the ingestion module; without it (no pipeline) toggles change the desired state only. */
   pipeline: PipelineHooks | null = null;
+  /** Announces toggles and auto-disables, in their transaction (the notifications module). */
+  notify: Notify | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -492,6 +502,10 @@ export class ConnectorService {
         changes: diffChanges(before, after, ['enabled', 'syncStatus']),
         reason: why,
       });
+      await this.notify?.(m, { type: 'CONNECTOR_TOGGLED', connector: after, data: { enabled, reason: why, actor: { type: actor.type, id: actor.id } } });
+      if (!enabled && 'policy' in who && who.policy) {
+        await this.notify?.(m, { type: 'CONNECTOR_AUTO_DISABLED', connector: after, data: { policy: who.policy.name, figures: who.policy.figures, reason: why } });
+      }
       return after;
     });
   }

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { Notify } from '../notifications/notification.events.js';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { operationalSettings } from '../../adapters/operations.js';
 import { AppError } from '../../errors/app-error.js';
@@ -24,6 +25,9 @@ export interface RotationOutcome {
  * becomes active.
  */
 export class CredentialRotationService {
+  /** Announces rotations (credentials.rotated), in their transaction (the notifications module). */
+  notify: Notify | null = null;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly connectors: ConnectorService,
@@ -82,6 +86,7 @@ export class CredentialRotationService {
           tested: { before: null, after: !skipTest },
         },
       });
+      await this.notify?.(m, { type: 'CREDENTIALS_ROTATED', connector: before, data: { credentialVersion: candidate.version, nextRotationDue: patch.nextRotationDue!.toISOString() } });
       return Object.assign(before, patch);
     });
     return { rotated: true, connector, test };

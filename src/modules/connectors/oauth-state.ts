@@ -3,11 +3,9 @@
  * fails to obtain for a connector, whoever asked (a test, a health check, an ingestion run).
  * Observed state: it does not bump the connector's version and is not audited.
  */
+import type { DataSource } from 'typeorm';
 import type { OAuthTokenInfo } from '../../adapters/spi.js';
-
-interface Queryable {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
+import { connectorRefOfRow, type Notify } from '../notifications/notification.events.js';
 
 /** Collects what token requests reported during one adapter call; the last word wins. */
 export class OAuthObserver {
@@ -17,11 +15,22 @@ export class OAuthObserver {
   };
 }
 
-/** Writes the connector's token state from what was observed; nothing when no token was involved. */
-export async function recordOAuthState(db: Queryable, connectorId: string, info: OAuthTokenInfo | null): Promise<void> {
+/**
+ * Writes the connector's token state from what was observed; nothing when no token was involved.
+ * The first failure after a good token is announced (`oauth.token_refresh_failed`), once.
+ */
+export async function recordOAuthState(db: DataSource, connectorId: string, info: OAuthTokenInfo | null, notify: Notify | null = null): Promise<void> {
   if (!info) return;
   if (info.failed) {
-    await db.query('UPDATE connectors SET oauth_refresh_needed = true WHERE id = $1 AND NOT oauth_refresh_needed', [connectorId]);
+    await db.transaction(async (m) => {
+      // An UPDATE answers [rows, count].
+      const [[row]] = await m.query(
+        `UPDATE connectors SET oauth_refresh_needed = true WHERE id = $1 AND NOT oauth_refresh_needed
+         RETURNING id, tenant_id, application_id, name, provider, type`,
+        [connectorId],
+      );
+      if (row && notify) await notify(m, { type: 'OAUTH_TOKEN_REFRESH_FAILED', connector: connectorRefOfRow(row), data: {} });
+    });
     return;
   }
   await db.query(

@@ -14,7 +14,8 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { ConnectorTestService } from '../connectors/connector-test.service.js';
 import { ConnectorEntity } from '../connectors/connector.entity.js';
 import type { HealthStatus } from '../connectors/connector.enums.js';
-import type { ConnectorService } from '../connectors/connector.service.js';
+import type { AutoDisablePolicy, ConnectorService } from '../connectors/connector.service.js';
+import type { Notify } from '../notifications/notification.events.js';
 import { connectorVisibility } from '../connectors/connector.visibility.js';
 import type { CredentialService } from '../connectors/credential.service.js';
 import type { RunOutcome } from '../ingestion/ingestion.service.js';
@@ -41,6 +42,8 @@ export const FLOOD_WINDOW_MS = 60_000;
  */
 export class HealthService {
   private readonly perConnector;
+  /** Announces health transitions (connector.health_changed), in their transaction. */
+  notify: Notify | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -88,7 +91,7 @@ export class HealthService {
         { config: connector.config, authType: connector.authType, credentials, eventTypes: connector.eventTypes },
         { cheap: true, timeoutMs: this.options.checkTimeoutMs },
       );
-      await recordOAuthState(this.dataSource, connector.id, oauth);
+      await recordOAuthState(this.dataSource, connector.id, oauth, this.notify);
       const failed = result.steps.find((s) => !s.passed && s.errorCode);
       observation = {
         ok: result.success,
@@ -123,7 +126,9 @@ export class HealthService {
       }
       return Object.assign(connector, patch);
     });
-    if (autoDisable && updated) return this.autoDisable(updated, autoDisable);
+    if (autoDisable && updated) {
+      return this.autoDisable(updated, autoDisable, { name: 'consecutive_failures', figures: { consecutiveFailures: updated.consecutiveErrors, limit: operationalSettings(updated.config).autoDisableAfterFailures! } });
+    }
     return updated;
   }
 
@@ -188,6 +193,7 @@ export class HealthService {
       changes: { syncStatus: { before: from, after: to } },
       reason,
     });
+    await this.notify?.(m, { type: 'CONNECTOR_HEALTH_CHANGED', connector, data: { from, to, reason } });
   }
 
   /** Ingestion outcomes count as results too; the duplicate-flood guard judges them here. */
@@ -214,8 +220,11 @@ export class HealthService {
         ? `auto-disabled after ${failures} consecutive failures: ${outcome.error ?? ''}`.trim()
         : null;
     if (reason) {
+      const policy: AutoDisablePolicy = flood && settings.duplicateFloodAutoDisable
+        ? { name: 'duplicate_flood', figures: { read: outcome.read, duplicates: outcome.duplicates, limitRatio: settings.duplicateFloodRatio! } }
+        : { name: 'consecutive_failures', figures: { consecutiveFailures: failures, limit: settings.autoDisableAfterFailures! } };
       // The toggle path runs in its own transaction, once this one has committed.
-      setImmediate(() => void this.autoDisable(Object.assign({}, connector, patch) as ConnectorEntity, reason).catch((error) => this.logger.error({ err: String(error) }, 'auto-disable failed')));
+      setImmediate(() => void this.autoDisable(Object.assign({}, connector, patch) as ConnectorEntity, reason, policy).catch((error) => this.logger.error({ err: String(error) }, 'auto-disable failed')));
     }
     return patch;
   };
@@ -242,6 +251,7 @@ export class HealthService {
     window.duplicates += duplicates;
     if (window.read < settings.duplicateFloodMinRecords || window.duplicates / window.read <= settings.duplicateFloodRatio) return;
     const share = Math.round((window.duplicates / window.read) * 100);
+    const figures = { read: window.read, duplicates: window.duplicates, limitRatio: settings.duplicateFloodRatio, windowSec: Math.round((now - window.startedAt) / 1000) };
     const degradedReason = `duplicate flood: ${share}% of ${window.read} records received in ${Math.round((now - window.startedAt) / 1000)} s were duplicates (limit ${Math.round(settings.duplicateFloodRatio * 100)}%)`;
     this.intakeWindows.delete(connector.id);
     const updated = await this.dataSource.transaction(async (m) => {
@@ -251,13 +261,13 @@ export class HealthService {
       await m.update(ConnectorEntity, { id: current.id }, patch as QueryDeepPartialEntity<ConnectorEntity>);
       return Object.assign(current, patch);
     });
-    if (updated && settings.duplicateFloodAutoDisable) await this.autoDisable(updated, `auto-disabled by the duplicate-flood guard: ${degradedReason}`);
+    if (updated && settings.duplicateFloodAutoDisable) await this.autoDisable(updated, `auto-disabled by the duplicate-flood guard: ${degradedReason}`, { name: 'duplicate_flood', figures });
   };
 
   /** Policies disable through the same toggle as a person, as SYSTEM with the reason. */
-  private async autoDisable(connector: ConnectorEntity, reason: string): Promise<ConnectorEntity> {
+  private async autoDisable(connector: ConnectorEntity, reason: string, policy: AutoDisablePolicy): Promise<ConnectorEntity> {
     this.logger.warn({ connectorId: connector.id, reason }, 'policy disables connector');
-    return this.connectors.toggle({ actor: MONITOR, tenantId: connector.tenantId }, connector.id, false, reason.slice(0, 1000));
+    return this.connectors.toggle({ actor: MONITOR, tenantId: connector.tenantId, policy }, connector.id, false, reason.slice(0, 1000));
   }
 
   /** Newest transitions of many connectors in one statement (`Connector.healthHistory`). */

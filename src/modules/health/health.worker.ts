@@ -2,9 +2,10 @@ import type { JobLoop } from '../../jobs/job-loop.js';
 import { QUEUES, type JobQueue } from '../../jobs/job-queue.js';
 import type { Logger } from '../../server/logger.js';
 import type { IngestionService } from '../ingestion/ingestion.service.js';
+import type { NotificationService } from '../notifications/notification.service.js';
 import type { HealthJob, HealthService } from './health.service.js';
 
-/** Every five minutes: put lost schedules back and apply the sink's retention. */
+/** Every five minutes: put lost schedules back, apply the sink's retention, announce due rotations. */
 const MAINTENANCE_EVERY_SEC = 300;
 const MAINTENANCE_KEY = 'maintenance';
 
@@ -23,6 +24,8 @@ export class HealthWorker {
     private readonly logger: Logger,
     private readonly concurrency: number,
     private readonly retentionDays: number,
+    /** `credentials.rotation_due` events and the events' retention ride along with maintenance. */
+    private readonly notifications: NotificationService | null = null,
   ) {}
 
   async start(): Promise<void> {
@@ -52,7 +55,8 @@ export class HealthWorker {
     const checks = await this.health.reconcile();
     const syncs = await this.ingestion.reconcile();
     const expired = await this.ingestion.expireRecords(this.retentionDays);
-    if (checks || syncs || expired) this.logger.info({ checks, syncs, expired }, 'maintenance');
+    const rotationsDue = this.notifications ? await this.notifications.sweep(this.retentionDays) : 0;
+    if (checks || syncs || expired || rotationsDue) this.logger.info({ checks, syncs, expired, rotationsDue }, 'maintenance');
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { OAuthObserver, recordOAuthState } from '../connectors/oauth-state.js';
+import type { Notify } from '../notifications/notification.events.js';
 import { operationalSettings } from '../../adapters/operations.js';
 import { getAdapter, isPushProvider, PUSH_PROVIDER_IDS } from '../../adapters/registry.js';
 import type { AdapterRuntime } from '../../adapters/runtime.js';
@@ -76,6 +77,10 @@ export class IngestionService {
   private readonly perConnector;
   /** Health folds run outcomes into the connector's status (set by the health module). */
   onRunOutcome: RunOutcomeListener | null = null;
+  /** Announces failed runs (ingestion.run_failed) and OAuth failures, in their transaction. */
+  notify: Notify | null = null;
+  /** Told what each committed batch held and how each run ended (src/observability/metrics.ts). */
+  meter: { batch(provider: string, read: number, duplicates: number): void; run(provider: string, status: 'succeeded' | 'failed' | 'cancelled' | 'interrupted'): void } | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -233,7 +238,7 @@ export class IngestionService {
       const [cursorRow] = await this.dataSource.query('SELECT cursor FROM ingestion_cursors WHERE connector_id = $1', [connector.id]);
       stage = 'credentials';
       const credentials = await this.credentials.resolve(connector);
-      const ctx = this.runtime.context({ signal, onOAuthToken: oauth.listener });
+      const ctx = this.runtime.context({ signal, onOAuthToken: oauth.listener, provider: connector.provider });
       const input = { config: connector.config, authType: connector.authType, credentials, eventTypes: connector.eventTypes };
       stage = 'upstream';
       for await (const batch of adapter.read(ctx, input, (cursorRow?.cursor ?? null) as ReadCursor)) {
@@ -246,6 +251,7 @@ export class IngestionService {
           break;
         }
         outcome.read += batch.records.length;
+        this.meter?.batch(connector.provider, batch.records.length, accepted.duplicates);
         outcome.written += accepted.written;
         outcome.duplicates += accepted.duplicates;
       }
@@ -264,7 +270,8 @@ export class IngestionService {
       }
     }
     const status = cancelled ? 'CANCELLED' : interrupted !== null || !outcome.ok ? 'FAILED' : 'SUCCEEDED';
-    if (interrupted !== DATABASE_GONE) await recordOAuthState(this.dataSource, connector.id, oauth.last).catch((e) => this.logger.warn({ connectorId: connector.id, err: describeError(e) }, 'could not record the OAuth token state'));
+    this.meter?.run(connector.provider, interrupted !== null ? 'interrupted' : (status.toLowerCase() as 'succeeded' | 'failed' | 'cancelled'));
+    if (interrupted !== DATABASE_GONE) await recordOAuthState(this.dataSource, connector.id, oauth.last, this.notify).catch((e) => this.logger.warn({ connectorId: connector.id, err: describeError(e) }, 'could not record the OAuth token state'));
     await this.whenDatabaseAnswers(stopping, { connectorId: connector.id, runId: run.id }, () => this.finish(connector.id, run.id, status, outcome, interrupted));
   }
 
@@ -415,6 +422,8 @@ export class IngestionService {
         patch.metrics = { ...connector.metrics, totalSynced: (connector.metrics.totalSynced ?? 0) + outcome.written, last24h };
       }
       if (status !== 'CANCELLED' && !interrupted && this.onRunOutcome) Object.assign(patch, await this.onRunOutcome(m, connector, outcome));
+      // A failed upstream, not an interruption (our database, the stream, a stopping worker).
+      if (status === 'FAILED' && !interrupted) await this.notify?.(m, { type: 'INGESTION_RUN_FAILED', connector, data: { runId, error: outcome.error } });
       if (!connector.enabled || connector.isDeleted) {
         if (connector.runState === 'STOPPING') {
           patch.runState = 'STOPPED';
