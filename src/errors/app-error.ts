@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 
-/** The closed set of `extensions.code` values clients may branch on (API.md). */
+/** The closed set of `extensions.code` values clients may branch on (README, "Errors"). */
 export const ERROR_CODES = [
   'UNAUTHENTICATED',
   'FORBIDDEN',
@@ -9,11 +9,15 @@ export const ERROR_CODES = [
   'VERSION_CONFLICT',
   'RATE_LIMITED',
   'QUERY_TOO_COMPLEX',
+  /** An HTTP method /graphql does not serve (HTTP 405 with Allow), or GET for a mutation or subscription. */
+  'METHOD_NOT_ALLOWED',
+  /** A subscription operation: this subgraph serves queries and mutations only (HTTP 400). */
+  'SUBSCRIPTIONS_NOT_SUPPORTED',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, QUERY_TOO_COMPLEX: 400 };
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, QUERY_TOO_COMPLEX: 400, METHOD_NOT_ALLOWED: 405, SUBSCRIPTIONS_NOT_SUPPORTED: 400 };
 
 /** A field-level problem reported with BAD_USER_INPUT. */
 export interface FieldError {

@@ -42,10 +42,16 @@ function bearerToken(request: FastifyRequest): string | null | AppError {
 }
 
 function wantsHtml(request: FastifyRequest): boolean {
-  return request.method === 'GET' && Object.keys(request.query as object).length === 0 && (request.headers.accept ?? '').includes('text/html');
+  return (request.method === 'GET' || request.method === 'HEAD') && Object.keys(request.query as object).length === 0 && (request.headers.accept ?? '').includes('text/html');
 }
 
 const BODY_LIMIT = 1024 * 1024;
+
+/**
+ * The methods /graphql serves: GET (queries) and POST, and HEAD, which Fastify answers as the GET
+ * without its body (RFC 9110 §9.3.2). Any other is a 405 naming these in `Allow`.
+ */
+const GRAPHQL_METHODS = ['GET', 'HEAD', 'POST'];
 
 /** The HTTP app: /graphql (and GraphiQL in a browser), /healthz, /readyz. */
 export async function createApp({ config, dataSource, schema, services, verifier, logger }: AppDeps): Promise<FastifyInstance> {
@@ -127,12 +133,15 @@ export async function createApp({ config, dataSource, schema, services, verifier
   });
 
   app.route({
-    method: ['GET', 'POST', 'OPTIONS'],
+    // HEAD comes with GET (Fastify's exposeHeadRoutes).
+    method: ['GET', 'POST'],
     url: '/graphql',
     handler: async (request, reply) => {
       void reply.header('x-request-id', request.id);
       if (graphiql && wantsHtml(request)) return reply.type('text/html; charset=utf-8').send(graphiql.html);
-      const run = () => runInRequest(request.id, () => handler.call(app, request as never, reply as never));
+      // Apollo serves GET and POST only: a HEAD is executed as the GET it mirrors (Fastify drops the body).
+      const apolloRequest = request.method === 'HEAD' ? (Object.create(request, { method: { value: 'GET' } }) as FastifyRequest) : request;
+      const run = () => runInRequest(request.id, () => handler.call(app, apolloRequest as never, reply as never));
       // Counting statements needs its own async scope per request: only when asked for.
       if (!config.exposeSqlCount) return run();
       const { result, counter } = withStatementCount(run);
@@ -140,6 +149,24 @@ export async function createApp({ config, dataSource, schema, services, verifier
       void reply.header('x-sql-statements', String(counter.count));
       return body;
     },
+  });
+
+  // Any other method (PUT, DELETE, PATCH, OPTIONS, TRACE) is a client's mistake: a 405 in GraphQL's
+  // shape with `Allow`, answered before the body is read and logged at info.
+  const allow = GRAPHQL_METHODS.join(', ');
+  app.route({
+    method: app.supportedMethods.filter((method) => !GRAPHQL_METHODS.includes(method)),
+    url: '/graphql',
+    onRequest: async (request, reply) => {
+      const message = `${request.method} is not allowed on /graphql: send a query with GET or POST, a mutation with POST`;
+      request.log.info({ err: message, code: 'METHOD_NOT_ALLOWED', requestId: request.id }, 'request refused');
+      return reply
+        .code(405)
+        .header('allow', allow)
+        .header('x-request-id', request.id)
+        .send({ errors: [{ message, extensions: { code: 'METHOD_NOT_ALLOWED' } }] });
+    },
+    handler: async () => undefined, // never reached: onRequest has answered
   });
 
   await registerIntakeRoutes(app, {

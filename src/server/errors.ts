@@ -9,10 +9,13 @@ import { currentRequestId } from './request-scope.js';
 /** Apollo's own codes for a request that could not be parsed, validated or coerced. */
 const INPUT_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE', 'PERSISTED_QUERY_NOT_SUPPORTED', 'PERSISTED_QUERY_NOT_FOUND']);
 
+/** Refusals of what this subgraph does not serve at all (a method, subscriptions): logged at info, never at error. */
+const LOGGED_REFUSALS = new Set<string>(['METHOD_NOT_ALLOWED', 'SUBSCRIPTIONS_NOT_SUPPORTED']);
+
 /**
- * Keeps the closed set of `extensions.code` (API.md): expected errors pass through, request
- * errors become BAD_USER_INPUT, anything else is masked to INTERNAL_SERVER_ERROR with the request
- * id and logged.
+ * Keeps the closed set of `extensions.code` (ERROR_CODES): expected errors pass through, Apollo's
+ * 405 becomes METHOD_NOT_ALLOWED, request errors become BAD_USER_INPUT, anything else is masked to
+ * INTERNAL_SERVER_ERROR with the request id and logged.
  */
 export function createErrorFormatter(logger: Logger, limits: QueryLimits) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
@@ -22,7 +25,13 @@ export function createErrorFormatter(logger: Logger, limits: QueryLimits) {
     const code = formatted.extensions?.code;
     if (original instanceof AppError) {
       const { http: _http, ...extensions } = original.extensions;
+      if (LOGGED_REFUSALS.has(original.code)) logger.info({ err: original.message, code: original.code, requestId: currentRequestId() }, 'request refused');
       return { message: original.message, locations: formatted.locations, path: formatted.path, extensions };
+    }
+    // Apollo's own 405 (a mutation or subscription sent with GET): its status and Allow header stay.
+    if (original instanceof GraphQLError && (original.extensions.http as { status?: number } | undefined)?.status === 405) {
+      logger.info({ err: formatted.message, code: 'METHOD_NOT_ALLOWED', requestId: currentRequestId() }, 'request refused');
+      return { message: formatted.message, extensions: { code: 'METHOD_NOT_ALLOWED' } };
     }
     const tooLarge = code === 'GRAPHQL_PARSE_FAILED' || code === 'GRAPHQL_VALIDATION_FAILED' ? builtInLimitError(formatted.message, limits) : null;
     if (tooLarge) {

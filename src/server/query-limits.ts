@@ -195,7 +195,7 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
   let estimator: { schema: GraphQLSchema; estimate: ComplexityEstimator } | undefined;
   /** Checks the operation and returns its estimated cost; throws AppError when it is refused. */
   const measure = ({ schema, document, operation, operationName, request }: GraphQLRequestContextDidResolveOperation<BaseContext>): number => {
-    if (operation?.operation === 'subscription') throw AppError.badInput('this subgraph has no subscriptions: send a query or a mutation');
+    if (operation?.operation === 'subscription') throw new AppError('SUBSCRIPTIONS_NOT_SUPPORTED', 'this subgraph has no subscriptions: send a query or a mutation');
     checkInput(document, request.variables);
     if (estimator?.schema !== schema) estimator = { schema, estimate: costEstimator(schema, limits) };
     let cost: number;

@@ -1,9 +1,11 @@
 /**
  * API8:2023 Security Misconfiguration: security headers, inline traces and introspection only
- * where turned on, GraphiQL behind a switch, and client mistakes (NUL bytes, lone surrogates,
- * subscriptions, malformed representations) answered as BAD_USER_INPUT and logged at info, never
- * as INTERNAL_SERVER_ERROR at error level.
+ * where turned on, GraphiQL behind a switch, client mistakes (NUL bytes, lone surrogates,
+ * malformed representations) answered as BAD_USER_INPUT, and what /graphql does not serve (other
+ * HTTP methods, mutations over GET, subscriptions) answered as METHOD_NOT_ALLOWED or
+ * SUBSCRIPTIONS_NOT_SUPPORTED; all logged below error level, never as INTERNAL_SERVER_ERROR.
  */
+import { request as httpRequest } from 'node:http';
 import { CREATE, restInput } from '../helpers/fixtures.js';
 import { errorCode, startTestService, type TestService } from '../helpers/server.js';
 import { admin, viewer } from '../helpers/tokens.js';
@@ -97,7 +99,6 @@ describe('API8:2023 Security Misconfiguration', () => {
       ['a representation without id', () => svc.gql('query($r: [_Any!]!) { _entities(representations: $r) { __typename } }', { r: [{ __typename: 'Connector' }] }, adminToken), /representations\[0\]\.id must be a non-empty string/],
       ['a representation of an unknown type', () => svc.gql('query($r: [_Any!]!) { _entities(representations: $r) { __typename } }', { r: [{ __typename: 'Alert', id: 'x' }] }, adminToken), /representations\[0\]\.__typename must be one of Application, AuditEvent, Connector/],
       ['a representation that is not an object', () => svc.gql('query($r: [_Any!]!) { _entities(representations: $r) { __typename } }', { r: ['Connector'] }, adminToken), /representations\[0\]\.__typename/],
-      ['a subscription', () => svc.gql('subscription { __typename }', {}, adminToken), /no subscriptions/],
     ])('%s', async (_label, send, message) => {
       const errorsBefore = errorLines().length;
       const res = await send();
@@ -111,6 +112,140 @@ describe('API8:2023 Security Misconfiguration', () => {
     test('nothing was changed by any of them', async () => {
       const [row] = await svc.dataSource.query('SELECT name, version, enabled FROM connectors WHERE id = $1', [connectorId]);
       expect(row).toEqual({ name: 'configured', version: 1, enabled: false });
+    });
+  });
+
+  describe('what /graphql does not serve: its own code and status, logged at info', () => {
+    const ALLOW = 'GET, HEAD, POST';
+    /** Without it Apollo refuses a GET as a possible CSRF before looking at the operation. */
+    const PREFLIGHT = { 'apollo-require-preflight': 'true' };
+    const toggle = () => `mutation { toggleConnector(id: "${connectorId}", enabled: true, reason: "over GET") { id enabled } }`;
+
+    interface Answer {
+      status: number;
+      headers: Headers;
+      text: string;
+      /** The log lines the request added. */
+      logs: Array<{ level: number; msg: string; code?: string; requestId?: string }>;
+    }
+
+    async function send(path: string, init: RequestInit = {}): Promise<Answer> {
+      const before = svc.logs.lines.length;
+      const res = await fetch(`${svc.url}${path}`, init);
+      const text = await res.text();
+      return { status: res.status, headers: res.headers, text, logs: svc.logs.lines.slice(before).map((line) => JSON.parse(line)) };
+    }
+
+    /** TRACE through node:http (fetch refuses to send it). */
+    function trace(path: string): Promise<Answer> {
+      const before = svc.logs.lines.length;
+      return new Promise((resolve, reject) => {
+        const req = httpRequest(`${svc.url}${path}`, { method: 'TRACE' }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const headers = new Headers();
+            for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') headers.set(name, value);
+            resolve({ status: res.statusCode!, headers, text: Buffer.concat(chunks).toString('utf8'), logs: svc.logs.lines.slice(before).map((line) => JSON.parse(line)) });
+          });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    }
+
+    function expectRefusal(answer: Answer, status: number, code: string, message: RegExp): void {
+      expect(answer.status).toBe(status);
+      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+      const body = JSON.parse(answer.text) as { data?: unknown; errors: Array<{ message: string; extensions: Record<string, unknown> }> };
+      expect(body.data).toBeUndefined();
+      expect(body.errors).toHaveLength(1);
+      expect(body.errors[0]!.message).toMatch(message);
+      expect(body.errors[0]!.extensions).toEqual({ code });
+      expectLoggedAtInfo(answer, code);
+    }
+
+    function expectLoggedAtInfo(answer: Answer, code: string): void {
+      expect(answer.logs.filter((line) => line.level >= 50)).toEqual([]);
+      expect(answer.logs).toContainEqual(expect.objectContaining({ level: 30, msg: 'request refused', code }));
+    }
+
+    test.each([
+      ['PUT /graphql', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' }],
+      ['DELETE /graphql', { method: 'DELETE' }],
+      ['PATCH /graphql', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' }],
+      // No CORS preflight is served: a browser on another origin may not call this subgraph.
+      ['OPTIONS /graphql', { method: 'OPTIONS', headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'POST' } }],
+      // Refused before the body is read: not a 413 or a 415.
+      ['PUT /graphql with a 2 MB XML body', { method: 'PUT', headers: { 'content-type': 'text/xml' }, body: 'x'.repeat(2 * 1024 * 1024) }],
+    ] as Array<[string, RequestInit]>)('%s: 405 with Allow, METHOD_NOT_ALLOWED', async (_label, init) => {
+      const answer = await send('/graphql', init);
+      expectRefusal(answer, 405, 'METHOD_NOT_ALLOWED', new RegExp(`^${init.method} is not allowed on /graphql`));
+      expect(answer.headers.get('allow')).toBe(ALLOW);
+      expect(answer.headers.get('x-request-id')).toBeTruthy();
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+    });
+
+    test('TRACE /graphql: 405 with Allow, METHOD_NOT_ALLOWED', async () => {
+      const answer = await trace('/graphql');
+      expectRefusal(answer, 405, 'METHOD_NOT_ALLOWED', /^TRACE is not allowed on \/graphql/);
+      expect(answer.headers.get('allow')).toBe(ALLOW);
+    });
+
+    test('HEAD /graphql mirrors GET (RFC 9110 §9.3.2): same status and headers, no body', async () => {
+      const query = `/graphql?query=${encodeURIComponent('{ __typename }')}`;
+      for (const [path, headers] of [
+        [query, PREFLIGHT],
+        ['/graphql', { accept: 'text/html' }],
+        // Refused as a GET would be, with the same answer's length.
+        [query, {}],
+      ] as Array<[string, Record<string, string>]>) {
+        const get = await send(path, { headers });
+        const head = await send(path, { method: 'HEAD', headers });
+        expect(head.status).toBe(get.status);
+        expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+        expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(get.text)));
+        expect(head.text).toBe('');
+        expect(head.logs.filter((line) => line.level >= 50)).toEqual([]);
+      }
+    });
+
+    test('a mutation sent with GET or HEAD: 405 with Allow: POST, METHOD_NOT_ALLOWED, nothing changed', async () => {
+      const path = `/graphql?query=${encodeURIComponent(toggle())}`;
+      const get = await send(path, { headers: { ...PREFLIGHT, authorization: `Bearer ${adminToken}` } });
+      expectRefusal(get, 405, 'METHOD_NOT_ALLOWED', /GET requests only support query operations, not mutation operations/);
+      expect(get.headers.get('allow')).toBe('POST');
+      expect(get.headers.get('x-sql-statements')).toBe('0');
+      const head = await send(path, { method: 'HEAD', headers: { ...PREFLIGHT, authorization: `Bearer ${adminToken}` } });
+      expect(head.status).toBe(405);
+      expect(head.headers.get('allow')).toBe('POST');
+      expect(head.text).toBe('');
+      expectLoggedAtInfo(head, 'METHOD_NOT_ALLOWED');
+      const [row] = await svc.dataSource.query('SELECT version, enabled FROM connectors WHERE id = $1', [connectorId]);
+      expect(row).toEqual({ version: 1, enabled: false });
+    });
+
+    test('a subscription sent with GET: 405 with Allow: POST, METHOD_NOT_ALLOWED', async () => {
+      const answer = await send(`/graphql?query=${encodeURIComponent('subscription { __typename }')}`, { headers: PREFLIGHT });
+      expectRefusal(answer, 405, 'METHOD_NOT_ALLOWED', /not subscription operations/);
+      expect(answer.headers.get('allow')).toBe('POST');
+    });
+
+    test('a subscription sent with POST: 400 SUBSCRIPTIONS_NOT_SUPPORTED, no SQL', async () => {
+      const answer = await send('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify({ query: 'subscription { __typename }' }),
+      });
+      expectRefusal(answer, 400, 'SUBSCRIPTIONS_NOT_SUPPORTED', /this subgraph has no subscriptions: send a query or a mutation/);
+      expect(answer.headers.get('allow')).toBeNull();
+      expect(answer.headers.get('x-sql-statements')).toBe('0');
+    });
+
+    test('the intake routes keep their own answers', async () => {
+      const answer = await send('/services/collector/event', { method: 'PUT' });
+      expect(answer.status).toBe(404);
+      expect(answer.text).not.toMatch(/METHOD_NOT_ALLOWED/);
     });
   });
 
