@@ -22,6 +22,8 @@ import { queryLimitRules, queryLimitsPlugin } from './query-limits.js';
 import { RequestRateLimiter } from './rate-limits.js';
 import { admissionPlugin } from './admission.js';
 import { runInRequest } from './request-scope.js';
+import type { Metrics } from '../observability/metrics.js';
+import { traceEntities, traceGraphqlRequest, tracingPlugin } from '../tracing/graphql.js';
 
 export interface AppDeps {
   config: AppConfig;
@@ -30,6 +32,8 @@ export interface AppDeps {
   services: Services;
   verifier: TokenVerifier;
   logger: Logger;
+  /** Prometheus metrics (docs/metrics.md); null or absent when /metrics is off. */
+  metrics?: Metrics | null;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -54,7 +58,7 @@ const BODY_LIMIT = 1024 * 1024;
 const GRAPHQL_METHODS = ['GET', 'HEAD', 'POST'];
 
 /** The HTTP app: /graphql (and GraphiQL in a browser), /healthz, /readyz. */
-export async function createApp({ config, dataSource, schema, services, verifier, logger }: AppDeps): Promise<FastifyInstance> {
+export async function createApp({ config, dataSource, schema, services, verifier, logger, metrics = null }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Access logs are the gateway's job; errors are logged with their request id.
@@ -73,6 +77,7 @@ export async function createApp({ config, dataSource, schema, services, verifier
   // Security headers on every response; the CSP is the one GraphiQL runs under (scripts from this
   // origin only, no inline script).
   await app.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: GRAPHIQL_CSP }, crossOriginEmbedderPolicy: false });
+  metrics?.instrument(app);
   // A body over the limit is the one refusal that comes before GraphQL parses anything: answer it
   // in GraphQL's shape, with the code clients branch on.
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
@@ -86,7 +91,7 @@ export async function createApp({ config, dataSource, schema, services, verifier
   });
 
   const apollo = new ApolloServer<GraphQLContext>({
-    schema,
+    schema: traceEntities(schema),
     logger,
     introspection: config.http.introspection,
     includeStacktraceInErrorResponses: false,
@@ -102,11 +107,13 @@ export async function createApp({ config, dataSource, schema, services, verifier
       ...(config.http.inlineTraces ? [] : [ApolloServerPluginInlineTraceDisabled()]),
       queryLimitsPlugin(config.queryLimits),
       admissionPlugin(config.http),
+      ...(metrics ? [metrics.apolloPlugin()] : []),
+      tracingPlugin(),
     ],
   });
   await apollo.start();
 
-  const rateLimiter = new RequestRateLimiter(config.rateLimit, logger, (dataSource.driver as unknown as { master: pg.Pool }).master);
+  const rateLimiter = new RequestRateLimiter(config.rateLimit, logger, (dataSource.driver as unknown as { master: pg.Pool }).master, metrics?.rateLimited);
   const graphiql = config.http.graphiql ? registerGraphiQL(app) : null;
   const handler = fastifyApolloHandler(apollo, {
     context: async (request): Promise<GraphQLContext> => {
@@ -141,12 +148,12 @@ export async function createApp({ config, dataSource, schema, services, verifier
       if (graphiql && wantsHtml(request)) return reply.type('text/html; charset=utf-8').send(graphiql.html);
       // Apollo serves GET and POST only: a HEAD is executed as the GET it mirrors (Fastify drops the body).
       const apolloRequest = request.method === 'HEAD' ? (Object.create(request, { method: { value: 'GET' } }) as FastifyRequest) : request;
-      const run = () => runInRequest(request.id, () => handler.call(app, apolloRequest as never, reply as never));
-      // Counting statements needs its own async scope per request: only when asked for.
-      if (!config.exposeSqlCount) return run();
+      const run = () => traceGraphqlRequest(request, reply, () => runInRequest(request.id, () => handler.call(app, apolloRequest as never, reply as never)));
+      // Counting statements needs its own async scope per request: only when asked for (the header, or metrics).
+      if (!config.exposeSqlCount && !metrics) return run();
       const { result, counter } = withStatementCount(run);
       const body = await result;
-      void reply.header('x-sql-statements', String(counter.count));
+      if (config.exposeSqlCount) void reply.header('x-sql-statements', String(counter.count));
       return body;
     },
   });
@@ -179,6 +186,8 @@ export async function createApp({ config, dataSource, schema, services, verifier
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Only with METRICS_TOKEN; METRICS_PORT alone serves it on its own listener (docs/metrics.md).
+  metrics?.route(app);
   // Public keys of the tokens this service signs (application API keys), for outside verifiers.
   app.get('/.well-known/jwks.json', async (_request, reply) => {
     void reply.header('cache-control', 'public, max-age=300');
