@@ -82,6 +82,11 @@ export interface AdapterSpec {
   documentationUrl?: string;
   /** Kinds of normalized records the provider produces (`event`, `indicator`, ...). */
   recordKinds?: string[];
+  /**
+   * Hand-written providers: Markdown for docs/providers.md under the provider's own heading (how it
+   * reads, its cursor, and the record mapping), since no manifest describes them.
+   */
+  notes?: string;
   /** Version of the config schema; a connector's `schemaVersion` (default 1). */
   configVersion?: number;
   /** Rules a config must follow beyond its JSON Schema (checked at create and update; path relative to config). */

@@ -87,9 +87,12 @@ export function renderProvidersDoc(): string {
     if (spec.mode === 'push') lines.push(`| \`${spec.id}\` | ${spec.type} | ${spec.description} | ${spec.documentationUrl ?? ''} |`);
   }
   lines.push('', '## Hand-written providers', '', '| provider | type | auth | record kinds |', '|---|---|---|---|');
-  for (const { spec } of listAdapters()) {
-    if (declarative.has(spec.id) || spec.mode === 'push') continue;
+  const handWritten = listAdapters().filter(({ spec }) => !declarative.has(spec.id) && spec.mode !== 'push');
+  for (const { spec } of handWritten) {
     lines.push(`| \`${spec.id}\` | ${spec.type} | ${spec.authTypes.join(', ')} | ${(spec.recordKinds ?? []).join(', ')} |`);
+  }
+  for (const { spec } of handWritten) {
+    if (spec.notes) lines.push('', `### \`${spec.id}\`: ${spec.name}`, '', spec.notes.trim());
   }
   lines.push(
     '',
