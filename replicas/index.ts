@@ -15,6 +15,7 @@ import { replica as abuseipdb } from './abuseipdb.js';
 import { replica as greynoise } from './greynoise.js';
 import { replica as oktaSystemLog } from './okta_system_log.js';
 import { replica as etherscan } from './etherscan.js';
+import { replica as taxii21 } from './taxii21.js';
 
 export const REPLICAS: readonly ReplicaModule[] = [
   splunk,
@@ -33,3 +34,9 @@ export const REPLICAS: readonly ReplicaModule[] = [
   oktaSystemLog,
   etherscan,
 ];
+
+/**
+ * Replicas of hand-written providers (no manifest: their own suites test them, e.g.
+ * test/integration/adapters/taxii.test.ts); `npm run replicas` serves them after the catalog's.
+ */
+export const ADAPTER_REPLICAS: readonly ReplicaModule[] = [taxii21];

@@ -4,19 +4,20 @@
  * 2.0 authorization server for the client-credentials grant, and prints what to put in a
  * connector. Start the service with `EGRESS_ALLOW=127.0.0.1` so connectors may reach them.
  */
-import { REPLICAS } from './index.js';
+import { ADAPTER_REPLICAS, REPLICAS } from './index.js';
 import type { StartedReplica } from './base.js';
 import { startAuthorizationServer } from './oidc.js';
 
+const ALL = [...REPLICAS, ...ADAPTER_REPLICAS];
 const basePort = Number(process.env.REPLICAS_PORT ?? 7600);
-if (!Number.isInteger(basePort) || basePort < 1 || basePort > 65535 - REPLICAS.length) {
+if (!Number.isInteger(basePort) || basePort < 1 || basePort > 65535 - ALL.length) {
   console.error('REPLICAS_PORT must be a TCP port with room for one port per replica above it');
   process.exit(2);
 }
 
 const as = await startAuthorizationServer();
 const started: StartedReplica[] = [];
-for (const [i, module] of REPLICAS.entries()) {
+for (const [i, module] of ALL.entries()) {
   const replica = await module.start({ verifyBearer: as.verify });
   // Move the replica to its fixed port (replicas start on an ephemeral one).
   await replica.server.close();
@@ -34,7 +35,7 @@ const rows = started.map((replica, i) => {
     credentials = { clientId: as.clientId, clientSecret: as.clientSecret };
     Object.assign(config, { tokenUrl: as.tokenUrl, scope: as.scope });
   }
-  return { provider: REPLICAS[i]!.provider, baseUrl: replica.server.url, authType: c.authType, credentials, config };
+  return { provider: ALL[i]!.provider, baseUrl: replica.server.url, authType: c.authType, credentials, config };
 });
 console.log('Vendor replicas on loopback (start the service with EGRESS_ALLOW=127.0.0.1):\n');
 for (const row of rows) {

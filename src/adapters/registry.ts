@@ -7,10 +7,11 @@ import { genericRestAdapter } from './generic-rest/index.js';
 import { loadManifests } from './manifests/index.js';
 import { nvdAdapter } from './nvd/index.js';
 import { PUSH_ADAPTERS } from './push/index.js';
+import { taxiiAdapter } from './taxii/index.js';
 import type { Adapter, ConnectorType } from './spi.js';
 
 /** Hand-written adapters, the push providers, then the declarative catalog (`manifests/`), compiled once at load. */
-const ADAPTERS: readonly Adapter[] = [genericRestAdapter, nvdAdapter, ...PUSH_ADAPTERS, ...loadManifests().map((m) => compileManifest(m))];
+const ADAPTERS: readonly Adapter[] = [genericRestAdapter, nvdAdapter, taxiiAdapter, ...PUSH_ADAPTERS, ...loadManifests().map((m) => compileManifest(m))];
 
 const BY_ID: ReadonlyMap<string, Adapter> = new Map(ADAPTERS.map((a) => [a.spec.id, a]));
 

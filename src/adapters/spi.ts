@@ -157,6 +157,12 @@ export interface RecordBatch {
   cursor: ReadCursor;
   /** JSON Pointers into these records that identify the same finding (default: the kind's fields). */
   dedupKey?: readonly string[];
+  /**
+   * JSON Pointer to a version of the record that orders as text (e.g. a fixed-width UTC timestamp):
+   * a record whose version is greater than the stored one's replaces it, even within the dedup
+   * window (a revoked or modified STIX object updates its record). Unset: the window decides.
+   */
+  versionPointer?: string;
 }
 
 /** Adapter-defined, JSON-serialisable position in the upstream. */

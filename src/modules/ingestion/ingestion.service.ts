@@ -363,7 +363,7 @@ export class IngestionService {
   }
 
   /** Sink + cursor + counters in one transaction, and only while the connector is enabled. */
-  private async commitBatch(connector: ConnectorEntity, run: IngestionRunEntity, { records, cursor, dedupKey }: RecordBatch) {
+  private async commitBatch(connector: ConnectorEntity, run: IngestionRunEntity, { records, cursor, dedupKey, versionPointer }: RecordBatch) {
     return this.dataSource.transaction(async (m) => {
       const [state] = await m.query('SELECT enabled, is_deleted FROM connectors WHERE id = $1 FOR SHARE', [connector.id]);
       if (!state?.enabled || state.is_deleted) return null;
@@ -375,6 +375,7 @@ export class IngestionService {
         records,
         dedupKeyPointers: Array.isArray(pointers) ? (pointers as string[]) : dedupKey,
         dedupWindowSec: operationalSettings(connector.config).dedupWindowSec,
+        versionPointer,
       });
       // Delivered and acknowledged before the cursor commits: a crash in between replays the batch,
       // whose records keep their ids, so the stream drops the redelivery.
