@@ -3,6 +3,7 @@
  * policies (off by default) and credential rotation. Providers spread these into their schema and
  * keep provider-specific defaults for interval, latency and failure thresholds.
  */
+import { SCHEDULE_SCHEMA, scheduleOf, type Schedule } from './schedule.js';
 import type { ConnectorConfig, JsonSchema } from './spi.js';
 
 export const OPERATIONAL_PROPERTIES: Record<string, JsonSchema> = {
@@ -57,6 +58,7 @@ export const OPERATIONAL_PROPERTIES: Record<string, JsonSchema> = {
     default: 86400,
     description: 'A record whose dedup key was seen this recently is a duplicate: counted on the stored record, not stored again. 0: only repeats within one batch are.',
   },
+  schedule: SCHEDULE_SCHEMA,
 };
 
 export interface OperationalSettings {
@@ -72,6 +74,8 @@ export interface OperationalSettings {
   duplicateFloodAutoDisable: boolean;
   rotationPeriodDays: number;
   dedupWindowSec: number;
+  /** When runs start (schedule.ts): cron or the interval, and the sync windows. */
+  schedule: Schedule;
 }
 
 function num(config: ConnectorConfig, key: string): number | null {
@@ -95,5 +99,6 @@ export function operationalSettings(config: ConnectorConfig): OperationalSetting
     duplicateFloodAutoDisable: config.duplicateFloodAutoDisable === true,
     rotationPeriodDays: num(config, 'rotationPeriodDays') ?? 90,
     dedupWindowSec: num(config, 'dedupWindowSec') ?? 86400,
+    schedule: scheduleOf(config, syncIntervalSec),
   };
 }

@@ -2,6 +2,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { ConnectorError } from '../errors/connector-error.js';
+import { scheduleProblems } from './schedule.js';
 import type { JsonSchema } from './spi.js';
 
 // ajv-formats is CommonJS: its plugin is the module's `default` property under NodeNext.
@@ -63,7 +64,8 @@ function urlProblems(value: string, path: string, problems: ConfigProblem[]): vo
 /**
  * The rules a JSON Schema cannot say, for every provider: a size cap on the whole config, no
  * userinfo and no secret-looking query parameter in any URL of it, no secret-looking key in a
- * `query` object, and a `baseUrl` without query or fragment. Messages name fields, never values.
+ * `query` object, a `baseUrl` without query or fragment, and a `schedule` whose cron expression,
+ * time zone and windows make sense (schedule.ts). Messages name fields, never values.
  */
 export function configProblems(config: Record<string, unknown>): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -85,6 +87,7 @@ export function configProblems(config: Record<string, unknown>): ConfigProblem[]
       if (SECRET_PARAM.test(key)) problems.push({ path: `query.${key}`, message: 'looks like a secret: put it in the connector credentials (apiKeyQueryParam sends an API key as a query parameter)' });
     }
   }
+  problems.push(...scheduleProblems(config));
   if (typeof config.baseUrl === 'string') {
     try {
       const base = new URL(config.baseUrl);

@@ -176,4 +176,10 @@ export interface Adapter {
   read(ctx: AdapterContext, input: ConnectionInput, cursor: ReadCursor): AsyncIterable<RecordBatch>;
   /** Push providers: one received message as a normalized record (pure; never throws). */
   decode?(message: PushMessage, config: ConnectorConfig): DecodeResult;
+  /**
+   * Providers with a time cursor: the cursor a read starts from to deliver what changed at or after
+   * `from` (`resetConnectorCursor`). Pure; throws `ConnectorError` CONFIG_INVALID, with a message
+   * for the caller, when the connector's streams cannot be read from a point in time.
+   */
+  cursorFrom?(input: ConnectionInput, from: Date): ReadCursor;
 }

@@ -705,5 +705,26 @@ export function compileManifest(m: ProviderManifest, options: CompileOptions = {
     });
   }
 
-  return { spec, manifest: m, check, read };
+  /**
+   * A cursor whose next read starts every selected stream's window at `from`: `until` is where a
+   * window starts when no cursor value is known (windowOf). Honoured by streams with a datetime or
+   * epoch cursor and by streams whose request is windowed on `{{window.start}}`; an integer cursor
+   * (ids, blocks) or an unwindowed request says nothing about time, so `from` is refused.
+   */
+  function cursorFrom(input: ConnectionInput, from: Date): ReadCursor {
+    const cfg = parse(input);
+    const streams: Record<string, StreamState> = {};
+    for (const run of runsOf(cfg, input.eventTypes)) {
+      const c = run.stream.cursor;
+      const windowed = JSON.stringify(run.stream.request).includes('window.start');
+      if (c?.type === 'integer' || (!c && !windowed)) {
+        const why = c ? `its cursor ${c.field} is an integer, not a time` : 'its request has no time filter';
+        throw new ConnectorError('CONFIG_INVALID', `stream ${run.key} cannot be read from a point in time: ${why}`);
+      }
+      streams[run.key] = { until: from.toISOString() };
+    }
+    return { v: 1, streams } satisfies EngineCursor as unknown as ReadCursor;
+  }
+
+  return { spec, manifest: m, check, read, cursorFrom };
 }

@@ -123,5 +123,10 @@ export async function* read(ctx: AdapterContext, input: ConnectionInput, cursor:
   yield* compiled(input).read(ctx, input, legacy ?? cursor);
 }
 
+/** The engine's cursor for a point in time (a datetime or epoch `cursor`, or a query on `{{window.start}}`). */
+export function cursorFrom(input: ConnectionInput, from: Date): ReadCursor {
+  return compiled(input).cursorFrom!(input, from);
+}
+
 /** The `generic_rest` adapter. */
-export const genericRestAdapter: Adapter = { spec, check, read };
+export const genericRestAdapter: Adapter = { spec, check, read, cursorFrom };

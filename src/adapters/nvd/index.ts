@@ -329,7 +329,13 @@ export function createNvdAdapter(options: NvdAdapterOptions = {}): Adapter {
     }
   }
 
-  return { spec, check, read };
+  /** `since` at `from`, nothing delivered yet: the next read's windows start there. */
+  function cursorFrom(input: ConnectionInput, from: Date): ReadCursor {
+    const cfg = parseConfig(input.config);
+    return { dateField: cfg.dateField, since: from.toISOString(), lastModified: null, boundaryKeys: [], window: null } satisfies NvdCursor;
+  }
+
+  return { spec, check, read, cursorFrom };
 }
 
 function authMessage(authType: AuthType, status: number | undefined, limits: NvdRateLimits): string {
