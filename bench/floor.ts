@@ -33,17 +33,17 @@ const CONNECTOR_COLUMNS = [
   'oauth_refresh_needed', 'oauth_token_expires_at', 'enabled', 'enabled_changed_at', 'enabled_changed_by', 'enabled_reason',
   'sync_status', 'run_state', 'last_sync_at', 'last_checked_at', 'health_candidate', 'health_candidate_count', 'last_record_at',
   'consecutive_errors', 'last_error', 'metrics', 'event_types', 'webhook_endpoint_id', 'tags', 'last_test', 'version',
-  'schema_version', 'source', 'source_type', 'created_at', 'updated_at', 'created_by', 'updated_by', 'is_deleted', 'deleted_at', 'deleted_by',
+  'schema_version', 'source', 'source_type', 'alerts_snoozed_until', 'alerts_snooze_reason', 'created_at', 'updated_at', 'created_by', 'updated_by', 'is_deleted', 'deleted_at', 'deleted_by',
 ] as const;
 const JSONB_COLUMNS = new Set(['config', 'metrics', 'last_test']);
 const SELECT_COLUMNS = CONNECTOR_COLUMNS.map((c) => `c."${c}"`).join(', ');
 const UPDATE_COLUMNS = CONNECTOR_COLUMNS.filter((c) => c !== 'id');
 const UPDATE_CONNECTOR = `UPDATE "connectors" SET ${UPDATE_COLUMNS.map((c, i) => `"${c}" = $${i + 1}`).join(', ')} WHERE "id" = $${UPDATE_COLUMNS.length + 1}`;
-const AUDIT_COLUMNS = ['id', 'tenant_id', 'app_id', 'event_type', 'occurred_at', 'actor_type', 'actor_id', 'actor_email', 'target_type', 'target_id', 'connector_id', 'changes', 'reason', 'request_id', 'client_ip', 'user_agent'];
+const AUDIT_COLUMNS = ['id', 'tenant_id', 'app_id', 'event_type', 'occurred_at', 'actor_type', 'actor_id', 'actor_email', 'target_type', 'target_id', 'connector_id', 'changes', 'reason', 'request_id', 'client_ip', 'user_agent', 'bulk_id', 'source_type'];
 const INSERT_AUDIT = `INSERT INTO "audit_events"(${AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (${AUDIT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
 const DELETE_QUEUED = `DELETE FROM pgboss.job WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry')`;
-const NOTIFY = 'SELECT pg_notify($1, $2)';
-const COUNT_RUNNING = `SELECT count(*)::int AS running FROM ingestion_runs WHERE connector_id = $1 AND status = 'RUNNING'`;
+// The stop signal and the in-flight count in one statement, as IngestionService.onDisabled sends them.
+const NOTIFY_COUNT_RUNNING = `SELECT pg_notify($1, $2) AS notified, (SELECT count(*)::int FROM ingestion_runs WHERE connector_id = $3 AND status = 'RUNNING') AS running`;
 // The service's IngestionService.cancelOrphanedRuns, text copied from its trace log.
 const CANCEL_ORPHANED_RUNS = `UPDATE ingestion_runs r SET status = 'CANCELLED', finished_at = $2, error = $3
        WHERE r.connector_id = $1 AND r.status = 'QUEUED'
@@ -247,7 +247,7 @@ export async function startFloor(options: FloorOptions): Promise<Floor> {
         const audit = (eventType: string, changes: Row, actor: { type: string; id: string; email: string | null }, why: string | null, m: Meta | null) =>
           run(client, counter, INSERT_AUDIT, [
             `aud_${nextUlid()}`, before.tenant_id, before.application_id, eventType, new Date(), actor.type, actor.id, actor.email, 'Connector', id, id,
-            JSON.stringify(changes), why, m?.requestId ?? null, m?.clientIp ?? null, m?.userAgent ?? null,
+            JSON.stringify(changes), why, m?.requestId ?? null, m?.clientIp ?? null, m?.userAgent ?? null, null, m ? 'FRONTEND' : 'SYSTEM',
           ]);
         let runState = before.run_state as string;
         if (enabled) runState = 'STARTING';
@@ -255,8 +255,7 @@ export async function startFloor(options: FloorOptions): Promise<Floor> {
           await run(client, counter, DELETE_QUEUED, ['connector-health', id]);
           await run(client, counter, DELETE_QUEUED, ['connector-sync', id]);
           await run(client, counter, CANCEL_ORPHANED_RUNS, [id, new Date(), 'cancelled: the connector was disabled before the run started', 'connector-sync']);
-          await run(client, counter, NOTIFY, ['connector_control', JSON.stringify({ connectorId: id, action: 'stop' })]);
-          const [{ running }] = (await run(client, counter, COUNT_RUNNING, [id])) as [{ running: number }];
+          const [{ running }] = (await run(client, counter, NOTIFY_COUNT_RUNNING, ['connector_control', JSON.stringify({ connectorId: id, action: 'stop' }), id])) as [{ running: number }];
           if (running) throw new Error('the floor does not model stopping a running ingestion run');
           if (runState !== 'STOPPED') {
             await audit('INGESTION_STOPPED', { runState: { before: runState, after: 'STOPPED' } }, { type: 'SYSTEM', id: 'ingestion', email: null }, 'no run was in flight', null);
@@ -277,6 +276,7 @@ export async function startFloor(options: FloorOptions): Promise<Floor> {
           version: (before.version as number) + 1,
           updated_at: new Date(),
           updated_by: p.subject,
+          source_type: 'FRONTEND',
         };
         const values = UPDATE_COLUMNS.map((c) => (JSONB_COLUMNS.has(c) && after[c] != null ? JSON.stringify(after[c]) : after[c]));
         await run(client, counter, UPDATE_CONNECTOR, [...values, id]);

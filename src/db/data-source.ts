@@ -18,6 +18,7 @@ import { IntakeStats1732233600700 } from './migrations/1732233600700-intake-stat
 import { IntakeOverflow1732233600800 } from './migrations/1732233600800-intake-overflow.js';
 import { Webhooks1732233600900 } from './migrations/1732233600900-webhooks.js';
 import { FleetBulk1732233601000 } from './migrations/1732233601000-fleet-bulk.js';
+import { FleetSchedules1732233601100 } from './migrations/1732233601100-fleet-schedules.js';
 import { SqlLogger } from './sql-logger.js';
 import { SqlTracingSubscriber } from '../tracing/sql.js';
 import { IngestionRunEntity } from '../modules/ingestion/ingestion-run.entity.js';
@@ -25,7 +26,7 @@ import { HealthEventEntity } from '../modules/health/health-event.entity.js';
 import { IntakeTokenEntity } from '../modules/intake/intake-token.entity.js';
 
 export const ENTITIES = [ConnectorEntity, ApplicationEntity, AuditEventEntity, IngestionRunEntity, HealthEventEntity, ConnectorSecretEntity, ApiKeyEntity, SigningKeyEntity, IntakeTokenEntity];
-export const MIGRATIONS = [Initial1732233600000, Secrets1732233600100, ApiKeys1732233600200, IngestionHealth1732233600300, RateLimits1732233600400, Records1732233600500, IntakeTokens1732233600600, IntakeStats1732233600700, IntakeOverflow1732233600800, Webhooks1732233600900, FleetBulk1732233601000];
+export const MIGRATIONS = [Initial1732233600000, Secrets1732233600100, ApiKeys1732233600200, IngestionHealth1732233600300, RateLimits1732233600400, Records1732233600500, IntakeTokens1732233600600, IntakeStats1732233600700, IntakeOverflow1732233600800, Webhooks1732233600900, FleetBulk1732233601000, FleetSchedules1732233601100];
 
 export interface DataSourceOptions {
   url: string;

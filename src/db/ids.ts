@@ -21,7 +21,7 @@ function pooledPrng(): () => number {
 
 const next = monotonicFactory(pooledPrng());
 
-export type IdPrefix = 'cnn' | 'app' | 'aud' | 'key' | 'run' | 'hev' | 'itk' | 'whk' | 'evt' | 'dlv';
+export type IdPrefix = 'cnn' | 'app' | 'aud' | 'key' | 'run' | 'hev' | 'itk' | 'whk' | 'evt' | 'dlv' | 'blk';
 
 /** A type-prefixed ULID: sortable by creation time, so `id DESC` is newest first. */
 export function newId(prefix: IdPrefix, at: Date = new Date()): string {

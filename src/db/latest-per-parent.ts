@@ -13,6 +13,8 @@ export interface LatestPerParentQuery {
   where: string[];
   sql: SqlParams;
   limit: number;
+  /** DESC (default): the newest children; ASC: the oldest (a page read backwards from a list's end). */
+  order?: 'ASC' | 'DESC';
 }
 
 /**
@@ -27,7 +29,7 @@ export function createLatestPerParent<T extends ObjectLiteral>(dataSource: DataS
     const where = [...q.where, `${alias}.${q.parentColumn} = k.id`];
     const rows: Record<string, unknown>[] = await dataSource.query(
       `SELECT ${columnList(dataSource, target, alias)} FROM unnest(${sql.param(q.parentIds)}::text[]) AS k(id)
-       CROSS JOIN LATERAL (SELECT * FROM ${q.table} ${alias} WHERE ${where.join(' AND ')} ORDER BY ${alias}.id DESC LIMIT ${sql.param(q.limit)}) ${alias}`,
+       CROSS JOIN LATERAL (SELECT * FROM ${q.table} ${alias} WHERE ${where.join(' AND ')} ORDER BY ${alias}.id ${q.order ?? 'DESC'} LIMIT ${sql.param(q.limit)}) ${alias}`,
       sql.values,
     );
     const byParent = new Map<string, T[]>(q.parentIds.map((id) => [id, []]));

@@ -10,6 +10,8 @@ export interface GraphQLContext {
   principal: Principal | null;
   /** Set when a token was sent but failed verification; raised by the first resolver that needs a caller. */
   authError: AppError | null;
+  /** Set when a request header is invalid (X-Source-Type); raised, after `authError`, by the first resolver that needs a caller. */
+  requestError?: AppError | null;
   meta: RequestMeta;
   services: Services;
   logger: Logger;
@@ -30,10 +32,12 @@ class RequestGraphQLContext {
     readonly meta: RequestMeta,
     readonly services: Services,
     readonly logger: Logger,
+    readonly requestError: AppError | null = null,
   ) {}
 
   get loaders(): Loaders {
     if (this.authError) throw this.authError;
+    if (this.requestError) throw this.requestError;
     if (!this.principal) throw new AppError('UNAUTHENTICATED', 'a valid bearer token is required');
     this.cache.loaders ??= createLoaders(this.services, this.principal);
     return this.cache.loaders;
@@ -41,11 +45,13 @@ class RequestGraphQLContext {
 }
 
 export function createContext(fields: Omit<GraphQLContext, 'loaders'>): GraphQLContext {
-  return new RequestGraphQLContext(fields.principal, fields.authError, fields.meta, fields.services, fields.logger);
+  return new RequestGraphQLContext(fields.principal, fields.authError, fields.meta, fields.services, fields.logger, fields.requestError ?? null);
 }
 
 /** The caller, checked for a role; the one entry point resolvers use to reach services. */
 export function caller(ctx: GraphQLContext, role: Role): RequestContext {
   if (ctx.authError) throw ctx.authError;
-  return { principal: requireRole(ctx.principal, role), meta: ctx.meta };
+  const principal = requireRole(ctx.principal, role);
+  if (ctx.requestError) throw ctx.requestError;
+  return { principal, meta: ctx.meta };
 }

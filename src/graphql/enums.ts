@@ -1,6 +1,7 @@
 /** GraphQL enums, registered once from the domain's constant lists. */
 import { registerEnumType } from 'type-graphql';
 import { AUTH_TYPES, CONNECTOR_TYPES, TEST_STEP_NAMES } from '../adapters/spi.js';
+import { WEEKDAYS } from '../adapters/schedule.js';
 import { ACTOR_TYPES, AUDIT_EVENT_TYPES } from '../modules/audit/audit.enums.js';
 import { CONNECTOR_SCOPES, HEALTH_STATUSES, RUN_STATES, SOURCE_TYPES } from '../modules/connectors/connector.enums.js';
 
@@ -19,3 +20,4 @@ export const AuthTypeEnum = enumOf(AUTH_TYPES, 'AuthType');
 export const TestStepNameEnum = enumOf(TEST_STEP_NAMES, 'TestStepName');
 export const ActorTypeEnum = enumOf(ACTOR_TYPES, 'ActorType');
 export const AuditEventTypeEnum = enumOf(AUDIT_EVENT_TYPES, 'AuditEventType');
+export const WeekdayEnum = enumOf(WEEKDAYS, 'Weekday', 'A day of a sync window, in the schedule\'s time zone.');

@@ -14,6 +14,7 @@ import type { AppConfig } from '../config.js';
 import { withStatementCount } from '../db/statement-counter.js';
 import { AppError } from '../errors/app-error.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
+import { DEFAULT_USER_SOURCE_TYPE, SOURCE_TYPE_HEADER, sourceTypeOf } from '../context/request-context.js';
 import type { Services } from '../services.js';
 import { createErrorFormatter } from './errors.js';
 import { GRAPHIQL_CSP, registerGraphiQL } from './graphiql.js';
@@ -129,10 +130,18 @@ export async function createApp({ config, dataSource, schema, services, verifier
         }
       }
       await rateLimiter.consume(principal, request.ip ?? null);
+      // X-Source-Type (FRONTEND, BACKEND, SERVER): where a person's client says the call comes from; API keys are API.
+      const sourceType = sourceTypeOf(principal?.actorType ?? null, request.headers[SOURCE_TYPE_HEADER]);
       return createContext({
         principal,
         authError,
-        meta: { requestId: request.id, clientIp: request.ip ?? null, userAgent: request.headers['user-agent']?.slice(0, 512) ?? null },
+        requestError: sourceType instanceof AppError ? sourceType : null,
+        meta: {
+          requestId: request.id,
+          clientIp: request.ip ?? null,
+          userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
+          sourceType: sourceType instanceof AppError ? DEFAULT_USER_SOURCE_TYPE : sourceType,
+        },
         services,
         logger,
       });

@@ -13,6 +13,8 @@ export interface RestUpstreamOptions {
   apiKey?: string;
   records?: Record<string, unknown>[];
   pageSize?: number;
+  /** When set, a `since` query parameter (ISO 8601) keeps only records whose field is at or after it. */
+  sinceField?: string;
 }
 
 /**
@@ -25,6 +27,7 @@ export class RestUpstream {
   records: Record<string, unknown>[];
   pageSize: number;
   apiKey?: string;
+  sinceField?: string;
   /** Milliseconds to wait before answering each request. */
   delayMs = 0;
   /** Requests being answered now, and the most there ever were at once. */
@@ -39,6 +42,7 @@ export class RestUpstream {
     this.records = options.records ?? [];
     this.pageSize = options.pageSize ?? 50;
     this.apiKey = options.apiKey;
+    this.sinceField = options.sinceField;
   }
 
   async start(): Promise<this> {
@@ -80,9 +84,13 @@ export class RestUpstream {
     if (url.pathname !== '/items') return send(404, { error: 'not_found' });
     const page = Math.max(1, Number(url.searchParams.get('page') ?? '1'));
     const start = (page - 1) * this.pageSize;
-    const body = this.records.slice(start, start + this.pageSize);
+    const since = this.sinceField ? url.searchParams.get('since') : null;
+    const field = this.sinceField!;
+    const selected = since ? this.records.filter((r) => Date.parse(String(r[field])) >= Date.parse(since)) : this.records;
+    const body = selected.slice(start, start + this.pageSize);
     const headers: Record<string, string> = {};
-    if (start + this.pageSize < this.records.length) headers.link = `<${this.url}/items?page=${page + 1}>; rel="next"`;
+    const keep = since ? `&since=${encodeURIComponent(since)}` : '';
+    if (start + this.pageSize < selected.length) headers.link = `<${this.url}/items?page=${page + 1}${keep}>; rel="next"`;
     send(200, body, headers);
   }
 

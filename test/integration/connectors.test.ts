@@ -33,7 +33,7 @@ describe('connector lifecycle', () => {
       version: 1,
       schemaVersion: 1,
       source: 'edm',
-      sourceType: 'API',
+      sourceType: 'FRONTEND',
       createdBy: 'editor-t1',
       isDeleted: false,
       tags: ['siem', 'prod'],

@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { ActorType, AuditEventType } from './audit.enums.js';
+import type { SourceType } from '../connectors/connector.enums.js';
 
 export type AuditChanges = Record<string, { before: unknown; after: unknown }>;
 
@@ -55,4 +56,12 @@ export class AuditEventEntity {
 
   @Column({ name: 'user_agent', type: 'text', nullable: true })
   userAgent!: string | null;
+
+  /** The `toggleConnectors` call the event belongs to. */
+  @Column({ name: 'bulk_id', type: 'varchar', length: 40, nullable: true })
+  bulkId!: string | null;
+
+  /** Where the write came from (SYSTEM, API, FRONTEND, BACKEND, SERVER); NULL on rows older than the column. */
+  @Column({ name: 'source_type', type: 'text', nullable: true })
+  sourceType!: SourceType | null;
 }

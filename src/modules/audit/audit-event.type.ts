@@ -1,5 +1,6 @@
 import { Directive, Field, ID, InputType, ObjectType } from 'type-graphql';
-import { ActorTypeEnum, AuditEventTypeEnum } from '../../graphql/enums.js';
+import { ActorTypeEnum, AuditEventTypeEnum, SourceTypeEnum } from '../../graphql/enums.js';
+import type { SourceType } from '../connectors/connector.enums.js';
 import { PageInfo } from '../../graphql/pagination.js';
 import { JSONScalar } from '../../graphql/scalars.js';
 import type { ActorType, AuditEventType } from './audit.enums.js';
@@ -25,6 +26,10 @@ export class AuditEvent {
   @Field(() => String, { nullable: true }) requestId!: string | null;
   @Field(() => String, { nullable: true }) clientIp!: string | null;
   @Field(() => String, { nullable: true }) userAgent!: string | null;
+  @Field(() => ID, { nullable: true, description: 'The toggleConnectors call the event belongs to (bulkId of its answer).' })
+  bulkId!: string | null;
+  @Field(() => SourceTypeEnum, { nullable: true, description: 'Where the write came from; null on events older than the field.' })
+  sourceType!: SourceType | null;
 }
 
 @ObjectType()
@@ -48,4 +53,5 @@ export class AuditEventFilter {
   @Field(() => String, { nullable: true }) userEmail?: string;
   @Field(() => String, { nullable: true }) actorId?: string;
   @Field(() => ID, { nullable: true }) targetId?: string;
+  @Field(() => ID, { nullable: true, description: 'The events of one toggleConnectors call.' }) bulkId?: string;
 }

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../context/request-context.js';
+import type { RequestContext, SourceType } from '../../context/request-context.js';
 import type { ActorType } from './audit.enums.js';
 
 /** Who did something and from where, as recorded on an audit row. */
@@ -11,6 +11,8 @@ export interface Actor {
   requestId: string | null;
   clientIp: string | null;
   userAgent: string | null;
+  /** Where the write came from: the request's source type, SYSTEM for background components. */
+  sourceType: SourceType;
 }
 
 export function actorOf(rc: RequestContext): Actor {
@@ -22,10 +24,11 @@ export function actorOf(rc: RequestContext): Actor {
     requestId: rc.meta.requestId,
     clientIp: rc.meta.clientIp,
     userAgent: rc.meta.userAgent,
+    sourceType: rc.meta.sourceType,
   };
 }
 
 /** The health monitor, policies and the ingestion pipeline act as SYSTEM. */
 export function systemActor(component: string): Actor {
-  return { type: 'SYSTEM', id: component, email: null, appId: null, requestId: null, clientIp: null, userAgent: null };
+  return { type: 'SYSTEM', id: component, email: null, appId: null, requestId: null, clientIp: null, userAgent: null, sourceType: 'SYSTEM' };
 }

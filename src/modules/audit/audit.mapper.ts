@@ -19,5 +19,7 @@ export function toAuditEvent(e: AuditEventEntity): AuditEvent {
     requestId: e.requestId,
     clientIp: e.clientIp,
     userAgent: e.userAgent,
+    bulkId: e.bulkId,
+    sourceType: e.sourceType,
   };
 }

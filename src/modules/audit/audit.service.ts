@@ -7,7 +7,7 @@ import { createLatestPerParent } from '../../db/latest-per-parent.js';
 import { newId } from '../../db/ids.js';
 import { SqlParams } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
-import { checkFirst, decodeCursor } from '../../context/cursors.js';
+import { bindList, keysetSql, pageWindow, type CursorBinding, type PageArgs, type PageWindow } from '../../context/cursors.js';
 import { connectorVisibility } from '../connectors/connector.visibility.js';
 import type { Actor } from './audit.actor.js';
 import { AuditEventEntity, type AuditChanges } from './audit-event.entity.js';
@@ -23,6 +23,8 @@ export interface AuditRecordInput {
   appId?: string | null;
   changes?: AuditChanges | null;
   reason?: string | null;
+  /** The `toggleConnectors` call the event belongs to. */
+  bulkId?: string | null;
 }
 
 export interface AuditFilter {
@@ -32,9 +34,11 @@ export interface AuditFilter {
   userEmail?: string | null;
   actorId?: string | null;
   targetId?: string | null;
+  bulkId?: string | null;
 }
 
 export const AUDIT_PAGE_MAX = 100;
+const AUDIT_KEY = /^aud_[0-9A-Z]{26}$/;
 
 /** Records audit rows inside the caller's transaction and reads them back, tenant-scoped. */
 export class AuditService {
@@ -71,6 +75,8 @@ export class AuditService {
       requestId: actor.requestId,
       clientIp: actor.clientIp,
       userAgent: actor.userAgent,
+      bulkId: input.bulkId ?? null,
+      sourceType: actor.sourceType,
     });
     await manager.insert(AuditEventEntity, row as QueryDeepPartialEntity<AuditEventEntity>);
     return row;
@@ -89,8 +95,19 @@ export class AuditService {
     return parts.join(' AND ');
   }
 
-  async list(principal: Principal, filter: AuditFilter, first: number, after?: string | null): Promise<AuditEventEntity[]> {
-    checkFirst(first, AUDIT_PAGE_MAX);
+  /** The `auditEvents` list with this filter, for cursors bound to it (cursors.ts). */
+  static listBinding(filter: AuditFilter): CursorBinding {
+    return bindList('auditEvents', { ...filter }, AUDIT_KEY);
+  }
+
+  /** The page `Connector.auditEvents` asks for (checked before the batch it joins). */
+  static connectorWindow(connectorId: string, args: PageArgs): PageWindow {
+    return pageWindow(args, AUDIT_PAGE_MAX, bindList('connector.auditEvents', { connectorId }, AUDIT_KEY), 20);
+  }
+
+  /** Newest first: `limit + 1` rows from the window's side (reverse order when it pages backwards). */
+  async list(principal: Principal, filter: AuditFilter, args: PageArgs): Promise<{ rows: AuditEventEntity[]; window: PageWindow }> {
+    const window = pageWindow(args, AUDIT_PAGE_MAX, AuditService.listBinding(filter));
     const sql = new SqlParams();
     const where = [this.visibility(principal, sql)];
     if (filter.eventType?.length) where.push(`a.event_type = ANY(${sql.param(filter.eventType)}::text[])`);
@@ -102,12 +119,14 @@ export class AuditService {
     if (filter.userEmail) where.push(`lower(a.actor_email) = lower(${sql.param(filter.userEmail)})`);
     if (filter.actorId) where.push(`a.actor_id = ${sql.param(filter.actorId)}`);
     if (filter.targetId) where.push(`a.target_id = ${sql.param(filter.targetId)}`);
-    if (after) where.push(`a.id < ${sql.param(decodeCursor(after))}`);
+    if (filter.bulkId) where.push(`a.bulk_id = ${sql.param(filter.bulkId)}`);
+    const keyset = keysetSql(window, 'a.id', (v) => sql.param(v));
+    where.push(...keyset.where);
     const rows = await this.dataSource.query(
-      `SELECT ${this.columns} FROM audit_events a WHERE ${where.join(' AND ')} ORDER BY a.id DESC LIMIT ${sql.param(first + 1)}`,
+      `SELECT ${this.columns} FROM audit_events a WHERE ${where.join(' AND ')} ORDER BY a.id ${keyset.order} LIMIT ${sql.param(window.limit + 1)}`,
       sql.values,
     );
-    return rows.map(this.hydrate);
+    return { rows: rows.map(this.hydrate), window };
   }
 
   /** One statement for any number of ids; misses (other tenant, invisible) are absent. */
@@ -124,13 +143,13 @@ export class AuditService {
    * The newest `first + 1` events of each connector after a cursor, for `Connector.auditEvents`:
    * one statement for all connectors of a request. The connectors are already visible to the caller.
    */
-  async listForConnectors(principal: Principal, connectorIds: readonly string[], first: number, after: string | null): Promise<Map<string, AuditEventEntity[]>> {
-    checkFirst(first, AUDIT_PAGE_MAX);
+  async listForConnectors(principal: Principal, connectorIds: readonly string[], window: PageWindow): Promise<Map<string, AuditEventEntity[]>> {
     const sql = new SqlParams();
     const where = [`a.tenant_id = ${sql.param(principal.tenantId)}`];
     if (principal.appId) where.push(`a.app_id = ${sql.param(principal.appId)}`);
-    if (after) where.push(`a.id < ${sql.param(decodeCursor(after))}`);
-    return this.perConnector({ table: 'audit_events', alias: 'a', parentColumn: 'connector_id', parentIds: connectorIds, where, sql, limit: first + 1 });
+    const keyset = keysetSql(window, 'a.id', (v) => sql.param(v));
+    where.push(...keyset.where);
+    return this.perConnector({ table: 'audit_events', alias: 'a', parentColumn: 'connector_id', parentIds: connectorIds, where, sql, limit: window.limit + 1, order: keyset.order });
   }
 
 }

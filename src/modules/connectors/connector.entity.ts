@@ -139,8 +139,16 @@ export class ConnectorEntity {
   @Column({ type: 'text' })
   source!: string;
 
+  /** Where the connector's last versioned write came from (the request's source type, or SYSTEM). */
   @Column({ name: 'source_type', type: 'text' })
   sourceType!: SourceType;
+
+  /** Until then, alert notifications and automatic disabling are suppressed (health tracking goes on). */
+  @Column({ name: 'alerts_snoozed_until', type: 'timestamptz', nullable: true })
+  alertsSnoozedUntil!: Date | null;
+
+  @Column({ name: 'alerts_snooze_reason', type: 'text', nullable: true })
+  alertsSnoozeReason!: string | null;
 
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

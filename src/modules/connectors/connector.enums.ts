@@ -7,5 +7,5 @@ export type HealthStatus = (typeof HEALTH_STATUSES)[number];
 export const RUN_STATES = ['STARTING', 'RUNNING', 'STOPPING', 'STOPPED', 'FAILED'] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
-export const SOURCE_TYPES = ['FRONTEND', 'BACKEND', 'SERVER', 'SYSTEM', 'API'] as const;
-export type SourceType = (typeof SOURCE_TYPES)[number];
+/** Where a write came from: defined with the request context (src/context/request-context.ts), which declares it. */
+export { SOURCE_TYPES, type SourceType } from '../../context/request-context.js';

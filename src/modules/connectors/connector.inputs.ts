@@ -1,4 +1,4 @@
-import { Field, ID, InputType } from 'type-graphql';
+import { Field, ID, InputType, Int } from 'type-graphql';
 import type { AuthType, ConnectorType } from '../../adapters/spi.js';
 import { AuthTypeEnum, ConnectorScopeEnum, ConnectorTypeEnum, HealthStatusEnum } from '../../graphql/enums.js';
 import { JSONScalar } from '../../graphql/scalars.js';
@@ -33,6 +33,8 @@ export class CreateConnectorInput {
   @Field(() => String, { nullable: true }) webhookEndpointId?: string;
   @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Connectors are created disabled unless asked.' })
   enabled?: boolean;
+  @Field(() => String, { nullable: true, description: 'Provenance tag, 1–64 characters of a-z 0-9 _ . - (default "edm").' })
+  source?: string;
 }
 
 /** Omitted fields are unchanged; credentials change only through rotateCredentials. */
@@ -48,6 +50,20 @@ export class UpdateConnectorInput {
   @Field(() => [String], { nullable: true }) eventTypes?: string[];
   @Field(() => [String], { nullable: true }) tags?: string[];
   @Field(() => String, { nullable: true }) webhookEndpointId?: string;
+  @Field(() => String, { nullable: true, description: 'Provenance tag, 1–64 characters of a-z 0-9 _ . -.' }) source?: string;
+}
+
+/** `toggleConnectors`: exactly one of `ids` and `filter`, at most 1,000 connectors. */
+@InputType()
+export class ToggleConnectorsInput {
+  @Field(() => [ID], { nullable: true, description: 'The connectors to switch, at most 1,000, each once.' }) ids?: string[] | null;
+  @Field(() => [Int], { nullable: true, description: 'With ids only: the version each connector is expected at, in the order of ids (VERSION_CONFLICT otherwise).' })
+  expectedVersions?: number[] | null;
+  @Field(() => ConnectorFilter, { nullable: true, description: "The `connectors` query's filter; it must match at most 1,000 connectors." })
+  filter?: ConnectorFilter | null;
+  @Field(() => Boolean) enabled!: boolean;
+  @Field(() => String, { description: 'Required; recorded on every audit event of the call.' }) reason!: string;
+  @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Answer what would change, and write nothing.' }) dryRun?: boolean;
 }
 
 @InputType()

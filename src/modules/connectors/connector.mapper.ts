@@ -3,6 +3,7 @@ import type { ConnectorEntity } from './connector.entity.js';
 import type { ConnectionTestResult, Connector } from './connector.type.js';
 import type { ConnectionTestResultData } from './connector.types.js';
 import { redactConfig } from './provider-catalog.js';
+import { alertsSnoozed } from './connector.service.js';
 
 export function toConnectionTestResult(data: ConnectionTestResultData): ConnectionTestResult {
   return {
@@ -61,6 +62,8 @@ export function toConnector(e: ConnectorEntity): Connector {
     schemaVersion: e.schemaVersion,
     source: e.source,
     sourceType: e.sourceType,
+    alertsSnoozedUntil: alertsSnoozed(e) ? e.alertsSnoozedUntil : null,
+    alertsSnoozeReason: alertsSnoozed(e) ? e.alertsSnoozeReason : null,
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
     createdBy: e.createdBy,

@@ -5,14 +5,15 @@ import type { ConnectorType } from '../../adapters/spi.js';
 import { Caller, NullUnless, Requires, type CallerContext } from '../../graphql/access.js';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { ConnectorTypeEnum } from '../../graphql/enums.js';
-import { page } from '../../graphql/pagination.js';
+import { boundPage } from '../../graphql/pagination.js';
+import { AuditService } from '../audit/audit.service.js';
 import { Application } from '../applications/application.type.js';
 import { toApplication } from '../applications/application.mapper.js';
 import { AuditEventConnection } from '../audit/audit-event.type.js';
 import { toAuditEvent } from '../audit/audit.mapper.js';
-import { ConnectorFilter, CreateConnectorInput, TestConnectorConfigInput, UpdateConnectorInput } from './connector.inputs.js';
+import { ConnectorFilter, CreateConnectorInput, TestConnectorConfigInput, ToggleConnectorsInput, UpdateConnectorInput } from './connector.inputs.js';
 import { toConnectionTestResult, toConnector } from './connector.mapper.js';
-import { ConnectionTestResult, Connector, ConnectorConnection, ConnectorProvider, CredentialRotationResult } from './connector.type.js';
+import { BulkToggleResult, ConnectionTestResult, Connector, ConnectorConnection, ConnectorProvider, CredentialRotationResult } from './connector.type.js';
 import { JSONScalar } from '../../graphql/scalars.js';
 
 @Resolver(() => Connector)
@@ -24,17 +25,19 @@ export class ConnectorResolver {
     return row && toConnector(row);
   }
 
-  @Query(() => ConnectorConnection, { description: 'Newest first.' })
+  @Query(() => ConnectorConnection, { description: 'Newest first; first or last ≤ 200 (neither: first 50). Cursors page only the list (and filter) they came from.' })
   async connectors(
     @Arg('filter', () => ConnectorFilter, { nullable: true }) filter: ConnectorFilter | null,
-    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Arg('first', () => Int, { nullable: true, description: 'Forwards from after; default 50 unless last is given.' }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: 'Backwards from before (or from the end of the list).' }) last: number | null,
+    @Arg('before', () => String, { nullable: true }) before: string | null,
     @Caller('viewer') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ConnectorConnection> {
     const { principal } = rc;
-    const { rows, count } = await ctx.services.connectors.list(principal, filter, first, after);
-    return page(rows, first, after, toConnector, Object.assign(new ConnectorConnection(), { countTotal: count }));
+    const { rows, window, count } = await ctx.services.connectors.list(principal, filter, { first, after, last, before });
+    return boundPage(rows, window, (row) => row.id, toConnector, Object.assign(new ConnectorConnection(), { countTotal: count }));
   }
 
   @Query(() => [ConnectorProvider])
@@ -102,6 +105,52 @@ export class ConnectorResolver {
     return toConnector(await ctx.services.connectors.toggle(rc, id, enabled, reason, expectedVersion));
   }
 
+  @Mutation(() => BulkToggleResult, {
+    description:
+      'Switches up to 1,000 connectors on or off, named by ids or by the connectors filter (exactly one). Each connector goes through toggleConnector in a transaction of its own, with its own audit event carrying bulkId; a failure on one leaves the others as they are. dryRun answers what would change and writes nothing.',
+  })
+  async toggleConnectors(@Arg('input', () => ToggleConnectorsInput) input: ToggleConnectorsInput, @Caller('editor') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<BulkToggleResult> {
+    const result = await ctx.services.connectors.toggleMany(rc, input);
+    for (const { connectorId } of result.results) ctx.loaders.connector.clear(connectorId);
+    const count = (outcome: string) => result.results.filter((r) => r.outcome === outcome).length;
+    return {
+      ...result,
+      counts: {
+        total: result.results.length,
+        changed: count('CHANGED'),
+        unchanged: count('UNCHANGED'),
+        notFound: count('NOT_FOUND'),
+        versionConflict: count('VERSION_CONFLICT'),
+        failed: count('FAILED'),
+      },
+    };
+  }
+
+  @Mutation(() => Connector, {
+    description: `Until \`until\` (in the future, at most 30 days ahead), the connector's alert notifications (health changes, failed runs, OAuth refresh failures, toggles by SYSTEM) and automatic disabling by health policies are suppressed; health is still tracked. A person's toggles are still announced.`,
+  })
+  async snoozeConnectorAlerts(
+    @Arg('id', () => ID) id: string,
+    @Arg('until', () => Date) until: Date,
+    @Arg('reason', () => String) reason: string,
+    @Caller('editor') rc: CallerContext,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Connector> {
+    ctx.loaders.connector.clear(id);
+    return toConnector(await ctx.services.connectors.snoozeAlerts(rc, id, until, reason));
+  }
+
+  @Mutation(() => Connector, { description: 'Ends a snooze early; a connector that is not snoozed is returned unchanged.' })
+  async unsnoozeConnectorAlerts(
+    @Arg('id', () => ID) id: string,
+    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Caller('editor') rc: CallerContext,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Connector> {
+    ctx.loaders.connector.clear(id);
+    return toConnector(await ctx.services.connectors.unsnoozeAlerts(rc, id, reason));
+  }
+
   @Mutation(() => CredentialRotationResult, {
     description: 'Admins: writes new credentials as a new version, tests them (unless skipTest), and makes them active only if the test passes.',
   })
@@ -156,14 +205,18 @@ export class ConnectorResolver {
     return row && toApplication(row);
   }
 
-  @FieldResolver(() => AuditEventConnection, { description: 'This connector\'s audit trail, newest first.' })
+  @FieldResolver(() => AuditEventConnection, { description: 'This connector\'s audit trail, newest first; first or last ≤ 100 (neither: first 20).' })
   async auditEvents(
     @Root() connector: Connector,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('first', () => Int, { nullable: true, description: 'Forwards from after; default 20 unless last is given.' }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: 'Backwards from before (or from the oldest event).' }) last: number | null,
+    @Arg('before', () => String, { nullable: true }) before: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<AuditEventConnection> {
-    const rows = await ctx.loaders.connectorAuditEvents.load({ parentId: connector.id, first, after });
-    return page(rows, first, after, toAuditEvent, new AuditEventConnection());
+    // Argument errors belong to this field, not to the batch it would have joined.
+    const window = AuditService.connectorWindow(connector.id, { first, after, last, before });
+    const rows = await ctx.loaders.connectorAuditEvents.load({ parentId: connector.id, window });
+    return boundPage(rows, window, (row) => row.id, toAuditEvent, new AuditEventConnection());
   }
 }

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import pLimit from 'p-limit';
 import type { Notify } from '../notifications/notification.events.js';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import type { Principal } from '../../auth/principal.js';
@@ -10,8 +11,8 @@ import { operationalSettings } from '../../adapters/operations.js';
 import type { SecretVersionInfo } from '../../secrets/contract.js';
 import { SqlParams } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
-import type { RequestContext } from '../../context/request-context.js';
-import { checkFirst, decodeCursor } from '../../context/cursors.js';
+import type { RequestContext, SourceType } from '../../context/request-context.js';
+import { bindList, checkFirst, decodeCursor, keysetSql, pageWindow, type CursorBinding, type PageArgs } from '../../context/cursors.js';
 import { actorOf, systemActor, type Actor } from '../audit/audit.actor.js';
 import { isPushProvider, listAdapters } from '../../adapters/registry.js';
 import { PUSH_ROUTES_CHANNEL } from '../intake/syslog/channel.js';
@@ -22,8 +23,8 @@ import type { Logger } from '../../server/logger.js';
 import type { CredentialService } from './credential.service.js';
 import { ConnectorEntity } from './connector.entity.js';
 import type { ConnectorScope, RunState } from './connector.enums.js';
-import type { ConnectorFilter, CreateConnectorInput, UpdateConnectorInput } from './connector.inputs.js';
-import { cleanEventTypes, cleanId, cleanName, cleanReason, cleanTags, LIMITS } from './connector.validation.js';
+import type { ConnectorFilter, CreateConnectorInput, ToggleConnectorsInput, UpdateConnectorInput } from './connector.inputs.js';
+import { cleanEventTypes, cleanId, cleanName, cleanReason, cleanSource, cleanTags, DEFAULT_SOURCE, LIMITS, requireReason } from './connector.validation.js';
 import { connectorVisibility } from './connector.visibility.js';
 import { redactConfig, requireAdapter, validateAuthType, validateConfig, validateCredentials } from './provider-catalog.js';
 
@@ -44,7 +45,43 @@ const AUDITED = [
   'tags',
   'webhookEndpointId',
   'enabled',
+  'source',
 ] as const satisfies readonly (keyof ConnectorEntity)[];
+
+/** At most this many connectors per `toggleConnectors` call. */
+export const BULK_TOGGLE_MAX = 1000;
+/** Per-connector toggles of one bulk call in flight at once (each its own transaction and pool connection). */
+export const BULK_TOGGLE_CONCURRENCY = 8;
+/** A snooze ends at most this far ahead. */
+export const SNOOZE_MAX_DAYS = 30;
+
+export type BulkToggleOutcome = 'CHANGED' | 'UNCHANGED' | 'NOT_FOUND' | 'VERSION_CONFLICT' | 'FAILED';
+
+export interface BulkToggleResult {
+  bulkId: string;
+  dryRun: boolean;
+  results: Array<{ connectorId: string; outcome: BulkToggleOutcome; error: string | null }>;
+}
+
+/** True while the connector's alerts are snoozed: alert notifications and automatic disabling are suppressed. */
+export function alertsSnoozed(c: Pick<ConnectorEntity, 'alertsSnoozedUntil'>, now: Date = new Date()): boolean {
+  return c.alertsSnoozedUntil !== null && c.alertsSnoozedUntil !== undefined && c.alertsSnoozedUntil.getTime() > now.getTime();
+}
+
+/** Who a versioned write is by: `updatedBy`, and where it came from (`sourceType`). */
+interface WriteBy {
+  subject: string;
+  sourceType: SourceType;
+}
+
+const byCaller = (rc: RequestContext): WriteBy => ({ subject: rc.principal.subject, sourceType: rc.meta.sourceType });
+
+interface ToggleOptions {
+  /** The toggleConnectors call this toggle belongs to, recorded on its audit event. */
+  bulkId?: string;
+  /** The bulk call's filter: under the lock the connector must still match it. */
+  matching?: ConnectorFilter | null;
+}
 
 /** What ingestion does when a connector's desired state changes, inside the same transaction. */
 export interface PipelineHooks {
@@ -150,13 +187,15 @@ export class ConnectorService {
     return applicationId;
   }
 
-  private async lockVisible(m: EntityManager, principal: Principal, id: string): Promise<ConnectorEntity> {
+  /** Locks a visible connector; with `matching`, only while it still matches that filter. */
+  private async lockVisible(m: EntityManager, principal: Principal, id: string, matching?: ConnectorFilter | null): Promise<ConnectorEntity> {
     const sql = new SqlParams();
-    const rows = await m.query(
-      `SELECT ${this.columns} FROM connectors c WHERE c.id = ${sql.param(id)} AND ${connectorVisibility(principal, 'c', sql)} FOR UPDATE`,
-      sql.values,
-    );
-    if (!rows.length) throw AppError.notFound('connector', id);
+    const where = matching ? this.filterSql(principal, matching, sql).join(' AND ') : connectorVisibility(principal, 'c', sql);
+    const rows = await m.query(`SELECT ${this.columns} FROM connectors c WHERE c.id = ${sql.param(id)} AND ${where} FOR UPDATE`, sql.values);
+    if (!rows.length) {
+      if (matching) throw new AppError('NOT_FOUND', `connector ${id} no longer matches the filter`);
+      throw AppError.notFound('connector', id);
+    }
     return this.hydrate(rows[0]);
   }
 
@@ -178,11 +217,12 @@ export class ConnectorService {
     }
   }
 
-  private async write(m: EntityManager, before: ConnectorEntity, patch: Partial<ConnectorEntity>, principal: Pick<Principal, 'subject'>): Promise<ConnectorEntity> {
+  private async write(m: EntityManager, before: ConnectorEntity, patch: Partial<ConnectorEntity>, by: WriteBy): Promise<ConnectorEntity> {
     const after = Object.assign(Object.create(ConnectorEntity.prototype) as ConnectorEntity, before, patch, {
       version: before.version + 1,
       updatedAt: new Date(),
-      updatedBy: principal.subject,
+      updatedBy: by.subject,
+      sourceType: by.sourceType,
     });
     const { id: _id, ...columns } = after;
     await m.update(ConnectorEntity, { id: before.id }, columns as QueryDeepPartialEntity<ConnectorEntity>);
@@ -207,6 +247,7 @@ export class ConnectorService {
     const tags = cleanTags(input.tags);
     const webhookEndpointId = cleanId(input.webhookEndpointId, 'webhookEndpointId');
     const enabled = input.enabled ?? false;
+    const source = cleanSource(input.source) ?? DEFAULT_SOURCE;
 
     const now = new Date();
     const id = newId('cnn', now);
@@ -214,7 +255,7 @@ export class ConnectorService {
     // the secret is removed again.
     const secret = credentials ? await this.credentials.write(principal.tenantId, id, credentials, 0) : null;
     try {
-      return await this.insertNew(rc, input, { id, now, name, spec, authType, config, scope, eventTypes, tags, webhookEndpointId, enabled, secret });
+      return await this.insertNew(rc, input, { id, now, name, spec, authType, config, scope, eventTypes, tags, webhookEndpointId, enabled, source, secret });
     } catch (error) {
       if (secret) {
         await this.credentials.destroy(principal.tenantId, id).catch((cleanup) => this.logger.error({ connectorId: id, err: String(cleanup) }, 'could not remove the credentials of a connector that was not created'));
@@ -238,11 +279,12 @@ export class ConnectorService {
       tags: string[];
       webhookEndpointId: string | null;
       enabled: boolean;
+      source: string;
       secret: SecretVersionInfo | null;
     },
   ): Promise<ConnectorEntity> {
     const { principal } = rc;
-    const { id, now, name, spec, authType, config, scope, eventTypes, tags, webhookEndpointId, enabled, secret } = v;
+    const { id, now, name, spec, authType, config, scope, eventTypes, tags, webhookEndpointId, enabled, source, secret } = v;
     return this.dataSource.transaction(async (m) => {
       const applicationId = await this.resolveApplication(m, principal, cleanId(input.applicationId, 'applicationId'));
       const row = m.create(ConnectorEntity, {
@@ -284,8 +326,10 @@ export class ConnectorService {
         lastTest: null,
         version: 1,
         schemaVersion: spec.configVersion ?? 1,
-        source: 'edm',
-        sourceType: 'API',
+        source,
+        sourceType: rc.meta.sourceType,
+        alertsSnoozedUntil: null,
+        alertsSnoozeReason: null,
         createdAt: now,
         updatedAt: now,
         createdBy: principal.subject,
@@ -340,7 +384,7 @@ export class ConnectorService {
             this.logger.warn({ connectorId: id, provider: spec.id, from: before.schemaVersion, to: target, err: (e as Error).message }, 'a stored config could not be upgraded to the current schema');
             return;
           }
-          const after = await this.write(m, before, { config, schemaVersion: target }, { subject: 'system:config-migration' });
+          const after = await this.write(m, before, { config, schemaVersion: target }, { subject: 'system:config-migration', sourceType: 'SYSTEM' });
           await this.audit.record(m, systemActor('config-migration'), {
             tenantId: before.tenantId,
             eventType: 'CONNECTOR_UPDATED',
@@ -362,6 +406,7 @@ export class ConnectorService {
     const { principal } = rc;
     const name = input.name != null ? cleanName(input.name) : undefined;
     const tags = input.tags != null ? cleanTags(input.tags) : undefined;
+    const source = cleanSource(input.source);
     return this.dataSource.transaction(async (m) => {
       const before = await this.lockVisible(m, principal, id);
       if (before.isDeleted) throw AppError.badInput(`connector ${id} is deleted: restore it before changing it`);
@@ -370,6 +415,7 @@ export class ConnectorService {
       const patch: Partial<ConnectorEntity> = {};
       if (name !== undefined) patch.name = name;
       if (tags !== undefined) patch.tags = tags;
+      if (source !== undefined) patch.source = source;
       if (input.authType != null) {
         validateAuthType(spec, input.authType);
         patch.authType = input.authType;
@@ -396,7 +442,7 @@ export class ConnectorService {
       const proposed = { ...before, ...patch } as ConnectorEntity;
       const changes = this.changes(before, proposed);
       if (!Object.keys(changes).length) return before;
-      const after = await this.write(m, before, patch, principal);
+      const after = await this.write(m, before, patch, byCaller(rc));
       await notifyPushRoutes(m, after);
       await this.audit.record(m, actorOf(rc), {
         tenantId: principal.tenantId,
@@ -435,7 +481,7 @@ export class ConnectorService {
           syncStatus: 'PAUSED',
           runState,
         },
-        principal,
+        byCaller(rc),
       );
       await notifyPushRoutes(m, after);
       await this.audit.record(m, actorOf(rc), {
@@ -457,11 +503,15 @@ export class ConnectorService {
    * Config and credentials are untouched; toggling to the current state changes nothing.
    */
   async toggle(who: RequestContext | SystemCaller, id: string, enabled: boolean, reason?: string | null, expectedVersion?: number | null): Promise<ConnectorEntity> {
-    const why = cleanReason(reason);
+    return (await this.toggleOne(who, id, enabled, cleanReason(reason), expectedVersion)).connector;
+  }
+
+  /** `toggle`, telling whether it changed anything; a bulk call runs this once per connector. */
+  private async toggleOne(who: RequestContext | SystemCaller, id: string, enabled: boolean, why: string | null, expectedVersion: number | null | undefined, opts: ToggleOptions = {}): Promise<{ connector: ConnectorEntity; changed: boolean }> {
     const actor = 'principal' in who ? actorOf(who) : who.actor;
     return this.dataSource.transaction(async (m) => {
       let before: ConnectorEntity | null;
-      if ('principal' in who) before = await this.lockVisible(m, who.principal, id);
+      if ('principal' in who) before = await this.lockVisible(m, who.principal, id, opts.matching);
       else {
         before = await this.lockById(m, id);
         if (before?.tenantId !== who.tenantId) before = null;
@@ -469,7 +519,12 @@ export class ConnectorService {
       if (!before) throw AppError.notFound('connector', id);
       if (before.isDeleted) throw AppError.badInput(`connector ${id} is deleted: restore it before enabling it`);
       this.checkVersion(before, expectedVersion);
-      if (before.enabled === enabled) return before;
+      if (before.enabled === enabled) return { connector: before, changed: false };
+      // A snooze suppresses automatic disabling: the policies check it too, this is the last word under the lock.
+      if (!enabled && 'policy' in who && who.policy && alertsSnoozed(before)) {
+        this.logger.info({ connectorId: id, policy: who.policy.name, until: before.alertsSnoozedUntil }, 'policy would disable the connector, but its alerts are snoozed');
+        return { connector: before, changed: false };
+      }
       const now = new Date();
       // A push connector runs from the commit on (the intake reads `enabled`); a polled one once a worker claims its sync.
       const started = isPushProvider(before.provider) ? 'RUNNING' : 'STARTING';
@@ -488,7 +543,7 @@ export class ConnectorService {
           consecutiveErrors: enabled ? 0 : before.consecutiveErrors,
           runState,
         },
-        { subject: actor.id ?? 'system' },
+        { subject: actor.id ?? 'system', sourceType: actor.sourceType },
       );
       if (enabled) await this.pipeline?.onEnabled(m, after);
       await notifyPushRoutes(m, after);
@@ -501,11 +556,160 @@ export class ConnectorService {
         appId: after.applicationId,
         changes: diffChanges(before, after, ['enabled', 'syncStatus']),
         reason: why,
+        bulkId: opts.bulkId ?? null,
       });
-      await this.notify?.(m, { type: 'CONNECTOR_TOGGLED', connector: after, data: { enabled, reason: why, actor: { type: actor.type, id: actor.id } } });
+      await this.notify?.(m, {
+        type: 'CONNECTOR_TOGGLED',
+        connector: after,
+        data: { enabled, reason: why, actor: { type: actor.type, id: actor.id }, ...(opts.bulkId ? { bulkId: opts.bulkId } : {}) },
+      });
       if (!enabled && 'policy' in who && who.policy) {
         await this.notify?.(m, { type: 'CONNECTOR_AUTO_DISABLED', connector: after, data: { policy: who.policy.name, figures: who.policy.figures, reason: why } });
       }
+      return { connector: after, changed: true };
+    });
+  }
+
+  /**
+   * `toggleConnectors`: up to BULK_TOGGLE_MAX connectors named by id or by the `connectors` filter.
+   * One statement reads what the caller can see of them (nothing else is ever touched); each one
+   * that would change then goes through the single toggle's path in a transaction of its own, at
+   * most BULK_TOGGLE_CONCURRENCY at once, its audit event carrying `bulkId`. A failure on one
+   * connector is its result and leaves the others as they are. `dryRun` answers the same read's
+   * predictions and writes nothing.
+   */
+  async toggleMany(rc: RequestContext, input: ToggleConnectorsInput): Promise<BulkToggleResult> {
+    const { principal } = rc;
+    const byIds = input.ids != null;
+    if (byIds === (input.filter != null)) {
+      throw AppError.badInput('give exactly one of ids and filter', [{ path: byIds ? 'filter' : 'ids', message: byIds ? 'not with ids' : 'ids or filter is required' }]);
+    }
+    const why = requireReason(input.reason);
+    const versions = input.expectedVersions ?? null;
+    if (versions && !byIds) throw AppError.badInput('expectedVersions go with ids', [{ path: 'expectedVersions', message: 'only with ids' }]);
+    let ids: string[] = [];
+    if (byIds) {
+      ids = input.ids!.map((raw, i) => cleanId(raw, `ids.${i}`)!);
+      if (!ids.length) throw AppError.badInput('ids must name at least one connector', [{ path: 'ids', message: 'must not be empty' }]);
+      if (ids.length > BULK_TOGGLE_MAX) throw AppError.badInput(`at most ${BULK_TOGGLE_MAX} connectors per call, got ${ids.length}`, [{ path: 'ids', message: `at most ${BULK_TOGGLE_MAX}` }]);
+      const seen = new Set<string>();
+      ids.forEach((id, i) => {
+        if (seen.has(id)) throw AppError.badInput(`connector ${id} is named twice`, [{ path: `ids.${i}`, message: 'is a duplicate' }]);
+        seen.add(id);
+      });
+      if (versions && versions.length !== ids.length) {
+        throw AppError.badInput(`expectedVersions has ${versions.length} entries for ${ids.length} ids`, [{ path: 'expectedVersions', message: 'must have one entry per id' }]);
+      }
+    }
+    // One read: what the caller can see of the named or matching connectors.
+    const sql = new SqlParams();
+    const rows: Array<{ id: string; enabled: boolean; version: number; is_deleted: boolean }> = byIds
+      ? await this.dataSource.query(
+          `SELECT c.id, c.enabled, c.version, c.is_deleted FROM connectors c WHERE c.id = ANY(${sql.param(ids)}::text[]) AND ${connectorVisibility(principal, 'c', sql)}`,
+          sql.values,
+        )
+      : await this.dataSource.query(
+          `SELECT c.id, c.enabled, c.version, c.is_deleted FROM connectors c WHERE ${this.filterSql(principal, input.filter, sql).join(' AND ')} ORDER BY c.id DESC LIMIT ${sql.param(BULK_TOGGLE_MAX + 1)}`,
+          sql.values,
+        );
+    if (!byIds) {
+      if (rows.length > BULK_TOGGLE_MAX) {
+        throw AppError.badInput(`the filter matches more than ${BULK_TOGGLE_MAX} connectors: narrow it, or toggle them in several calls`, [{ path: 'filter', message: `matches more than ${BULK_TOGGLE_MAX}` }]);
+      }
+      ids = rows.map((r) => r.id);
+    }
+    const found = new Map(rows.map((r) => [r.id, r]));
+    const expected = new Map(versions ? ids.map((id, i) => [id, versions[i]!]) : []);
+    const bulkId = newId('blk');
+    const results: BulkToggleResult['results'] = ids.map((connectorId) => {
+      const row = found.get(connectorId);
+      if (!row) return { connectorId, outcome: 'NOT_FOUND', error: `connector ${connectorId} was not found` };
+      if (row.is_deleted) return { connectorId, outcome: 'FAILED', error: `connector ${connectorId} is deleted: restore it before enabling it` };
+      const version = expected.get(connectorId);
+      if (version != null && version !== row.version) {
+        return { connectorId, outcome: 'VERSION_CONFLICT', error: `connector ${connectorId} is at version ${row.version}, not ${version}: reload it and try again` };
+      }
+      if (row.enabled === input.enabled) return { connectorId, outcome: 'UNCHANGED', error: null };
+      return { connectorId, outcome: 'CHANGED', error: null };
+    });
+    if (input.dryRun) return { bulkId, dryRun: true, results };
+    const limit = pLimit(BULK_TOGGLE_CONCURRENCY);
+    await Promise.all(
+      results.map((result, i) => {
+        if (result.outcome !== 'CHANGED') return null;
+        return limit(async () => {
+          try {
+            const { changed } = await this.toggleOne(rc, result.connectorId, input.enabled, why, expected.get(result.connectorId), { bulkId, matching: byIds ? null : input.filter });
+            if (!changed) results[i] = { ...result, outcome: 'UNCHANGED' };
+          } catch (error) {
+            results[i] = { ...result, ...this.bulkFailure(result.connectorId, error) };
+          }
+        });
+      }),
+    );
+    return { bulkId, dryRun: false, results };
+  }
+
+  private bulkFailure(connectorId: string, error: unknown): { outcome: BulkToggleOutcome; error: string } {
+    if (error instanceof AppError) {
+      if (error.code === 'NOT_FOUND') return { outcome: 'NOT_FOUND', error: error.message };
+      if (error.code === 'VERSION_CONFLICT') return { outcome: 'VERSION_CONFLICT', error: error.message };
+      return { outcome: 'FAILED', error: error.message };
+    }
+    this.logger.error({ connectorId, err: String(error) }, 'a toggle of a bulk call failed');
+    return { outcome: 'FAILED', error: 'internal error: the connector was left as it was' };
+  }
+
+  /**
+   * Suppresses the connector's alert notifications and automatic disabling until `until` (in the
+   * future, at most SNOOZE_MAX_DAYS ahead); health tracking goes on. A versioned write, audited as
+   * CONNECTOR_ALERTS_SNOOZED. Snoozing again replaces the time and the reason.
+   */
+  async snoozeAlerts(rc: RequestContext, id: string, until: Date, reason: string | null | undefined): Promise<ConnectorEntity> {
+    const why = requireReason(reason);
+    const now = Date.now();
+    if (!(until instanceof Date) || Number.isNaN(until.getTime())) throw AppError.badInput('until must be a date-time', [{ path: 'until', message: 'must be a date-time' }]);
+    if (until.getTime() <= now) {
+      throw AppError.badInput('until must be in the future (unsnoozeConnectorAlerts ends a snooze early)', [{ path: 'until', message: 'must be in the future' }]);
+    }
+    if (until.getTime() > now + SNOOZE_MAX_DAYS * 86_400_000) {
+      throw AppError.badInput(`until must be at most ${SNOOZE_MAX_DAYS} days ahead`, [{ path: 'until', message: `at most ${SNOOZE_MAX_DAYS} days ahead` }]);
+    }
+    return this.dataSource.transaction(async (m) => {
+      const before = await this.lockVisible(m, rc.principal, id);
+      if (before.isDeleted) throw AppError.badInput(`connector ${id} is deleted: restore it before snoozing its alerts`);
+      const after = await this.write(m, before, { alertsSnoozedUntil: until, alertsSnoozeReason: why }, byCaller(rc));
+      await this.audit.record(m, actorOf(rc), {
+        tenantId: before.tenantId,
+        eventType: 'CONNECTOR_ALERTS_SNOOZED',
+        targetType: 'Connector',
+        targetId: id,
+        connectorId: id,
+        appId: after.applicationId,
+        changes: diffChanges(alertsSnoozed(before) ? before : { alertsSnoozedUntil: null }, after, ['alertsSnoozedUntil']),
+        reason: why,
+      });
+      return after;
+    });
+  }
+
+  /** Ends a snooze early (CONNECTOR_ALERTS_UNSNOOZED); a connector that is not snoozed is left as it is. */
+  async unsnoozeAlerts(rc: RequestContext, id: string, reason: string | null | undefined): Promise<ConnectorEntity> {
+    const why = cleanReason(reason);
+    return this.dataSource.transaction(async (m) => {
+      const before = await this.lockVisible(m, rc.principal, id);
+      if (!alertsSnoozed(before)) return before;
+      const after = await this.write(m, before, { alertsSnoozedUntil: null, alertsSnoozeReason: null }, byCaller(rc));
+      await this.audit.record(m, actorOf(rc), {
+        tenantId: before.tenantId,
+        eventType: 'CONNECTOR_ALERTS_UNSNOOZED',
+        targetType: 'Connector',
+        targetId: id,
+        connectorId: id,
+        appId: after.applicationId,
+        changes: diffChanges(before, after, ['alertsSnoozedUntil']),
+        reason: why,
+      });
       return after;
     });
   }
@@ -542,7 +746,7 @@ export class ConnectorService {
     return this.dataSource.transaction(async (m) => {
       const before = await this.lockVisible(m, principal, id);
       if (!before.isDeleted) return before;
-      const after = await this.write(m, before, { isDeleted: false, deletedAt: null, deletedBy: null }, principal);
+      const after = await this.write(m, before, { isDeleted: false, deletedAt: null, deletedBy: null }, byCaller(rc));
       await notifyPushRoutes(m, after);
       await this.audit.record(m, actorOf(rc), {
         tenantId: principal.tenantId,
@@ -585,20 +789,30 @@ export class ConnectorService {
     return where;
   }
 
-  /** Newest first; returns `first + 1` rows so the caller knows whether there is a next page. */
-  async list(principal: Principal, filter: ConnectorFilter | null | undefined, first: number, after?: string | null) {
-    checkFirst(first, CONNECTOR_PAGE_MAX);
+  /** The `connectors` list with this filter, for cursors bound to it (cursors.ts). */
+  static listBinding(filter: ConnectorFilter | null | undefined): CursorBinding {
+    return bindList('connectors', { ...filter }, /^cnn_[0-9A-Z]{26}$/);
+  }
+
+  /**
+   * Newest first; returns `limit + 1` rows from the window's side (reverse order when it pages
+   * backwards) so the caller knows whether more follow.
+   */
+  async list(principal: Principal, filter: ConnectorFilter | null | undefined, args: PageArgs) {
+    const window = pageWindow(args, CONNECTOR_PAGE_MAX, ConnectorService.listBinding(filter));
     const sql = new SqlParams();
     const where = this.filterSql(principal, filter, sql);
     const countSql = new SqlParams();
     const countWhere = this.filterSql(principal, filter, countSql);
-    if (after) where.push(`c.id < ${sql.param(decodeCursor(after))}`);
+    const keyset = keysetSql(window, 'c.id', (v) => sql.param(v));
+    where.push(...keyset.where);
     const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT ${this.columns} FROM connectors c WHERE ${where.join(' AND ')} ORDER BY c.id DESC LIMIT ${sql.param(first + 1)}`,
+      `SELECT ${this.columns} FROM connectors c WHERE ${where.join(' AND ')} ORDER BY c.id ${keyset.order} LIMIT ${sql.param(window.limit + 1)}`,
       sql.values,
     );
     return {
       rows: rows.map(this.hydrate),
+      window,
       count: async (): Promise<number> => {
         const [{ count }] = await this.dataSource.query(`SELECT count(*)::int AS count FROM connectors c WHERE ${countWhere.join(' AND ')}`, countSql.values);
         return count;

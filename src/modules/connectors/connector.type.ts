@@ -1,4 +1,4 @@
-import { Directive, Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { AuthType, ConnectorType } from '../../adapters/spi.js';
 import {
   AuthTypeEnum,
@@ -87,8 +87,12 @@ export class Connector {
   @Field(() => ConnectionTestResult, { nullable: true }) lastTest!: ConnectionTestResult | null;
   @Field(() => Int) version!: number;
   @Field(() => Int) schemaVersion!: number;
-  @Field(() => String) source!: string;
-  @Field(() => SourceTypeEnum) sourceType!: SourceType;
+  @Field(() => String, { description: 'Provenance tag set by the client (default "edm").' }) source!: string;
+  @Field(() => SourceTypeEnum, { description: 'Where the last versioned write came from: SYSTEM, API (API keys), or the X-Source-Type a person\'s client declared (FRONTEND by default).' })
+  sourceType!: SourceType;
+  @Field(() => Date, { nullable: true, description: 'While in the future, alert notifications and automatic disabling are suppressed; null when not snoozed.' })
+  alertsSnoozedUntil!: Date | null;
+  @Field(() => String, { nullable: true, description: 'Why the alerts are snoozed; null when not snoozed.' }) alertsSnoozeReason!: string | null;
   @Field(() => Date) createdAt!: Date;
   @Field(() => Date) updatedAt!: Date;
   @Field(() => String, { nullable: true }) createdBy!: string | null;
@@ -146,4 +150,38 @@ export class CredentialRotationResult {
   @Field(() => Connector) connector!: Connector;
   @Field(() => ConnectionTestResult, { nullable: true, description: 'The test of the new credentials; null with skipTest.' })
   test!: ConnectionTestResult | null;
+}
+
+export const BULK_TOGGLE_OUTCOMES = ['CHANGED', 'UNCHANGED', 'NOT_FOUND', 'VERSION_CONFLICT', 'FAILED'] as const;
+const BulkToggleOutcomeEnum = Object.fromEntries(BULK_TOGGLE_OUTCOMES.map((v) => [v, v])) as Record<(typeof BULK_TOGGLE_OUTCOMES)[number], string>;
+registerEnumType(BulkToggleOutcomeEnum, {
+  name: 'BulkToggleOutcome',
+  description:
+    'CHANGED: switched (with its own audit event). UNCHANGED: already in the asked state. NOT_FOUND: no such connector the caller can see (another tenant, application or scope, as toggleConnector answers), or it no longer matches the filter. VERSION_CONFLICT: not at its expected version. FAILED: refused or failed (e.g. deleted); `error` says why.',
+});
+
+@ObjectType()
+export class BulkToggleItem {
+  @Field(() => ID) connectorId!: string;
+  @Field(() => BulkToggleOutcomeEnum) outcome!: string;
+  @Field(() => String, { nullable: true }) error!: string | null;
+}
+
+@ObjectType()
+export class BulkToggleCounts {
+  @Field(() => Int) total!: number;
+  @Field(() => Int) changed!: number;
+  @Field(() => Int) unchanged!: number;
+  @Field(() => Int) notFound!: number;
+  @Field(() => Int) versionConflict!: number;
+  @Field(() => Int) failed!: number;
+}
+
+@ObjectType()
+export class BulkToggleResult {
+  @Field(() => ID, { description: 'Carried by the audit event of every connector the call changed (auditEvents(filter: { bulkId })).' })
+  bulkId!: string;
+  @Field(() => Boolean, { description: 'True: nothing was written; the results are what would happen.' }) dryRun!: boolean;
+  @Field(() => [BulkToggleItem], { description: 'One per connector, in the order of ids (or newest first for a filter).' }) results!: BulkToggleItem[];
+  @Field(() => BulkToggleCounts) counts!: BulkToggleCounts;
 }

@@ -73,3 +73,23 @@ export function cleanReason(value: string | null | undefined): string | null {
   }
   return reason || null;
 }
+
+const SOURCE = /^[a-z0-9_.-]{1,64}$/;
+/** The provenance tag a connector is created with when the client gives none. */
+export const DEFAULT_SOURCE = 'edm';
+
+/** `source`: a short provenance tag, 1–64 of a-z 0-9 _ . - (no trimming, no case folding). */
+export function cleanSource(value: string | null | undefined): string | undefined {
+  if (value == null) return undefined;
+  if (typeof value !== 'string' || !SOURCE.test(value)) {
+    throw AppError.badInput('source must be 1–64 characters of a-z, 0-9, _ . -', [{ path: 'source', message: 'must be 1–64 characters of a-z, 0-9, _ . -' }]);
+  }
+  return value;
+}
+
+/** A reason that must be given (bulk toggles, snoozes): 1–1000 characters after trimming. */
+export function requireReason(value: string | null | undefined, path = 'reason'): string {
+  const reason = cleanReason(value);
+  if (!reason) throw AppError.badInput(`${path} is required`, [{ path, message: 'must not be empty' }]);
+  return reason;
+}

@@ -70,6 +70,7 @@ export class CredentialRotationService {
         version: before.version + 1,
         updatedAt: now,
         updatedBy: principal.subject,
+        sourceType: rc.meta.sourceType,
         ...(test ? { lastTest: test } : {}),
       };
       await m.update(ConnectorEntity, { id }, patch as QueryDeepPartialEntity<ConnectorEntity>);

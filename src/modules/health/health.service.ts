@@ -14,7 +14,7 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { ConnectorTestService } from '../connectors/connector-test.service.js';
 import { ConnectorEntity } from '../connectors/connector.entity.js';
 import type { HealthStatus } from '../connectors/connector.enums.js';
-import type { AutoDisablePolicy, ConnectorService } from '../connectors/connector.service.js';
+import { alertsSnoozed, type AutoDisablePolicy, type ConnectorService } from '../connectors/connector.service.js';
 import type { Notify } from '../notifications/notification.events.js';
 import { connectorVisibility } from '../connectors/connector.visibility.js';
 import type { CredentialService } from '../connectors/credential.service.js';
@@ -119,7 +119,8 @@ export class HealthService {
       patch.lastCheckedAt = now;
       patch.metrics = { ...connector.metrics, avgLatencyMs: movingAverage(connector.metrics.avgLatencyMs ?? null, observation.latencyMs) };
       await m.update(ConnectorEntity, { id: connectorId }, patch as QueryDeepPartialEntity<ConnectorEntity>);
-      if (settings.autoDisableAfterFailures && (patch.consecutiveErrors ?? 0) >= settings.autoDisableAfterFailures) {
+      // While the connector's alerts are snoozed the policy does not disable it (the checks go on).
+      if (settings.autoDisableAfterFailures && (patch.consecutiveErrors ?? 0) >= settings.autoDisableAfterFailures && !alertsSnoozed(connector, now)) {
         autoDisable = `auto-disabled after ${patch.consecutiveErrors} consecutive failures: ${observation.error ?? ''}`.trim();
       } else if (reschedule) {
         await this.schedule(m, connectorId, settings.healthCheckIntervalSec);
@@ -214,7 +215,9 @@ export class HealthService {
     }
     const patch = await this.apply(m, connector, observation);
     const failures = patch.consecutiveErrors ?? 0;
-    const reason = flood && settings.duplicateFloodAutoDisable
+    const reason = alertsSnoozed(connector)
+      ? null
+      : flood && settings.duplicateFloodAutoDisable
       ? `auto-disabled by the duplicate-flood guard: ${observation.degradedReason}`
       : settings.autoDisableAfterFailures && failures >= settings.autoDisableAfterFailures
         ? `auto-disabled after ${failures} consecutive failures: ${outcome.error ?? ''}`.trim()
@@ -261,7 +264,7 @@ export class HealthService {
       await m.update(ConnectorEntity, { id: current.id }, patch as QueryDeepPartialEntity<ConnectorEntity>);
       return Object.assign(current, patch);
     });
-    if (updated && settings.duplicateFloodAutoDisable) await this.autoDisable(updated, `auto-disabled by the duplicate-flood guard: ${degradedReason}`, { name: 'duplicate_flood', figures });
+    if (updated && settings.duplicateFloodAutoDisable && !alertsSnoozed(updated)) await this.autoDisable(updated, `auto-disabled by the duplicate-flood guard: ${degradedReason}`, { name: 'duplicate_flood', figures });
   };
 
   /** Policies disable through the same toggle as a person, as SYSTEM with the reason. */

@@ -3,6 +3,9 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import { OAuthObserver, recordOAuthState } from '../connectors/oauth-state.js';
 import type { Notify } from '../notifications/notification.events.js';
 import { operationalSettings } from '../../adapters/operations.js';
+import { heldUntil, nextRunAt } from '../../adapters/schedule.js';
+import { AppError } from '../../errors/app-error.js';
+import { cleanReason } from '../connectors/connector.validation.js';
 import { getAdapter, isPushProvider, PUSH_PROVIDER_IDS } from '../../adapters/registry.js';
 import type { AdapterRuntime } from '../../adapters/runtime.js';
 import type { ReadCursor, RecordBatch } from '../../adapters/spi.js';
@@ -35,6 +38,7 @@ interface Interruption {
 const DATABASE_GONE: Interruption = { reason: INTERRUPTED_BY_DATABASE, retryAfterSec: 1 };
 /** A stream outage lasts longer than a database restart: the next run waits a little. */
 const DELIVERY_RETRY_SEC = 30;
+const RESET_SUPERSEDED = 'superseded: the cursor was reset while the run was in flight; the next run reads from the reset position';
 /** Longest wait between attempts to record a run's end while PostgreSQL is unreachable. */
 
 export interface SyncJob {
@@ -69,6 +73,25 @@ function describeError(error: unknown): string {
   return text.slice(0, MAX_ERROR_LENGTH);
 }
 
+/** Cursor keys that say where a read stands (times, counters, versions); page tokens, URLs and keys never. */
+const CURSOR_POSITION_KEYS = new Set(['v', 'dateField', 'since', 'lastModified', 'value', 'until', 'high']);
+
+/** What a cursor says about where reading stands, for the audit trail: positions only, never tokens or URLs. */
+export function cursorSummary(cursor: unknown): Record<string, unknown> | null {
+  if (!cursor || typeof cursor !== 'object' || Array.isArray(cursor)) return null;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(cursor)) {
+    if (key === 'streams' && value && typeof value === 'object') {
+      out.streams = Object.fromEntries(Object.entries(value).slice(0, 50).map(([name, state]) => [name.slice(0, 100), cursorSummary(state)]));
+    } else if (CURSOR_POSITION_KEYS.has(key) && (typeof value === 'number' || typeof value === 'string')) {
+      out[key] = typeof value === 'string' ? value.slice(0, 64) : value;
+    } else if ((key === 'page' || key === 'window') && value) {
+      out.inProgress = true;
+    }
+  }
+  return out;
+}
+
 /**
  * Pipeline control: what enabling and disabling do to ingestion (inside the toggle's transaction),
  * and the run itself (read → normalize → sink, cursor committed after the sink accepted).
@@ -79,6 +102,11 @@ export class IngestionService {
   onRunOutcome: RunOutcomeListener | null = null;
   /** Announces failed runs (ingestion.run_failed) and OAuth failures, in their transaction. */
   notify: Notify | null = null;
+  /**
+   * The one clock of the scheduling decisions (the next run's start, sync windows, `nextSyncAt`,
+   * a reset's `from`). Tests set it to walk across a DST change; runs and audit keep real time.
+   */
+  clock: () => Date = () => new Date();
   /** Told what each committed batch held and how each run ended (src/observability/metrics.ts). */
   meter: { batch(provider: string, read: number, duplicates: number): void; run(provider: string, status: 'succeeded' | 'failed' | 'cancelled' | 'interrupted'): void } | null = null;
 
@@ -115,8 +143,11 @@ export class IngestionService {
    */
   async onDisabled(m: EntityManager, connector: ConnectorEntity): Promise<'STOPPED' | 'STOPPING'> {
     await this.removeQueuedRuns(m, connector.id, 'cancelled: the connector was disabled before the run started');
-    await m.query('SELECT pg_notify($1, $2)', [CONTROL_CHANNEL, JSON.stringify({ connectorId: connector.id, action: 'stop' })]);
-    const [{ running }] = await m.query(`SELECT count(*)::int AS running FROM ingestion_runs WHERE connector_id = $1 AND status = 'RUNNING'`, [connector.id]);
+    // One statement for both: the stop signal and whether a run is in flight (a bulk toggle runs this per connector).
+    const [{ running }] = await m.query(
+      `SELECT pg_notify($1, $2) AS notified, (SELECT count(*)::int FROM ingestion_runs WHERE connector_id = $3 AND status = 'RUNNING') AS running`,
+      [CONTROL_CHANNEL, JSON.stringify({ connectorId: connector.id, action: 'stop' }), connector.id],
+    );
     if (!running) {
       if (connector.runState !== 'STOPPED') await this.auditStopped(m, connector, 'no run was in flight');
       return 'STOPPED';
@@ -228,6 +259,8 @@ export class IngestionService {
     const { connector, run } = claim;
     let outcome: RunOutcome = { ok: true, error: null, read: 0, written: 0, duplicates: 0 };
     let cancelled = false;
+    /** Set when a reset of the cursor ended this run (its batches were not committed). */
+    let superseded = false;
     let interrupted: Interruption | null = null;
     // Whose statement was running when an error came: ours (the database) or the upstream's.
     let stage: 'database' | 'credentials' | 'upstream' = 'database';
@@ -235,7 +268,9 @@ export class IngestionService {
     try {
       const adapter = getAdapter(connector.provider);
       if (!adapter) throw new Error(`provider ${connector.provider} is not available in this build`);
-      const [cursorRow] = await this.dataSource.query('SELECT cursor FROM ingestion_cursors WHERE connector_id = $1', [connector.id]);
+      const [cursorRow] = await this.dataSource.query('SELECT cursor, generation FROM ingestion_cursors WHERE connector_id = $1', [connector.id]);
+      // A reset moves the generation: this run's batches commit only while it is the one read here.
+      const generation = Number(cursorRow?.generation ?? 0);
       stage = 'credentials';
       const credentials = await this.credentials.resolve(connector);
       const ctx = this.runtime.context({ signal, onOAuthToken: oauth.listener, provider: connector.provider });
@@ -244,8 +279,12 @@ export class IngestionService {
       for await (const batch of adapter.read(ctx, input, (cursorRow?.cursor ?? null) as ReadCursor)) {
         signal.throwIfAborted();
         stage = 'database';
-        const accepted = await this.commitBatch(connector, run, batch);
+        const accepted = await this.commitBatch(connector, run, batch, generation);
         stage = 'upstream';
+        if (accepted === 'superseded') {
+          superseded = true;
+          break;
+        }
         if (!accepted) {
           cancelled = true;
           break;
@@ -269,10 +308,10 @@ export class IngestionService {
         this.logger.info({ connectorId: connector.id, runId: run.id, error: outcome.error }, 'ingestion run failed');
       }
     }
-    const status = cancelled ? 'CANCELLED' : interrupted !== null || !outcome.ok ? 'FAILED' : 'SUCCEEDED';
+    const status = cancelled || superseded ? 'CANCELLED' : interrupted !== null || !outcome.ok ? 'FAILED' : 'SUCCEEDED';
     this.meter?.run(connector.provider, interrupted !== null ? 'interrupted' : (status.toLowerCase() as 'succeeded' | 'failed' | 'cancelled'));
     if (interrupted !== DATABASE_GONE) await recordOAuthState(this.dataSource, connector.id, oauth.last, this.notify).catch((e) => this.logger.warn({ connectorId: connector.id, err: describeError(e) }, 'could not record the OAuth token state'));
-    await this.whenDatabaseAnswers(stopping, { connectorId: connector.id, runId: run.id }, () => this.finish(connector.id, run.id, status, outcome, interrupted));
+    await this.whenDatabaseAnswers(stopping, { connectorId: connector.id, runId: run.id }, () => this.finish(connector.id, run.id, status, outcome, interrupted, superseded ? RESET_SUPERSEDED : undefined));
   }
 
   /** Whether a run's error means our database went away (not the upstream failing). */
@@ -308,6 +347,12 @@ export class IngestionService {
     return this.dataSource.transaction(async (m) => {
       const connector = await this.connectors.lockById(m, job.connectorId);
       if (!connector || !connector.enabled || connector.isDeleted) return null;
+      // Outside the sync windows: the job comes back when the next one opens, and nothing runs now.
+      const held = heldUntil(operationalSettings(connector.config).schedule, this.clock());
+      if (held) {
+        await this.hold(m, job, jobId, held);
+        return null;
+      }
       const now = new Date();
       // Never two runs of one connector at once: a live run elsewhere keeps it; a stale one died. One
       // this very worker claimed for this job (its claim's answer was lost) is this claim's own.
@@ -363,10 +408,14 @@ export class IngestionService {
   }
 
   /** Sink + cursor + counters in one transaction, and only while the connector is enabled. */
-  private async commitBatch(connector: ConnectorEntity, run: IngestionRunEntity, { records, cursor, dedupKey, versionPointer }: RecordBatch) {
+  private async commitBatch(connector: ConnectorEntity, run: IngestionRunEntity, { records, cursor, dedupKey, versionPointer }: RecordBatch, generation: number) {
     return this.dataSource.transaction(async (m) => {
       const [state] = await m.query('SELECT enabled, is_deleted FROM connectors WHERE id = $1 FOR SHARE', [connector.id]);
       if (!state?.enabled || state.is_deleted) return null;
+      // A reset (which locks the connector FOR UPDATE, so not between these statements) wins: this
+      // run read an older cursor, and neither its records nor its cursor commit.
+      const [current] = await m.query('SELECT generation FROM ingestion_cursors WHERE connector_id = $1', [connector.id]);
+      if (Number(current?.generation ?? 0) !== generation) return 'superseded' as const;
       const pointers = connector.config.dedupKey;
       const result = await this.sink.accept(m, {
         tenantId: connector.tenantId,
@@ -400,7 +449,15 @@ export class IngestionService {
    * its successor is queued at once. Idempotent: a run already ended is left as it is, so a retry
    * after a commit whose answer was lost changes nothing.
    */
-  private async finish(connectorId: string, runId: string, status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED', outcome: RunOutcome, interrupted: Interruption | null = null): Promise<void> {
+  private async finish(
+    connectorId: string,
+    runId: string,
+    status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED',
+    outcome: RunOutcome,
+    interrupted: Interruption | null = null,
+    /** Why a CANCELLED run ended, when not a disable (a reset of the cursor): its successor starts at once. */
+    cancelReason?: string,
+  ): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const now = new Date();
       const [current] = await m.query('SELECT status FROM ingestion_runs WHERE id = $1 FOR UPDATE', [runId]);
@@ -409,7 +466,7 @@ export class IngestionService {
         runId,
         status,
         now,
-        status === 'CANCELLED' ? 'cancelled: the connector was disabled' : interrupted ? interrupted.reason : outcome.error,
+        status === 'CANCELLED' ? (cancelReason ?? 'cancelled: the connector was disabled') : interrupted ? interrupted.reason : outcome.error,
       ]);
       const connector = await this.connectors.lockById(m, connectorId);
       if (!connector) return;
@@ -433,13 +490,119 @@ export class IngestionService {
       } else {
         await this.queue.send(QUEUES.sync, { connectorId, tenantId: connector.tenantId, trigger: 'schedule' } satisfies SyncJob, {
           singletonKey: connectorId,
-          // 1 s, not 0: this run's job is still active until the worker settles it
-          startAfter: interrupted ? interrupted.retryAfterSec : operationalSettings(connector.config).syncIntervalSec,
+          // 1 s, not 0: this run's job is still active until the worker settles it. Else the schedule's next
+          // instant (cron or interval, inside the sync windows), at least 1 s away.
+          startAfter: interrupted ? interrupted.retryAfterSec : cancelReason ? 1 : this.nextStart(connector),
           manager: m,
         });
       }
       if (Object.keys(patch).length) await m.update(ConnectorEntity, { id: connectorId }, patch as QueryDeepPartialEntity<ConnectorEntity>);
     });
+  }
+
+  /** The next scheduled start after a run of `connector` ended now (by the injected clock), at least 1 s away. */
+  private nextStart(connector: ConnectorEntity): Date {
+    const now = this.clock();
+    const next = nextRunAt(operationalSettings(connector.config).schedule, now);
+    return new Date(Math.max(next.getTime(), now.getTime() + 1000));
+  }
+
+  /**
+   * A job due outside the sync windows: queued again for when the next window opens (a QUEUED run
+   * waiting for it follows it), in the transaction of the claim that found it early.
+   */
+  private async hold(m: EntityManager, job: SyncJob, jobId: string, until: Date): Promise<void> {
+    const next = await this.queue.send(QUEUES.sync, { connectorId: job.connectorId, tenantId: job.tenantId, trigger: job.trigger } satisfies SyncJob, {
+      singletonKey: job.connectorId,
+      startAfter: until,
+      manager: m,
+    });
+    if (next) await m.query(`UPDATE ingestion_runs SET job_id = $3 WHERE connector_id = $1 AND job_id = $2 AND status = 'QUEUED'`, [job.connectorId, jobId, next]);
+    this.logger.info({ connectorId: job.connectorId, until: until.toISOString() }, 'sync held until its window opens');
+  }
+
+  /**
+   * `resetConnectorCursor`: the next run reads again from `from` (the adapter's `cursorFrom`) or,
+   * without it, from the start. Audited with a summary of the cursor before and after (positions
+   * only). An enabled connector queues a run now (within its windows); a disabled one reads from
+   * there once enabled. A run in flight is not aborted, but moving the cursor's generation keeps
+   * its later batches (and its older cursor) from committing: it ends CANCELLED and the next run
+   * starts at once.
+   */
+  async resetCursor(rc: RequestContext, connector: ConnectorEntity, from: Date | null, reason: string | null): Promise<ConnectorEntity> {
+    const why = cleanReason(reason);
+    if (!why) throw AppError.badInput('reason is required', [{ path: 'reason', message: 'must not be empty' }]);
+    if (from && Number.isNaN(from.getTime())) throw AppError.badInput('from is not a valid date', [{ path: 'from', message: 'is not a valid date' }]);
+    if (from && from.getTime() > this.clock().getTime()) throw AppError.badInput('from is in the future', [{ path: 'from', message: 'must not be in the future' }]);
+    return this.dataSource.transaction(async (m) => {
+      const locked = await this.connectors.lockById(m, connector.id);
+      if (!locked || locked.tenantId !== connector.tenantId) throw AppError.notFound('connector', connector.id);
+      if (locked.isDeleted) throw AppError.badInput(`connector ${locked.id} is deleted: restore it before resetting its cursor`);
+      if (isPushProvider(locked.provider)) {
+        throw AppError.badInput(`connector ${locked.id} is a push connector (${locked.provider}): it has no read cursor`);
+      }
+      const adapter = getAdapter(locked.provider);
+      if (!adapter) throw AppError.badInput(`provider ${locked.provider} is not available in this build`);
+      let cursor: ReadCursor = null;
+      if (from) {
+        if (!adapter.cursorFrom) {
+          throw AppError.badInput(`provider ${locked.provider} has no time cursor: reset without from to read from the start`, [{ path: 'from', message: 'cannot be honoured by this provider' }]);
+        }
+        try {
+          cursor = adapter.cursorFrom({ config: locked.config, authType: locked.authType, credentials: {}, eventTypes: locked.eventTypes }, from);
+        } catch (error) {
+          const message = isConnectorError(error) ? error.message : describeError(error);
+          throw AppError.badInput(`from cannot be honoured: ${message}`, [{ path: 'from', message: 'cannot be honoured by this connector' }]);
+        }
+      }
+      const [before] = await m.query('SELECT cursor FROM ingestion_cursors WHERE connector_id = $1 FOR UPDATE', [locked.id]);
+      await m.query(
+        `INSERT INTO ingestion_cursors (connector_id, tenant_id, cursor, updated_at, generation) VALUES ($1, $2, $3, now(), 1)
+         ON CONFLICT (connector_id) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now(), generation = ingestion_cursors.generation + 1`,
+        [locked.id, locked.tenantId, cursor === null ? null : JSON.stringify(cursor)],
+      );
+      if (locked.enabled) {
+        // Whatever was queued is brought forward; a run in flight ends at its next batch.
+        await this.queue.removeQueued(m, QUEUES.sync, locked.id);
+        await this.queue.send(QUEUES.sync, { connectorId: locked.id, tenantId: locked.tenantId, trigger: 'manual' } satisfies SyncJob, { singletonKey: locked.id, manager: m });
+        await this.cancelOrphanedRuns(m, locked.id, 'cancelled: superseded by a reset of the cursor', new Date());
+      }
+      await this.audit.record(m, actorOf(rc), {
+        tenantId: locked.tenantId,
+        eventType: 'CONNECTOR_CURSOR_RESET',
+        targetType: 'Connector',
+        targetId: locked.id,
+        connectorId: locked.id,
+        appId: locked.applicationId,
+        changes: {
+          cursor: { before: cursorSummary(before?.cursor ?? null), after: cursorSummary(cursor) },
+          from: { before: null, after: from ? from.toISOString() : 'start' },
+        },
+        reason: why,
+      });
+      return locked;
+    });
+  }
+
+  /** The start of each connector's queued sync job (`nextSyncAt`), one statement for many connectors. */
+  async queuedStarts(connectorIds: readonly string[]): Promise<Map<string, Date>> {
+    const rows: Array<{ id: string; at: Date }> = await this.dataSource.query(
+      `SELECT singleton_key AS id, min(start_after) AS at FROM pgboss.job WHERE name = $1 AND singleton_key = ANY($2::text[]) AND state IN ('created', 'retry') GROUP BY singleton_key`,
+      [QUEUES.sync, connectorIds],
+    );
+    return new Map(rows.map((r) => [r.id, new Date(r.at)]));
+  }
+
+  /**
+   * When the connector's next run starts: its queued job's start (held to the next window when it
+   * falls outside), else (a run in flight, or none queued yet) the schedule's next instant from the
+   * clock. Null while disabled or deleted, and for push connectors.
+   */
+  nextSyncAt(connector: Pick<ConnectorEntity, 'enabled' | 'isDeleted' | 'provider' | 'config'>, queued: Date | null): Date | null {
+    if (!connector.enabled || connector.isDeleted || isPushProvider(connector.provider)) return null;
+    const schedule = operationalSettings(connector.config).schedule;
+    if (queued) return heldUntil(schedule, queued) ?? queued;
+    return nextRunAt(schedule, this.clock());
   }
 
   /** A stop whose run was on a worker that died: settle it once that run is stale. */

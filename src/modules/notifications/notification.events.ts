@@ -42,6 +42,26 @@ export interface NotificationInput {
   dedupKey?: string;
 }
 
+/**
+ * Alerts the system raises on its own about a connector: suppressed while the connector's alerts are
+ * snoozed (`snoozeConnectorAlerts`). What a person or an API key did (a toggle, a rotation, a test
+ * they ran) is still announced, and so are rotation reminders (not an alert about the connector's
+ * behaviour, and deduplicated per due date).
+ */
+export const SNOOZABLE_EVENTS: ReadonlySet<NotificationEventName> = new Set<NotificationEventName>([
+  'CONNECTOR_HEALTH_CHANGED',
+  'CONNECTOR_AUTO_DISABLED',
+  'INGESTION_RUN_FAILED',
+  'OAUTH_TOKEN_REFRESH_FAILED',
+]);
+
+/** Whether a snooze of the event's connector suppresses it: the alerts above, and toggles by SYSTEM (policies, schedules). */
+export function isSnoozable(input: NotificationInput): boolean {
+  if (!input.connector.id) return false;
+  if (SNOOZABLE_EVENTS.has(input.type)) return true;
+  return input.type === 'CONNECTOR_TOGGLED' && (input.data.actor as { type?: string } | undefined)?.type === 'SYSTEM';
+}
+
 /** Emits an event in `m`, the transaction of the change (NotificationService.emit). */
 export type Notify = (m: EntityManager, input: NotificationInput) => Promise<unknown>;
 

@@ -24,7 +24,7 @@ import { systemActor } from '../audit/audit.actor.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { endpointVisibility, type WebhookEndpointService } from './webhook-endpoint.service.js';
 import type { WebhookSecrets } from './webhook-secrets.js';
-import { NOTIFICATION_EVENT_TYPES, connectorRefOfRow, type ConnectorRef, type NotificationEventName, type NotificationInput } from './notification.events.js';
+import { NOTIFICATION_EVENT_TYPES, connectorRefOfRow, isSnoozable, type ConnectorRef, type NotificationEventName, type NotificationInput } from './notification.events.js';
 import { signWebhook } from './webhook.signing.js';
 
 export const DELIVERY_PAGE_MAX = 100;
@@ -108,6 +108,10 @@ export class NotificationService {
    * tenant that subscribed to the type: tenant-wide endpoints, endpoints naming the connector, and
    * the connector's own `webhookEndpointId`; application endpoints see their application's
    * connectors only. Runs in `m`, the transaction of the change. With no endpoint: one statement.
+   *
+   * Snoozed alerts: an alert the system raises (`isSnoozable`) about a connector whose
+   * `alerts_snoozed_until` is still ahead is not written at all, in the same one statement. Checked
+   * here rather than at each call site, so no alert path can forget it.
    */
   async emit(m: EntityManager, input: NotificationInput & { only?: { endpointId: string } }): Promise<string[]> {
     const now = new Date();
@@ -124,6 +128,9 @@ export class NotificationService {
       },
     };
     const sql = new SqlParams();
+    const snoozeGuard = !input.only && isSnoozable(input)
+      ? `\n         WHERE NOT EXISTS (SELECT 1 FROM connectors s WHERE s.id = ${sql.param(c.id)} AND s.alerts_snoozed_until > statement_timestamp())`
+      : '';
     const endpointFilter = input.only
       ? `e.id = ${sql.param(input.only.endpointId)}`
       : `e.enabled AND ${sql.param(input.type)} = ANY(e.event_types)
@@ -133,8 +140,8 @@ export class NotificationService {
     const rows: Array<{ endpoint_id: string }> = await m.query(
       `WITH ev AS (
          INSERT INTO notification_events (id, tenant_id, application_id, connector_id, type, occurred_at, payload, dedup_key)
-         VALUES (${sql.param(eventId)}, ${sql.param(c.tenantId)}, ${sql.param(c.applicationId)}, ${sql.param(c.id || null)}, ${sql.param(payload.type)},
-                 ${sql.param(now)}, ${sql.param(JSON.stringify(payload))}::jsonb, ${sql.param(input.dedupKey ?? null)})
+         SELECT ${sql.param(eventId)}::varchar, ${sql.param(c.tenantId)}::text, ${sql.param(c.applicationId)}::varchar, ${sql.param(c.id || null)}::varchar, ${sql.param(payload.type)}::text,
+                ${sql.param(now)}::timestamptz, ${sql.param(JSON.stringify(payload))}::jsonb, ${sql.param(input.dedupKey ?? null)}::text${snoozeGuard}
          ON CONFLICT (tenant_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
          RETURNING id)
        SELECT e.id AS endpoint_id FROM webhook_endpoints e, ev WHERE e.tenant_id = ${sql.param(c.tenantId)} AND ${endpointFilter}`,

@@ -6,7 +6,8 @@ export interface ConnectorRecordsKey extends ConnectorRecordsArgs {
   connectorId: string;
 }
 
-const argsKey = (k: ConnectorRecordsArgs) => JSON.stringify([k.first, k.after, k.kind, k.since?.toISOString() ?? null, k.until?.toISOString() ?? null]);
+const argsKey = (k: ConnectorRecordsArgs) =>
+  JSON.stringify([k.window.limit, k.window.backward, k.window.after, k.window.before, k.kind, k.since?.toISOString() ?? null, k.until?.toISOString() ?? null]);
 
 /** Per-request, tenant-scoped: the principal is fixed when the loaders are made. */
 export function createRecordLoaders(service: RecordService, principal: Principal) {
@@ -15,14 +16,14 @@ export function createRecordLoaders(service: RecordService, principal: Principal
     record: byIdLoader((ids) => service.findByIds(principal, ids)),
     /**
      * `Connector.records`: keys with the same arguments share one statement (a lateral join over
-     * their connectors); pagination.ts's pageLoader knows `first` and `after` only.
+     * their connectors); the page (size, direction, bounds) is part of the arguments.
      */
     connectorRecords: new SlicedLoader<ConnectorRecordsKey, RecordRow[], string>(
       async (keys) => {
         const groups = new Map<string, { args: ConnectorRecordsArgs; ids: Set<string> }>();
         for (const key of keys) {
           const group = argsKey(key);
-          if (!groups.has(group)) groups.set(group, { args: { first: key.first, after: key.after, kind: key.kind, since: key.since, until: key.until }, ids: new Set() });
+          if (!groups.has(group)) groups.set(group, { args: { window: key.window, kind: key.kind, since: key.since, until: key.until }, ids: new Set() });
           groups.get(group)!.ids.add(key.connectorId);
         }
         const results = new Map<string, Map<string, RecordRow[]>>();

@@ -1,7 +1,8 @@
 import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import { Caller, type CallerContext } from '../../graphql/access.js';
 import type { GraphQLContext } from '../../graphql/context.js';
-import { page } from '../../graphql/pagination.js';
+import { boundPage } from '../../graphql/pagination.js';
+import type { PageWindow } from '../../context/cursors.js';
 import { toConnector } from '../connectors/connector.mapper.js';
 import { Connector } from '../connectors/connector.type.js';
 import { RecordKindEnum, type RecordKind } from './record.enums.js';
@@ -10,12 +11,11 @@ import { RecordService, type RecordRow } from './record.service.js';
 import { RecordConnection, RecordFilter, RecordNode } from './record.type.js';
 
 /**
- * A page of records through pagination.ts's `page()` (sliced nodes, lazy edges): each row is
- * handed over under its keyset position, so the cursors carry (ingested_at, id).
+ * A page of records through pagination.ts's `boundPage()` (sliced nodes, lazy edges): the cursors
+ * carry each row's keyset position (ingested_at, id), bound to the list.
  */
-function recordPage(rows: RecordRow[], first: number, after: string | null, countTotal: () => Promise<number>): RecordConnection {
-  const positioned = rows.map((row) => ({ id: row.position, row }));
-  return page(positioned, first, after, (p) => toRecord(p.row), Object.assign(new RecordConnection(), { countTotal }));
+function recordPage(rows: RecordRow[], window: PageWindow, countTotal: () => Promise<number>): RecordConnection {
+  return boundPage(rows, window, (row) => row.position, toRecord, Object.assign(new RecordConnection(), { countTotal }));
 }
 
 /** A string field of `data` for records of `kind`; null for other kinds or other value types. */
@@ -29,17 +29,19 @@ function dataField(record: RecordNode, kind: RecordKind, field: string): string 
 
 @Resolver(() => RecordNode)
 export class RecordResolver {
-  @Query(() => RecordConnection, { description: 'Ingested records of the connectors you can see, newest first by ingestedAt; first ≤ 200.' })
+  @Query(() => RecordConnection, { description: 'Ingested records of the connectors you can see, newest first by ingestedAt; first or last ≤ 200 (neither: first 50). Cursors page only the list (and filter) they came from.' })
   async records(
     @Arg('filter', () => RecordFilter, { nullable: true }) filter: RecordFilter | null,
-    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Arg('first', () => Int, { nullable: true, description: 'Forwards from after; default 50 unless last is given.' }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: 'Backwards from before (or from the oldest record).' }) last: number | null,
+    @Arg('before', () => String, { nullable: true }) before: string | null,
     @Caller('viewer') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RecordConnection> {
     const { principal } = rc;
-    const { rows, count } = await ctx.services.records.list(principal, filter ?? {}, first, after);
-    return recordPage(rows, first, after, count);
+    const { rows, window, count } = await ctx.services.records.list(principal, filter ?? {}, { first, after, last, before });
+    return recordPage(rows, window, count);
   }
 
   @FieldResolver(() => Connector, { nullable: true, description: 'The connector that delivered it.' })
@@ -87,11 +89,13 @@ export class RecordResolver {
 /** `Connector.records`: one statement for every connector of a request with the same arguments. */
 @Resolver(() => Connector)
 export class ConnectorRecordsResolver {
-  @FieldResolver(() => RecordConnection, { description: 'The records this connector delivered, newest first by ingestedAt; first ≤ 200. Empty once it is deleted.' })
+  @FieldResolver(() => RecordConnection, { description: 'The records this connector delivered, newest first by ingestedAt; first or last ≤ 200 (neither: first 50). Empty once it is deleted.' })
   async records(
     @Root() connector: Connector,
-    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Arg('first', () => Int, { nullable: true, description: 'Forwards from after; default 50 unless last is given.' }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: 'Backwards from before (or from the oldest record).' }) last: number | null,
+    @Arg('before', () => String, { nullable: true }) before: string | null,
     @Arg('kind', () => RecordKindEnum, { nullable: true }) kind: RecordKind | null,
     @Arg('since', () => Date, { nullable: true, description: 'ingestedAt >= since' }) since: Date | null,
     @Arg('until', () => Date, { nullable: true, description: 'ingestedAt < until' }) until: Date | null,
@@ -99,10 +103,9 @@ export class ConnectorRecordsResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<RecordConnection> {
     const { principal } = rc;
-    const args = { first, after: after ?? null, kind: kind ?? null, since: since ?? null, until: until ?? null };
     // Argument errors belong to this field, not to the batch it would have joined.
-    RecordService.checkConnectorArgs(args);
+    const args = RecordService.connectorWindow(connector.id, { first, after, last, before, kind: kind ?? null, since: since ?? null, until: until ?? null });
     const rows = await ctx.loaders.connectorRecords.load({ connectorId: connector.id, ...args });
-    return recordPage(rows, first, after, () => ctx.services.records.countForConnector(principal, connector.id, args));
+    return recordPage(rows, args.window, () => ctx.services.records.countForConnector(principal, connector.id, args));
   }
 }

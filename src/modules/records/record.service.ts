@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Principal } from '../../auth/principal.js';
 import { SqlParams } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
-import { checkFirst, decodeCursor, encodeCursor } from '../../context/cursors.js';
+import { bindList, encodeCursor, pageWindow, type CursorBinding, type PageArgs, type PageWindow } from '../../context/cursors.js';
 import { connectorVisibility } from '../connectors/connector.visibility.js';
 import { toRecordKind, type RecordKind } from './record.enums.js';
 
@@ -40,8 +40,7 @@ export interface RecordFilterInput {
 
 /** The arguments of `Connector.records` besides the parent. */
 export interface ConnectorRecordsArgs {
-  first: number;
-  after: string | null;
+  window: PageWindow;
   kind: RecordKind | null;
   since: Date | null;
   until: Date | null;
@@ -71,18 +70,32 @@ function toRow(raw: Record<string, unknown>): RecordRow {
 const POSITION = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|(rec_[0-9A-F]{26})$/;
 
 /**
- * Record cursors are the pagination.ts cursor (`v1:`, base64url, re-encoded to compare) over the
- * keyset position `<ingested_at to the µs>|<id>`; anything else is BAD_USER_INPUT.
+ * Record cursors (cursors.ts) carry the keyset position `<ingested_at to the µs>|<id>`, bound to
+ * their list; a v1 cursor of a position is still read. Anything else is BAD_USER_INPUT.
  */
-export function decodeRecordCursor(cursor: string): { at: string; id: string } {
-  const match = POSITION.exec(decodeCursor(cursor));
-  if (!match || Number.isNaN(Date.parse(match[1]!))) throw AppError.badInput('after is not a cursor returned by this API');
+function positionOf(key: string, arg: 'after' | 'before'): { at: string; id: string } {
+  const match = POSITION.exec(key);
+  if (!match || Number.isNaN(Date.parse(match[1]!))) throw AppError.badInput(`${arg} is not a cursor returned by this API`);
   return { at: match[1]!, id: match[2]! };
+}
+
+/** Keyset conditions of a records page on (ingested_at, id), newest first, and the order to read it in. */
+function keysetSql(window: PageWindow, sql: SqlParams): { where: string[]; order: string } {
+  const where: string[] = [];
+  for (const [arg, op] of [['after', '<'], ['before', '>']] as const) {
+    const key = window[arg];
+    if (key === null) continue;
+    const p = positionOf(key, arg);
+    where.push(`(r.ingested_at, r.id) ${op} (${sql.param(p.at)}::timestamptz, ${sql.param(p.id)})`);
+  }
+  return { where, order: window.backward ? 'r.ingested_at ASC, r.id ASC' : 'r.ingested_at DESC, r.id DESC' };
 }
 
 export function encodeRecordCursor(row: Pick<RecordRow, 'position'>): string {
   return encodeCursor(row.position);
 }
+
+const RECORD_KEY = /^\d{4}-\d{2}-\d{2}T[0-9:.]+Z\|rec_[0-9A-F]{26}$/;
 
 function checkRange(since: Date | null | undefined, until: Date | null | undefined, path: string): void {
   for (const [name, value] of [['since', since], ['until', until]] as const) {
@@ -140,22 +153,28 @@ export class RecordService {
    * `Query.records`: newest first by (ingested_at, id), `first + 1` rows in ONE statement (the
    * visibility join included); `count` runs a second statement only when called.
    */
-  async list(principal: Principal, filter: RecordFilterInput, first: number, after: string | null) {
-    checkFirst(first, RECORD_PAGE_MAX);
+  /** The `records` list with this filter, for cursors bound to it (cursors.ts). */
+  static listBinding(filter: RecordFilterInput): CursorBinding {
+    return bindList('records', { ...filter }, RECORD_KEY);
+  }
+
+  async list(principal: Principal, filter: RecordFilterInput, args: PageArgs) {
+    const window = pageWindow(args, RECORD_PAGE_MAX, RecordService.listBinding(filter));
     this.checkFilter(filter);
-    const cursor = after ? decodeRecordCursor(after) : null;
     const sql = new SqlParams();
     const where = [...this.filterSql(filter, sql)];
-    if (cursor) where.push(`(r.ingested_at, r.id) < (${sql.param(cursor.at)}::timestamptz, ${sql.param(cursor.id)})`);
+    const keyset = keysetSql(window, sql);
+    where.push(...keyset.where);
     const join = this.visible(principal, sql);
     const rows: Record<string, unknown>[] = await this.dataSource.query(
       `SELECT ${COLUMNS} FROM ingested_records r JOIN connectors c ON c.id = r.connector_id AND ${join}
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY r.ingested_at DESC, r.id DESC LIMIT ${sql.param(first + 1)}`,
+       ORDER BY ${keyset.order} LIMIT ${sql.param(window.limit + 1)}`,
       sql.values,
     );
     return {
       rows: rows.map(toRow),
+      window,
       count: async (): Promise<number> => {
         const countSql = new SqlParams();
         const countWhere = this.filterSql(filter, countSql);
@@ -180,19 +199,20 @@ export class RecordService {
     return rows.map(toRow);
   }
 
-  static checkConnectorArgs(args: ConnectorRecordsArgs): void {
-    checkFirst(args.first, RECORD_PAGE_MAX);
-    if (args.after) decodeRecordCursor(args.after);
-    checkRange(args.since, args.until, '');
+  /** `Connector.records`' page, its cursors bound to the connector and the arguments; checked before the batch it joins. */
+  static connectorWindow(connectorId: string, args: PageArgs & Omit<ConnectorRecordsArgs, 'window'>): ConnectorRecordsArgs {
+    const { kind, since, until } = args;
+    const window = pageWindow(args, RECORD_PAGE_MAX, bindList('connector.records', { connectorId, kind, since, until }, RECORD_KEY));
+    for (const arg of ['after', 'before'] as const) if (window[arg] !== null) positionOf(window[arg]!, arg);
+    checkRange(since, until, '');
+    return { window, kind, since, until };
   }
 
-  private connectorArgsSql(args: Omit<ConnectorRecordsArgs, 'first'>, sql: SqlParams): string[] {
+  private connectorArgsSql(args: Omit<ConnectorRecordsArgs, 'window'> & { window: PageWindow | null }, sql: SqlParams): { where: string[]; order: string } {
     const where = this.filterSql({ kinds: args.kind ? [args.kind] : null, since: args.since, until: args.until }, sql);
-    if (args.after) {
-      const cursor = decodeRecordCursor(args.after);
-      where.push(`(r.ingested_at, r.id) < (${sql.param(cursor.at)}::timestamptz, ${sql.param(cursor.id)})`);
-    }
-    return where;
+    if (!args.window) return { where, order: 'r.ingested_at DESC, r.id DESC' };
+    const keyset = keysetSql(args.window, sql);
+    return { where: [...where, ...keyset.where], order: keyset.order };
   }
 
   /**
@@ -202,19 +222,19 @@ export class RecordService {
    * invisible parent has no records whichever way it was reached.
    */
   async listForConnectors(principal: Principal, connectorIds: readonly string[], args: ConnectorRecordsArgs): Promise<Map<string, RecordRow[]>> {
-    RecordService.checkConnectorArgs(args);
     const sql = new SqlParams();
     const ids = sql.param(connectorIds);
     const tenant = sql.param(principal.tenantId);
-    const where = [`r.tenant_id = ${tenant}`, 'r.connector_id = c.id', ...this.connectorArgsSql(args, sql)];
+    const keyset = this.connectorArgsSql(args, sql);
+    const where = [`r.tenant_id = ${tenant}`, 'r.connector_id = c.id', ...keyset.where];
     const rows: Record<string, unknown>[] = await this.dataSource.query(
       `SELECT ${COLUMNS} FROM unnest(${ids}::text[]) AS k(id)
        JOIN connectors c ON c.id = k.id AND c.tenant_id = ${tenant} AND ${connectorVisibility(principal, 'c', sql)} AND NOT c.is_deleted
        CROSS JOIN LATERAL (
          SELECT * FROM ingested_records r WHERE ${where.join(' AND ')}
-         ORDER BY r.ingested_at DESC, r.id DESC LIMIT ${sql.param(args.first + 1)}
+         ORDER BY ${keyset.order} LIMIT ${sql.param(args.window.limit + 1)}
        ) r
-       ORDER BY r.connector_id, r.ingested_at DESC, r.id DESC`,
+       ORDER BY r.connector_id, ${keyset.order}`,
       sql.values,
     );
     const byConnector = new Map<string, RecordRow[]>(connectorIds.map((id) => [id, []]));
@@ -226,9 +246,9 @@ export class RecordService {
   }
 
   /** `Connector.records.totalCount`: the connector's visible records matching the arguments (no cursor). */
-  async countForConnector(principal: Principal, connectorId: string, args: Omit<ConnectorRecordsArgs, 'first' | 'after'>): Promise<number> {
+  async countForConnector(principal: Principal, connectorId: string, args: Omit<ConnectorRecordsArgs, 'window'>): Promise<number> {
     const sql = new SqlParams();
-    const where = [`r.connector_id = ${sql.param(connectorId)}`, ...this.connectorArgsSql({ ...args, after: null }, sql)];
+    const where = [`r.connector_id = ${sql.param(connectorId)}`, ...this.connectorArgsSql({ ...args, window: null }, sql).where];
     const [{ count }] = await this.dataSource.query(
       `SELECT count(*)::int AS count FROM ingested_records r JOIN connectors c ON c.id = r.connector_id AND ${this.visible(principal, sql)}
        WHERE ${where.join(' AND ')}`,
