@@ -169,7 +169,7 @@ describe('webhook endpoints and deliveries', () => {
       expect(req.body).not.toContain('toggle-key-secret-1');
     }
     // A forged signature does not verify: the check above is real.
-    const forged = r.requests[0]!.body.replace('"enabled":true', '"enabled":false');
+    const forged = r.requests[0]!.body.replace('"tenantId":"t1"', '"tenantId":"t2"');
     expect(forged).not.toBe(r.requests[0]!.body);
     expect(() => new Webhook(signingSecret).verify(forged, r.requests[0]!.headers as Record<string, string>)).toThrow();
     const log = await deliveries(ep.id);
@@ -264,7 +264,10 @@ describe('webhook endpoints and deliveries', () => {
     expect(test.success).toBe(false);
     await svc.ok(CHECK, { id: c.id }, ed);
     await svc.ok(CHECK, { id: c.id }, ed);
-    await waitFor('auto_disabled', () => (r.ofType(signingSecret, 'connector.auto_disabled').length ? true : null));
+    // Deliveries run in parallel: wait for all three kinds.
+    await waitFor('auto_disabled, toggled and test_failed', () =>
+      ['connector.auto_disabled', 'connector.toggled', 'connector.test_failed'].every((t) => r.ofType(signingSecret, t).length) ? true : null,
+    );
     const [auto] = r.ofType(signingSecret, 'connector.auto_disabled');
     expect(auto!.data).toMatchObject({ policy: 'consecutive_failures', figures: { consecutiveFailures: 2, limit: 2 }, reason: expect.stringMatching(/auto-disabled after 2 consecutive failures/) });
     const toggled = r.ofType(signingSecret, 'connector.toggled');

@@ -4,7 +4,7 @@
  * The role matrix, derived from the resolvers (`caller(ctx, role)` in src/modules/* /*.resolver.ts),
  * the services (application tokens may not create or delete applications nor mint or revoke keys)
  * and the README ("Roles": viewer reads; editor writes: create, update, toggle, test, sync; admin
- * also manages credentials, applications, API keys, intake tokens and purges; API keys: READ reads like a viewer,
+ * also manages credentials, applications, API keys, intake tokens, webhook endpoints and purges; API keys: READ reads like a viewer,
  * WRITE writes like an editor). Each cell of the table is one test: a denied cell must answer
  * FORBIDDEN and change nothing; an allowed cell must succeed. Without a token, everything but
  * `_service` is UNAUTHENTICATED.
@@ -54,6 +54,19 @@ async function application(): Promise<string> {
 async function apiKey(scope: 'READ' | 'WRITE' = 'READ', app = appX): Promise<{ id: string; token: string }> {
   const created = (await svc.ok('mutation($app: ID!, $name: String!, $scope: ApiKeyScope) { createApiKey(applicationId: $app, name: $name, scope: $scope) { token apiKey { id } } }', { app, name: unique('key'), scope }, adm)).createApiKey;
   return { id: created.apiKey.id, token: created.token };
+}
+
+async function snoozedConnector(): Promise<string> {
+  const id = await connector();
+  await svc.ok('mutation($id: ID!, $until: DateTime!) { snoozeConnectorAlerts(id: $id, until: $until, reason: "prepared") { id } }', { id, until: new Date(Date.now() + 3_600_000).toISOString() }, adm);
+  return id;
+}
+async function webhookEndpoint(): Promise<string> {
+  const input = { name: unique('hook'), url: `${up.url}/hooks`, eventTypes: ['CONNECTOR_TOGGLED'] };
+  return (await svc.ok('mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }', { input }, adm)).createWebhookEndpoint.endpoint.id;
+}
+async function webhookDelivery(): Promise<string> {
+  return (await svc.ok('mutation($id: ID!) { sendTestWebhook(endpointId: $id) { id } }', { id: await webhookEndpoint() }, adm)).sendTestWebhook.id;
 }
 
 interface Operation {
@@ -106,10 +119,33 @@ const MUTATIONS: Operation[] = [
     prepare: async () => ({ id: await pushConnector(), name: unique('intake') }),                                                                                           allowed: [N, N, Y, N, N] },
   { name: 'revokeIntakeToken', field: 'revokeIntakeToken', document: 'mutation($id: ID!) { revokeIntakeToken(id: $id) { id } }',
     prepare: async () => ({ id: await intakeToken() }),                                                                                                                     allowed: [N, N, Y, N, N] },
+  { name: 'toggleConnectors', field: 'toggleConnectors', document: 'mutation($ids: [ID!]) { toggleConnectors(input: { ids: $ids, enabled: true, reason: "matrix" }) { bulkId } }',
+    prepare: async () => ({ ids: [await connector(), await connector()] }),                                                                                                  allowed: [N, Y, Y, N, Y] },
+  { name: 'snoozeConnectorAlerts', field: 'snoozeConnectorAlerts', document: 'mutation($id: ID!, $until: DateTime!) { snoozeConnectorAlerts(id: $id, until: $until, reason: "matrix") { id } }',
+    prepare: async () => ({ id: await connector(), until: new Date(Date.now() + 3_600_000).toISOString() }),                                                                 allowed: [N, Y, Y, N, Y] },
+  { name: 'unsnoozeConnectorAlerts', field: 'unsnoozeConnectorAlerts', document: 'mutation($id: ID!) { unsnoozeConnectorAlerts(id: $id, reason: "matrix") { id } }',
+    prepare: async () => ({ id: await snoozedConnector() }),                                                                                                                 allowed: [N, Y, Y, N, Y] },
+  { name: 'resetConnectorCursor', field: 'resetConnectorCursor', document: 'mutation($id: ID!) { resetConnectorCursor(id: $id, reason: "matrix") { id } }',
+    prepare: async () => ({ id: await connector() }),                                                                                                                        allowed: [N, Y, Y, N, Y] },
+  { name: 'createWebhookEndpoint', field: 'createWebhookEndpoint', document: 'mutation($url: String!) { createWebhookEndpoint(input: { name: "matrix", url: $url, eventTypes: [CONNECTOR_TOGGLED] }) { signingSecret } }',
+    prepare: async () => ({ url: `${up.url}/hooks` }),                                                                                                                       allowed: [N, N, Y, N, N] },
+  { name: 'updateWebhookEndpoint', field: 'updateWebhookEndpoint', document: 'mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { name: "renamed" }) { id } }',
+    prepare: async () => ({ id: await webhookEndpoint() }),                                                                                                                  allowed: [N, N, Y, N, N] },
+  { name: 'deleteWebhookEndpoint', field: 'deleteWebhookEndpoint', document: 'mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }',
+    prepare: async () => ({ id: await webhookEndpoint() }),                                                                                                                  allowed: [N, N, Y, N, N] },
+  { name: 'rotateWebhookSecret', field: 'rotateWebhookSecret', document: 'mutation($id: ID!) { rotateWebhookSecret(id: $id) { signingSecret } }',
+    prepare: async () => ({ id: await webhookEndpoint() }),                                                                                                                  allowed: [N, N, Y, N, N] },
+  { name: 'sendTestWebhook', field: 'sendTestWebhook', document: 'mutation($id: ID!) { sendTestWebhook(endpointId: $id) { id } }',
+    prepare: async () => ({ id: await webhookEndpoint() }),                                                                                                                  allowed: [N, N, Y, N, N] },
+  { name: 'redeliverWebhook', field: 'redeliverWebhook', document: 'mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { id } }',
+    prepare: async () => ({ id: await webhookDelivery() }),                                                                                                                  allowed: [N, N, Y, N, N] },
 ];
 
 // prettier-ignore
 const READS: Operation[] = [
+  { name: 'webhookEndpoints', field: 'webhookEndpoints', document: '{ webhookEndpoints { nodes { id } } }', prepare: async () => ({}),                                     allowed: [N, N, Y, N, N] },
+  { name: 'webhookDeliveries', field: 'webhookDeliveries', document: 'query($id: ID!) { webhookDeliveries(endpointId: $id) { nodes { id } } }',
+    prepare: async () => ({ id: await webhookEndpoint() }),                                                                                                                  allowed: [N, N, Y, N, N] },
   { name: 'Application.apiKeys (admin-only field)', field: 'application', document: 'query($id: ID!) { application(id: $id) { id apiKeys { id } } }',
     prepare: async () => ({ id: appX }),                                                                                                                                     allowed: [N, N, Y, N, N] },
   { name: 'connector', field: 'connector', document: 'query($id: ID!) { connector(id: $id) { id lastTest { success } ingestionRuns { id } healthHistory { at } } }',
@@ -139,6 +175,9 @@ async function state(): Promise<unknown> {
             (SELECT json_agg(k ORDER BY k.id)::text FROM (SELECT id, application_id, name, scope, token_sha256, expires_at, revoked_at, revoked_by FROM api_keys WHERE tenant_id = $1) k) AS keys,
             (SELECT json_agg(s ORDER BY s.connector_id, s.version)::text FROM connector_secrets s WHERE tenant_id = $1) AS secrets,
             (SELECT json_agg(t ORDER BY t.id)::text FROM intake_tokens t WHERE tenant_id = $1) AS intake_tokens,
+            (SELECT json_agg(w ORDER BY w.id)::text FROM webhook_endpoints w WHERE tenant_id = $1) AS webhook_endpoints,
+            (SELECT json_agg(d ORDER BY d.id)::text FROM webhook_deliveries d WHERE tenant_id = $1) AS webhook_deliveries,
+            (SELECT json_agg(j ORDER BY j.id)::text FROM pgboss.job j WHERE j.name = 'connector-sync') AS sync_jobs,
             (SELECT count(*)::int FROM audit_events WHERE tenant_id = $1) AS audit,
             (SELECT count(*)::int FROM ingestion_runs) AS runs`,
     [TENANT],
