@@ -40,3 +40,6 @@ export const REPLICAS: readonly ReplicaModule[] = [
  * test/integration/adapters/taxii.test.ts); `npm run replicas` serves them after the catalog's.
  */
 export const ADAPTER_REPLICAS: readonly ReplicaModule[] = [taxii21];
+
+/** Hand-written providers' stores (not HTTP replicas of a manifest): `npm run replicas` serves them too. */
+export { seedSampleTrails, startCloudTrailStore } from './aws_cloudtrail.js';

@@ -4,7 +4,7 @@
  * 2.0 authorization server for the client-credentials grant, and prints what to put in a
  * connector. Start the service with `EGRESS_ALLOW=127.0.0.1` so connectors may reach them.
  */
-import { ADAPTER_REPLICAS, REPLICAS } from './index.js';
+import { ADAPTER_REPLICAS, REPLICAS, seedSampleTrails, startCloudTrailStore } from './index.js';
 import type { StartedReplica } from './base.js';
 import { startAuthorizationServer } from './oidc.js';
 
@@ -43,12 +43,19 @@ for (const row of rows) {
   console.log(`  authType: ${row.authType}  credentials: ${JSON.stringify(row.credentials)}`);
   console.log(`  config: ${JSON.stringify(row.config)}`);
 }
+// aws_cloudtrail: s3rver holding sample trails (three days, two accounts, one of them through an
+// organization trail), behind a gateway that checks SigV4 like S3 (replicas/aws_cloudtrail.ts).
+const cloudTrail = await startCloudTrailStore({ port: basePort + ALL.length });
+await seedSampleTrails(cloudTrail);
+console.log(`${'aws_cloudtrail'.padEnd(34)} ${cloudTrail.url} (S3, bucket ${cloudTrail.bucket})`);
+console.log(`  authType: API_KEY  credentials: ${JSON.stringify({ accessKeyId: cloudTrail.key.accessKeyId, secretAccessKey: cloudTrail.key.secretAccessKey })}`);
+console.log(`  config: ${JSON.stringify({ bucket: cloudTrail.bucket, region: cloudTrail.region, baseUrl: cloudTrail.url, forcePathStyle: true, lookbackDays: 3 })}`);
 console.log(`\nOAuth 2.0 client credentials (any SIEM, endpoint or Okta replica): tokenUrl ${as.tokenUrl}, scope ${as.scope},`);
 console.log(`  clientId ${as.clientId}, clientSecret ${as.clientSecret}`);
 console.log('\nCtrl-C stops them.');
 
 const stop = async () => {
-  await Promise.allSettled(started.map((r) => r.close()));
+  await Promise.allSettled([...started.map((r) => r.close()), cloudTrail.close()]);
   await as.close();
   process.exit(0);
 };

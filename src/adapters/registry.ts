@@ -2,6 +2,7 @@
  * Provider id → adapter. An explicit list: a hand-written provider is one import and one entry
  * here, a declarative one a line in `manifests/index.ts`; no registration by side effect.
  */
+import { cloudTrailAdapter } from './cloudtrail/index.js';
 import { compileManifest } from './declarative/engine.js';
 import { genericRestAdapter } from './generic-rest/index.js';
 import { loadManifests } from './manifests/index.js';
@@ -11,7 +12,7 @@ import { taxiiAdapter } from './taxii/index.js';
 import type { Adapter, ConnectorType } from './spi.js';
 
 /** Hand-written adapters, the push providers, then the declarative catalog (`manifests/`), compiled once at load. */
-const ADAPTERS: readonly Adapter[] = [genericRestAdapter, nvdAdapter, taxiiAdapter, ...PUSH_ADAPTERS, ...loadManifests().map((m) => compileManifest(m))];
+const ADAPTERS: readonly Adapter[] = [genericRestAdapter, nvdAdapter, taxiiAdapter, cloudTrailAdapter, ...PUSH_ADAPTERS, ...loadManifests().map((m) => compileManifest(m))];
 
 const BY_ID: ReadonlyMap<string, Adapter> = new Map(ADAPTERS.map((a) => [a.spec.id, a]));
 

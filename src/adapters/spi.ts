@@ -75,6 +75,8 @@ export interface AdapterSpec {
   credentialsSchema: JsonSchema;
   /** Which credential fields each auth type requires. */
   requiredCredentials: Partial<Record<AuthType, string[]>>;
+  /** Credential fields an auth type also accepts when given (e.g. an AWS session token). */
+  optionalCredentials?: Partial<Record<AuthType, string[]>>;
   eventTypes: string[];
   /** `poll` (default): the service reads the upstream; `push`: the upstream sends to our intake. */
   mode?: 'poll' | 'push';

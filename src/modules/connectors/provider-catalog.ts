@@ -96,8 +96,9 @@ export function validateCredentials(spec: AdapterSpec, authType: AuthType, crede
   const copy = structuredClone(credentials);
   const errors: FieldError[] = validate(copy) ? [] : fieldErrors(validate.errors, 'credentials', spec.id);
   const used = spec.requiredCredentials[authType] ?? [];
+  const optional = spec.optionalCredentials?.[authType] ?? [];
   for (const field of Object.keys(copy)) {
-    if (!used.includes(field) && !errors.some((e) => e.path === `credentials.${field}`)) {
+    if (!used.includes(field) && !optional.includes(field) && !errors.some((e) => e.path === `credentials.${field}`)) {
       errors.push({ path: `credentials.${field}`, message: `is not used by ${authType}` });
     }
   }
