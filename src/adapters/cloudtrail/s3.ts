@@ -29,7 +29,7 @@ import { createGunzip } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 // The STS client the SDK's own credential providers use for role assumption (client-s3 depends on it).
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/nested-clients/sts';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { ConnectorError } from '../../errors/connector-error.js';
 import type { ConnectorErrorCode } from '../../errors/connector-error.js';
 import { scrubSecrets } from '../http/client.js';
