@@ -15,6 +15,7 @@ import { replica as abuseipdb } from './abuseipdb.js';
 import { replica as greynoise } from './greynoise.js';
 import { replica as oktaSystemLog } from './okta_system_log.js';
 import { replica as etherscan } from './etherscan.js';
+import { startEthereumReplica } from './ethereum.js';
 import { replica as taxii21 } from './taxii21.js';
 
 export const REPLICAS: readonly ReplicaModule[] = [
@@ -43,3 +44,6 @@ export const ADAPTER_REPLICAS: readonly ReplicaModule[] = [taxii21];
 
 /** Hand-written providers' stores (not HTTP replicas of a manifest): `npm run replicas` serves them too. */
 export { seedSampleTrails, startCloudTrailStore } from './aws_cloudtrail.js';
+
+/** Protocol nodes rather than vendor APIs (no manifest, so not in REPLICAS): `npm run replicas` serves them too. */
+export const NODE_REPLICAS = [{ provider: 'ethereum', start: startEthereumReplica }] as const;

@@ -4,7 +4,7 @@
  * 2.0 authorization server for the client-credentials grant, and prints what to put in a
  * connector. Start the service with `EGRESS_ALLOW=127.0.0.1` so connectors may reach them.
  */
-import { ADAPTER_REPLICAS, REPLICAS, seedSampleTrails, startCloudTrailStore } from './index.js';
+import { ADAPTER_REPLICAS, NODE_REPLICAS, REPLICAS, seedSampleTrails, startCloudTrailStore } from './index.js';
 import type { StartedReplica } from './base.js';
 import { startAuthorizationServer } from './oidc.js';
 
@@ -50,12 +50,16 @@ await seedSampleTrails(cloudTrail);
 console.log(`${'aws_cloudtrail'.padEnd(34)} ${cloudTrail.url} (S3, bucket ${cloudTrail.bucket})`);
 console.log(`  authType: API_KEY  credentials: ${JSON.stringify({ accessKeyId: cloudTrail.key.accessKeyId, secretAccessKey: cloudTrail.key.secretAccessKey })}`);
 console.log(`  config: ${JSON.stringify({ bucket: cloudTrail.bucket, region: cloudTrail.region, baseUrl: cloudTrail.url, forcePathStyle: true, lookbackDays: 3 })}`);
+// A real Ethereum node (ganache) with a funded watched address, on the usual JSON-RPC port.
+const ethereum = await NODE_REPLICAS[0].start(Number(process.env.REPLICAS_ETHEREUM_PORT ?? 8545));
+console.log(`${'ethereum'.padEnd(34)} ${ethereum.node.url}  (a ganache node, chain id ${ethereum.node.chainId})`);
+console.log(`  authType: NONE  config: ${JSON.stringify(ethereum.connection.config)}`);
 console.log(`\nOAuth 2.0 client credentials (any SIEM, endpoint or Okta replica): tokenUrl ${as.tokenUrl}, scope ${as.scope},`);
 console.log(`  clientId ${as.clientId}, clientSecret ${as.clientSecret}`);
 console.log('\nCtrl-C stops them.');
 
 const stop = async () => {
-  await Promise.allSettled([...started.map((r) => r.close()), cloudTrail.close()]);
+  await Promise.allSettled([...started.map((r) => r.close()), cloudTrail.close(), ethereum.node.close()]);
   await as.close();
   process.exit(0);
 };

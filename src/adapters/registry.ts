@@ -4,6 +4,7 @@
  */
 import { cloudTrailAdapter } from './cloudtrail/index.js';
 import { compileManifest } from './declarative/engine.js';
+import { ethereumAdapter } from './ethereum/index.js';
 import { genericRestAdapter } from './generic-rest/index.js';
 import { loadManifests } from './manifests/index.js';
 import { nvdAdapter } from './nvd/index.js';
@@ -12,7 +13,7 @@ import { taxiiAdapter } from './taxii/index.js';
 import type { Adapter, ConnectorType } from './spi.js';
 
 /** Hand-written adapters, the push providers, then the declarative catalog (`manifests/`), compiled once at load. */
-const ADAPTERS: readonly Adapter[] = [genericRestAdapter, nvdAdapter, taxiiAdapter, cloudTrailAdapter, ...PUSH_ADAPTERS, ...loadManifests().map((m) => compileManifest(m))];
+const ADAPTERS: readonly Adapter[] = [genericRestAdapter, nvdAdapter, taxiiAdapter, cloudTrailAdapter, ethereumAdapter, ...PUSH_ADAPTERS, ...loadManifests().map((m) => compileManifest(m))];
 
 const BY_ID: ReadonlyMap<string, Adapter> = new Map(ADAPTERS.map((a) => [a.spec.id, a]));
 
