@@ -105,7 +105,10 @@ export interface PageWindow {
   before: string | null;
 }
 
-export function pageWindow(args: PageArgs, max: number, binding: CursorBinding, defaultFirst = 50): PageWindow {
+/** The page size of a list read without `first` or `last` (the query-cost estimate assumes it too). */
+export const DEFAULT_PAGE_SIZE = 50;
+
+export function pageWindow(args: PageArgs, max: number, binding: CursorBinding, defaultFirst = DEFAULT_PAGE_SIZE): PageWindow {
   if (args.first != null && args.last != null) {
     throw AppError.badInput('first and last cannot be used together: page forwards with first/after or backwards with last/before', [{ path: 'last', message: 'cannot be used with first' }]);
   }

@@ -30,6 +30,7 @@ import {
 } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { QueryLimits } from '../config.js';
+import { DEFAULT_PAGE_SIZE } from '../context/cursors.js';
 import { AppError } from '../errors/app-error.js';
 import { CONNECTOR_PAGE_MAX } from '../modules/connectors/connector.service.js';
 import { checkInput } from './input-guard.js';
@@ -173,6 +174,8 @@ function costEstimator(schema: GraphQLSchema, limits: QueryLimits): ComplexityEs
     }
     // No field serves a larger page; a larger `first` is refused by the field itself, more precisely.
     else if (typeof args.first === 'number' || typeof args.last === 'number') times = Math.min(LARGEST_PAGE, Math.max(1, Number(args.first ?? args.last)));
+    // A paged field read with neither (and no schema default): the page the resolver then reads.
+    else if (field.args.some((a) => a.name === 'first')) times = DEFAULT_PAGE_SIZE;
     else if (Array.isArray(args.lines)) times = Math.max(1, args.lines.length);
     else if (isListType(getNullableType(field.type)) && getNamedType(field.type).name.startsWith('__')) times = introspection.get(`${type.name}.${field.name}`) ?? 1;
     // Introspection objects cost what they select (their leaves nothing); ours at least 1 each.
