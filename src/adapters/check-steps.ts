@@ -1,5 +1,6 @@
 import type { ConnectorError } from '../errors/connector-error.js';
-import { TEST_STEP_NAMES, type CheckStep, type TestStepName } from './spi.js';
+import type { NormalizedRecord } from './records.js';
+import { TEST_STEP_NAMES, type CheckResult, type CheckStep, type TestStepName } from './spi.js';
 
 /** Mutable step list: every step is reported, in order; steps after a failure are "not run". */
 export class CheckSteps {
@@ -24,6 +25,21 @@ export class CheckSteps {
   /** The first step without a verdict (for failures outside the known paths). */
   next(): TestStepName {
     return TEST_STEP_NAMES.find((n) => !this.steps.has(n)) ?? 'VALIDATE_FORMAT';
+  }
+
+  /** The check's answer: its steps, the sample (none when a step failed), latency since `t0`. */
+  result(t0: number, sample: NormalizedRecord[]): CheckResult {
+    const list = this.list();
+    const failed = list.find((s) => !s.passed);
+    return {
+      success: !failed,
+      latencyMs: performance.now() - t0,
+      steps: list,
+      sample: failed ? [] : sample,
+      message: failed
+        ? `${failed.name} failed: ${failed.message ?? 'unknown error'}`
+        : `All ${list.length} steps passed; ${sample.length} sample record${sample.length === 1 ? '' : 's'}`,
+    };
   }
 
   list(): CheckStep[] {

@@ -264,17 +264,7 @@ async function check(ctx: AdapterContext, input: ConnectionInput, options: Check
   let session: S3Session | null = null;
   const sampleSize = options.cheap ? 0 : Math.max(0, Math.min(5, options.sampleSize ?? 5));
   let sample: NormalizedRecord[] = [];
-  const finish = (): CheckResult => {
-    const list = steps.list();
-    const failed = list.find((x) => !x.passed);
-    return {
-      success: !failed,
-      latencyMs: performance.now() - t0,
-      steps: list,
-      sample: failed ? [] : sample,
-      message: failed ? `${failed.name} failed: ${failed.message ?? 'unknown error'}` : `All ${list.length} steps passed; ${sample.length} sample record${sample.length === 1 ? '' : 's'}`,
-    };
-  };
+  const finish = (): CheckResult => steps.result(t0, sample);
   const fail = (name: TestStepName, ms: number, e: unknown) => {
     const err = toConnectorError(e, session?.secrets ?? secrets);
     steps.fail(name, ms, err, scrubSecrets(err.message, session?.secrets ?? secrets), remediationFor(name, err, cfg));

@@ -174,17 +174,7 @@ async function check(ctx: AdapterContext, input: ConnectionInput, options: Check
   const secrets = credentialSecrets(input.credentials ?? {});
   let sample: NormalizedRecord[] = [];
   const sampleSize = options.cheap ? 0 : Math.max(0, Math.min(5, options.sampleSize ?? 5));
-  const finish = (): CheckResult => {
-    const list = steps.list();
-    const failed = list.find((s) => !s.passed);
-    return {
-      success: !failed,
-      latencyMs: performance.now() - t0,
-      steps: list,
-      sample: failed ? [] : sample,
-      message: failed ? `${failed.name} failed: ${failed.message ?? 'unknown error'}` : `All ${list.length} steps passed; ${sample.length} sample record${sample.length === 1 ? '' : 's'}`,
-    };
-  };
+  const finish = (): CheckResult => steps.result(t0, sample);
   const fail = (name: TestStepName, ms: number, e: unknown) => {
     const err = asConnectorError(e, secrets);
     steps.fail(name, ms, err, scrubSecrets(err.message, secrets), remediationFor(name, err, input.authType));

@@ -87,19 +87,7 @@ async function runSteps(
   const sampleSize = options.cheap ? 0 : Math.max(0, Math.min(MAX_SAMPLE, options.sampleSize ?? MAX_SAMPLE));
   const remediation = plan.remediation;
 
-  const finish = (): CheckResult => {
-    const list = steps.list();
-    const failed = list.find((s) => !s.passed);
-    return {
-      success: !failed,
-      latencyMs: performance.now() - t0,
-      steps: list,
-      sample: failed ? [] : sample,
-      message: failed
-        ? `${failed.name} failed: ${failed.message ?? 'unknown error'}`
-        : `All ${list.length} steps passed; ${sample.length} sample record${sample.length === 1 ? '' : 's'}`,
-    };
-  };
+  const finish = (): CheckResult => steps.result(t0, sample);
 
   try {
     plan.prepare();

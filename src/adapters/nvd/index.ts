@@ -181,19 +181,7 @@ export function createNvdAdapter(options: NvdAdapterOptions = {}): Adapter {
     const limits = deps.limiters.limits;
     let sample: NormalizedRecord[] = [];
     const sampleSize = options.cheap ? 0 : Math.max(0, Math.min(1, options.sampleSize ?? 1));
-    const finish = (): CheckResult => {
-      const list = steps.list();
-      const failed = list.find((s) => !s.passed);
-      return {
-        success: !failed,
-        latencyMs: performance.now() - t0,
-        steps: list,
-        sample: failed ? [] : sample,
-        message: failed
-          ? `${failed.name} failed: ${failed.message ?? 'unknown error'}`
-          : `All ${list.length} steps passed; ${sample.length} sample record${sample.length === 1 ? '' : 's'}`,
-      };
-    };
+    const finish = (): CheckResult => steps.result(t0, sample);
     const fail = (name: TestStepName, ms: number, err: ConnectorError) =>
       steps.fail(name, ms, err, scrubSecrets(err.message, secrets), remediationFor(name, err, input.authType, limits));
 
