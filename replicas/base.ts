@@ -373,6 +373,13 @@ export interface StartedReplica {
   addItems(n: number): void;
   /** The upstream items currently served, in the vendor's own shape, oldest first. */
   items(): unknown[];
+  /**
+   * Where the replica can: the vendor re-sends its newest item `copies` more times (same id, same
+   * time, served on every page they fall on), a flood of duplicates (replicas/twelve.ts).
+   */
+  repeatNewest?(copies: number): void;
+  /** Takes every repeat back: the vendor fixed it, each item is served once again. */
+  stopRepeating?(): void;
   close(): Promise<void>;
 }
 
@@ -389,6 +396,8 @@ export interface ReplicaSetup {
   oauthConfig?: (() => Record<string, unknown>) | null;
   addItems(n: number): void;
   items(): unknown[];
+  repeatNewest?(copies: number): void;
+  stopRepeating?(): void;
 }
 
 /** Starts `server` and hands it out as a StartedReplica with `setup`'s connections and dataset. */
@@ -409,6 +418,7 @@ export async function serve(server: ReplicaServer, setup: ReplicaSetup): Promise
     ...(oauthConfig ? { oauthConfig } : {}),
     addItems: (n) => setup.addItems(n),
     items: () => setup.items(),
+    ...(setup.repeatNewest && setup.stopRepeating ? { repeatNewest: setup.repeatNewest, stopRepeating: setup.stopRepeating } : {}),
     close: () => server.close(),
   };
 }

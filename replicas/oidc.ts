@@ -24,7 +24,7 @@ export interface AuthorizationServer {
   close(): Promise<void>;
 }
 
-export async function startAuthorizationServer(options: { ttlSec?: number; clientSecret?: string } = {}): Promise<AuthorizationServer> {
+export async function startAuthorizationServer(options: { ttlSec?: number; clientSecret?: string; port?: number } = {}): Promise<AuthorizationServer> {
   // A variable specifier keeps oidc-provider (a devDependency) out of the production import graph.
   const specifier: string = 'oidc-provider';
   const { default: Provider } = (await import(specifier)) as { default: new (issuer: string, config: unknown) => ProviderLike };
@@ -37,7 +37,7 @@ export async function startAuthorizationServer(options: { ttlSec?: number; clien
     if (req.method === 'POST' && req.url === '/token') requests++;
     callback!(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const provider = new Provider(issuer, {
     clients: [{ client_id: clientId, client_secret: clientSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], scope }],

@@ -7,6 +7,7 @@
 import { ADAPTER_REPLICAS, NODE_REPLICAS, REPLICAS, seedSampleTrails, startCloudTrailStore } from './index.js';
 import type { StartedReplica } from './base.js';
 import { startAuthorizationServer } from './oidc.js';
+import { connectorConnection, startReplicaOn } from './twelve.js';
 
 const ALL = [...REPLICAS, ...ADAPTER_REPLICAS];
 const basePort = Number(process.env.REPLICAS_PORT ?? 7600);
@@ -18,24 +19,13 @@ if (!Number.isInteger(basePort) || basePort < 1 || basePort > 65535 - ALL.length
 const as = await startAuthorizationServer();
 const started: StartedReplica[] = [];
 for (const [i, module] of ALL.entries()) {
-  const replica = await module.start({ verifyBearer: as.verify });
-  // Move the replica to its fixed port (replicas start on an ephemeral one).
-  await replica.server.close();
-  await replica.server.start('127.0.0.1', basePort + i);
-  (replica as { url: string }).url = replica.server.url;
-  started.push(replica);
+  started.push(await startReplicaOn(module, { verifyBearer: as.verify }, basePort + i));
 }
 
 const rows = started.map((replica, i) => {
-  const c = replica.connection();
-  const config: Record<string, unknown> = { ...c.config, baseUrl: replica.server.url };
-  let credentials = c.credentials;
   // Entra ID-only providers: the local authorization server stands in for the identity provider.
-  if (c.authType === 'OAUTH2_CLIENT_CREDENTIALS' && !credentials.clientId) {
-    credentials = { clientId: as.clientId, clientSecret: as.clientSecret };
-    Object.assign(config, { tokenUrl: as.tokenUrl, scope: as.scope });
-  }
-  return { provider: ALL[i]!.provider, baseUrl: replica.server.url, authType: c.authType, credentials, config };
+  const { authType, credentials, config } = connectorConnection(replica, as);
+  return { provider: ALL[i]!.provider, baseUrl: replica.server.url, authType, credentials, config };
 });
 console.log('Vendor replicas on loopback (start the service with EGRESS_ALLOW=127.0.0.1):\n');
 for (const row of rows) {

@@ -159,6 +159,9 @@ async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
   const stored = (index: number, at: number) => ({ at, notable: makeNotable(index, at) });
   // One notable a minute, the newest a minute before `now`.
   const { list: notables } = series(now, options.items ?? 25, 60_000, 60_000, stored);
+  // Notables made so far (repeats aside), and the repeats `repeatNewest` served.
+  let made = notables.length;
+  const repeats = new WeakSet<object>();
 
   // Injected rate-limit answers carry splunkd's search-quota message unless the caller gives a body.
   const server = new ReplicaServer('splunk', () => ({ body: { messages: [{ type: 'WARN', text: SPLUNK_QUOTA_TEXT }] } }));
@@ -251,10 +254,24 @@ async function start(options: ReplicaOptions = {}): Promise<StartedReplica> {
     addItems: (n: number) => {
       for (let i = 0; i < n; i++) {
         const last = notables[notables.length - 1]?.at ?? now - 60_000;
-        notables.push(stored(notables.length, soonAfter(last)));
+        notables.push(stored(made++, soonAfter(last)));
       }
     },
     items: () => notables.map(({ notable: n }) => ({ ...n, _si: [...n._si] })),
+    // The same notable (same event_id, time, bucket and offset) served again, as a forwarder
+    // stuck in a resend loop would make a search return it.
+    repeatNewest: (copies: number) => {
+      const newest = notables[notables.length - 1];
+      if (!newest) return;
+      for (let i = 0; i < copies; i++) {
+        const copy = { ...newest };
+        repeats.add(copy);
+        notables.push(copy);
+      }
+    },
+    stopRepeating: () => {
+      for (let i = notables.length - 1; i >= 0; i--) if (repeats.has(notables[i]!)) notables.splice(i, 1);
+    },
   });
 }
 
