@@ -12,7 +12,7 @@
  * each against its own API with its own credential.
  */
 import { parseEther, type Address } from 'viem';
-import { ReplicaServer, authToken, hasValidBearer, serve, type ReplicaModule, type ReplicaOptions, type StartedReplica, type ReplicaConnection, type BearerVerifier } from './base.js';
+import { ReplicaServer, authToken, hasValidBearer, serve, type ReplicaModule, type ReplicaOptions, type StartedReplica, type ReplicaConnection, type BearerVerifier, type SeenReplicaRequest } from './base.js';
 import { startAuthorizationServer, type AuthorizationServer } from './oidc.js';
 import { startEthereumReplica, type EthNode } from './ethereum.js';
 import { replica as splunk } from './splunk.js';
@@ -51,8 +51,10 @@ export interface Upstream {
   addItems(n: number): Promise<void>;
   /** Items the upstream serves now (ethereum: transfers made to the watched address). */
   itemCount(): number;
-  /** Every HTTP request the upstream saw (not for ethereum). */
+  /** How many HTTP requests the upstream saw (ethereum: 0, the node keeps no log). */
   requests(): number;
+  /** The HTTP requests the upstream saw, oldest first (ethereum: none). */
+  requestLog(): SeenReplicaRequest[];
 }
 
 /** The SIEM that floods: `splunk`, in tenant `acme`. */
@@ -60,8 +62,8 @@ export interface FloodingSiem {
   key: 'splunk';
   /** Whether it is re-sending now. */
   readonly flooding: boolean;
-  /** One new alert, served `copies` times over (same event_id, time, bucket and offset). */
-  flood(copies?: number): void;
+  /** One new alert, served `copies` times over (same event_id, time, bucket and offset); returns it (a Splunk notable). */
+  flood(copies?: number): Record<string, unknown>;
   /** The upstream is fixed: the repeats are gone, each alert served once. */
   fixed(): void;
 }
@@ -210,7 +212,7 @@ export async function startCustomApi(prefix: string, auth: { apiKey: string } | 
       path: '/items',
       query: { since: '{{window.start}}' },
       cursor: { field: '/seen', type: 'datetime', lookback: 0 },
-      dedupKey: ['/id'],
+      dedupKey: ['/eventId'],
       map: { kind: 'event', fields: { eventId: '/id', name: '/title', severity: '/severity', timestamp: { from: '/seen', type: 'datetime' } } },
     }),
     oauthConfig: null,
@@ -254,6 +256,7 @@ export async function startTwelve(options: TwelveOptions = {}): Promise<Twelve> 
           },
           itemCount: () => transfers,
           requests: () => 0,
+          requestLog: () => [],
         });
         continue;
       }
@@ -282,6 +285,7 @@ export async function startTwelve(options: TwelveOptions = {}): Promise<Twelve> 
         addItems: async (n) => replica.addItems(n),
         itemCount: () => replica.items().length,
         requests: () => replica.server.requests.length,
+        requestLog: () => replica.server.requests,
       });
     }
     const siemReplica = splunkReplica!;
@@ -295,6 +299,7 @@ export async function startTwelve(options: TwelveOptions = {}): Promise<Twelve> 
         siemReplica.addItems(1);
         siemReplica.repeatNewest!(copies - 1);
         flooding = true;
+        return siemReplica.items().at(-1) as Record<string, unknown>;
       },
       fixed() {
         siemReplica.stopRepeating!();
