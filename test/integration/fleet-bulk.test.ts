@@ -346,6 +346,8 @@ describe('snoozeConnectorAlerts', () => {
     const { id } = (await svc.ok(CREATE, { input }, ed)).createConnector;
     await svc.ok(TOGGLE, { id, enabled: true }, ed);
     await waitFor('first sync', async () => ((await svc.dataSource.query(`SELECT 1 FROM ingestion_runs WHERE connector_id = $1 AND status = 'SUCCEEDED'`, [id])).length ? true : null));
+    // And the health check enabling schedules at once (PENDING → HEALTHY), before anyone subscribes.
+    await waitFor('first check', async () => ((await svc.dataSource.query(`SELECT 1 FROM connectors WHERE id = $1 AND sync_status = 'HEALTHY'`, [id])).length ? true : null));
     const r = await new Receiver().start();
     closing.push(r);
     const created = (await svc.ok(
