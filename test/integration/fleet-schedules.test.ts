@@ -131,6 +131,8 @@ describe('sync windows', () => {
     svc.services.ingestion.clock = at('2027-06-02T10:00:00Z');
     const c = await create('Held', restConfig(up, { schedule: { timezone: 'Europe/Berlin', windows: [weekdays] } }));
     await waitFor('the enable run', async () => (await runs(c.id)).some((r) => r.status === 'SUCCEEDED'));
+    // And the health check enabling schedules at once, whose sample query also reaches the upstream.
+    await waitFor('the first check', async () => ((await svc.dataSource.query('SELECT 1 FROM connectors WHERE id = $1 AND last_checked_at IS NOT NULL', [c.id])).length ? true : null));
     const requests = up.requests.length;
     // Saturday noon: the manual run waits for Monday 08:00 CEST.
     svc.services.ingestion.clock = at('2027-06-05T10:00:00Z');
@@ -278,9 +280,11 @@ describe('resetConnectorCursor', () => {
     const up = await upstream(records, { sinceField: 'seen' });
     const c = await create('In flight', cursored(up));
     await succeeded(c.id, 1);
+    // The enabling health check's sample query must not pass for the run's request below.
+    await waitFor('the first check', async () => ((await svc.dataSource.query('SELECT 1 FROM connectors WHERE id = $1 AND last_checked_at IS NOT NULL', [c.id])).length ? true : null));
     up.delayMs = 1500;
     await svc.ok(SYNC, { id: c.id }, ed);
-    await waitFor('the request in flight', () => up.inFlight > 0);
+    await waitFor('the run\'s request in flight', async () => up.inFlight > 0 && (await runs(c.id)).some((r) => r.status === 'RUNNING'));
     await svc.ok(RESET, { id: c.id, from: seen(2), reason: 'replay during a run' }, ed);
     up.delayMs = 0;
     const superseded = await waitFor('the superseded run', async () => (await runs(c.id)).find((r) => r.status === 'CANCELLED' && r.error?.startsWith('superseded')) ?? null);

@@ -456,7 +456,8 @@ describe('through the GraphQL API', () => {
       const runs = (await svc.ok(RUNS, { id: created.id }, ed)).connector.ingestionRuns;
       if (runs.some((r: { status: string }) => r.status === 'FAILED')) throw new Error(`run failed: ${JSON.stringify(runs)}`);
       const { records } = await svc.ok(RECORDS, { filter: { connectorIds: [created.id] } }, ed);
-      return records.totalCount >= expected + 2 ? records : null;
+      // Records are committed batch by batch: the run's row says SUCCEEDED a moment after the last one.
+      return records.totalCount >= expected + 2 && runs[0]?.status === 'SUCCEEDED' ? records : null;
     }, 30_000, 250);
     expect(after.totalCount).toBe(expected + 2);
     // Only the two new files were read: nothing before the committed cursor was fetched again.
