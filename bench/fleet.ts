@@ -26,7 +26,7 @@ import { loadConfig } from '../src/config.js';
 import { mintDevToken } from '../src/auth/dev-tokens.js';
 import { BULK_TOGGLE_CONCURRENCY } from '../src/modules/connectors/connector.service.js';
 import { createLogger } from '../src/server/logger.js';
-import { BENCH_JWT_SECRET, startBenchDatabase, writeResultsSection, option } from './infra.js';
+import { BENCH_JWT_SECRET, benchServiceEnv, startBenchDatabase, writeResultsSection, option } from './infra.js';
 import { fmt, markdownTable, median } from './stats.js';
 
 const CONNECTORS = option('connectors', 1000);
@@ -84,18 +84,7 @@ async function main(): Promise<void> {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const work = join(root, 'bench', '.work');
   const db = await startBenchDatabase(work, process.env.DATABASE_URL);
-  const config = loadConfig({
-    DATABASE_URL: db.url,
-    AUTH_JWT_SECRET: BENCH_JWT_SECRET,
-    RUN_WORKERS: 'false',
-    LOG_LEVEL: 'warn',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    EXPOSE_SQL_COUNT: 'true',
-    RATE_LIMIT_PER_PRINCIPAL: '1000000',
-    RATE_LIMIT_PER_TENANT: '1000000',
-    DATA_DIR: join(work, 'service-data'),
-  });
+  const config = loadConfig(benchServiceEnv(db.url, work));
   const service = await startService(config, createLogger('warn'));
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();

@@ -28,7 +28,7 @@ import { loadConfig } from '../src/config.js';
 import type { NormalizedRecord } from '../src/adapters/records.js';
 import { dedupKeyOf, observedAtOf, recordId, severityOf, titleOf } from '../src/modules/records/record-identity.js';
 import { createLogger } from '../src/server/logger.js';
-import { BENCH_JWT_SECRET, startBenchDatabase, writeResultsSection, option } from './infra.js';
+import { benchServiceEnv, startBenchDatabase, writeResultsSection, option } from './infra.js';
 import { fmt, markdownTable, median } from './stats.js';
 
 const RECORDS = option('records', 20_000);
@@ -132,16 +132,7 @@ async function main(): Promise<void> {
   const work = join(root, 'bench', '.work');
   const db = await startBenchDatabase(work, process.env.DATABASE_URL);
   const upstream = await startUpstream();
-  const config = loadConfig({
-    DATABASE_URL: db.url,
-    AUTH_JWT_SECRET: BENCH_JWT_SECRET,
-    RUN_WORKERS: 'false',
-    LOG_LEVEL: 'warn',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: join(work, 'service-data'),
-    EGRESS_ALLOW: '127.0.0.1/32',
-  });
+  const config = loadConfig(benchServiceEnv(db.url, work, { EXPOSE_SQL_COUNT: 'false', EGRESS_ALLOW: '127.0.0.1/32' }));
   const service = await startService(config, createLogger('warn'), { listen: false });
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();

@@ -39,7 +39,7 @@ import { startService } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { dedupKeyOf, observedAtOf, recordId, severityOf, titleOf } from '../src/modules/records/record-identity.js';
 import { createLogger } from '../src/server/logger.js';
-import { BENCH_JWT_SECRET, postGraphQL, startBenchDatabase, writeResultsSection, option } from './infra.js';
+import { BENCH_JWT_SECRET, benchServiceEnv, postGraphQL, startBenchDatabase, writeResultsSection, option } from './infra.js';
 import { fmt, markdownTable, median } from './stats.js';
 
 const EVENTS = option('events', 40_000);
@@ -231,20 +231,7 @@ async function main(): Promise<void> {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const work = join(root, 'bench', '.work');
   const db = await startBenchDatabase(work, process.env.DATABASE_URL);
-  const config = loadConfig({
-    DATABASE_URL: db.url,
-    AUTH_JWT_SECRET: BENCH_JWT_SECRET,
-    RUN_WORKERS: 'false',
-    LOG_LEVEL: 'warn',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: join(work, 'service-data'),
-    INTAKE_RATE_LIMIT_PER_TOKEN: '0',
-    SYSLOG_HOST: '127.0.0.1',
-    SYSLOG_TCP_PORT: '0',
-    RATE_LIMIT_PER_PRINCIPAL: '1000000',
-    RATE_LIMIT_PER_TENANT: '1000000',
-  });
+  const config = loadConfig(benchServiceEnv(db.url, work, { EXPOSE_SQL_COUNT: 'false', INTAKE_RATE_LIMIT_PER_TOKEN: '0', SYSLOG_HOST: '127.0.0.1', SYSLOG_TCP_PORT: '0' }));
   const service = await startService(config, createLogger('warn'), {});
   const pool = new pg.Pool({ connectionString: db.url, max: 10 });
   const admin = await mintDevToken({ tenantId: TENANT, subject: 'bench', roles: ['admin'] }, { secret: BENCH_JWT_SECRET, expiresIn: '1h' });
