@@ -20,8 +20,14 @@ import { startTestService, type TestService } from '../helpers/server.js';
 
 const RESULT = 'success latencyMs message steps { name passed latencyMs message errorCode retryable remediation }';
 const TEST_DRAFT = `mutation($input: TestConnectorConfigInput!) { testConnectorConfig(input: $input) { ${RESULT} } }`;
-/** A refusal before connecting takes no network round trip; a generous bound for a loaded CI machine. */
-const REFUSAL_MS = 1000;
+/**
+ * Every test request gives the connector a long budget (TIMEOUT_MS). A refusal before connecting takes no
+ * network round trip, so it answers in a fraction of it; a connect attempt to an unroutable address
+ * (10.0.0.1, 169.254.169.254) would wait the whole budget. The bound separates the two without depending on
+ * how loaded the machine is (a 1 s bound failed once on a busy CI machine).
+ */
+const TIMEOUT_MS = 30000;
+const REFUSAL_MS = TIMEOUT_MS / 3;
 
 interface Listener {
   port: number;
@@ -75,7 +81,7 @@ afterAll(async () => {
 
 async function draftTest(svc: TestService, config: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const t0 = performance.now();
-  const res = await svc.gql(TEST_DRAFT, { input: { provider: 'generic_rest', config: { timeoutMs: 3000, ...config }, ...extra } }, ed);
+  const res = await svc.gql(TEST_DRAFT, { input: { provider: 'generic_rest', config: { timeoutMs: TIMEOUT_MS, ...config }, ...extra } }, ed);
   const elapsed = performance.now() - t0;
   expect(res.body.errors).toBeUndefined();
   return { result: res.body.data.testConnectorConfig, elapsed };
@@ -201,7 +207,7 @@ describe('API7:2023 Server Side Request Forgery', () => {
       const ad = await admin('ssrf');
       const created = (await strict.ok(
         `mutation($input: CreateConnectorInput!) { createConnector(input: $input) { id } }`,
-        { input: { name: 'metadata', provider: 'generic_rest', enabled: true, config: { baseUrl: 'http://169.254.169.254', path: '/latest/meta-data/', timeoutMs: 3000 } } },
+        { input: { name: 'metadata', provider: 'generic_rest', enabled: true, config: { baseUrl: 'http://169.254.169.254', path: '/latest/meta-data/', timeoutMs: TIMEOUT_MS } } },
         ad,
       )).createConnector;
       const t0 = performance.now();
@@ -303,7 +309,7 @@ describe('API7:2023 for the declarative catalog', () => {
     for (const { spec } of named) {
       const required = (spec.configSchema.required as string[] | undefined) ?? [];
       const props = spec.configSchema.properties as Record<string, { type?: string; default?: unknown }>;
-      const config: Record<string, unknown> = { baseUrl: `http://127.0.0.1:${v4.port}/`, timeoutMs: 3000 };
+      const config: Record<string, unknown> = { baseUrl: `http://127.0.0.1:${v4.port}/`, timeoutMs: TIMEOUT_MS };
       // Required settings without defaults, filled with values the schema accepts.
       if (required.includes('addresses')) config.addresses = ['0x' + 'a'.repeat(40)];
       for (const key of required) if (!(key in config) && props[key]!.default === undefined) config[key] = 'x1';
