@@ -1,4 +1,4 @@
-/** Jest runs the TypeScript sources as ESM through @swc/jest (see ../shared/STACK.md). */
+/** Jest runs the TypeScript sources as ESM through @swc/jest (decorators with metadata, as type-graphql needs). */
 const swcOptions = {
   jsc: {
     parser: { syntax: 'typescript', decorators: true },
