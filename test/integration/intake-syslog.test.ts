@@ -264,8 +264,9 @@ describe('a disabled connector', () => {
     await waitFor('the message stored', async () => {
       const [{ n }] = await svc.dataSource.query('SELECT count(*)::int AS n FROM ingested_records WHERE connector_id = $1', [c.id]);
       return n === 1;
-    }, 1000, 20);
-    expect(Date.now() - on).toBeLessThan(1000);
+    }, 3000, 20);
+    // At once: the toggle is announced (LISTEN); a loaded machine gets a generous bound.
+    expect(Date.now() - on).toBeLessThan(3000);
     expect((await records(c.id)).nodes.map((n: any) => n.title)).toEqual(['while on']);
   });
 });

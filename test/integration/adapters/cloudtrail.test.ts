@@ -421,7 +421,8 @@ describe('through the GraphQL API', () => {
     const r = await draft({ baseUrl: 'http://10.20.30.40:9000' });
     expect(step(r, 'CONNECT')).toMatchObject({ passed: false, errorCode: 'EGRESS_DENIED' });
     expect(step(r, 'CONNECT').message).toMatch(/Egress to 10\.20\.30\.40 refused/);
-    expect(performance.now() - t0).toBeLessThan(2000);
+    // Not a connect attempt to an unroutable address (the S3 budget is 30 s by default).
+    expect(performance.now() - t0).toBeLessThan(10_000);
   });
 
   test('enabled with workers: records ingested and queryable by severity; after a restart the next run resumes from the committed cursor', async () => {
