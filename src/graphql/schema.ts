@@ -8,6 +8,7 @@ import { ApiKeyResolver } from '../modules/applications/api-key.resolver.js';
 import { ApplicationResolver } from '../modules/applications/application.resolver.js';
 import { toApplication } from '../modules/applications/application.mapper.js';
 import { AuditResolver } from '../modules/audit/audit.resolver.js';
+import { CallerResolver } from '../modules/caller/caller.resolver.js';
 import { toAuditEvent } from '../modules/audit/audit.mapper.js';
 import { ConnectorResolver } from '../modules/connectors/connector.resolver.js';
 import { HealthResolver } from '../modules/health/health.resolver.js';
@@ -74,7 +75,7 @@ const entities: Record<string, { role: Role; load(ref: Ref, ctx: GraphQLContext)
  */
 export async function buildFederatedSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [ConnectorResolver, ApplicationResolver, ApiKeyResolver, AuditResolver, IngestionResolver, HealthResolver, NormalizationResolver, RecordResolver, ConnectorRecordsResolver, IntakeTokenResolver, ConnectorIntakeTokensResolver, WebhookResolver],
+    resolvers: [ConnectorResolver, ApplicationResolver, ApiKeyResolver, AuditResolver, IngestionResolver, HealthResolver, NormalizationResolver, RecordResolver, ConnectorRecordsResolver, IntakeTokenResolver, ConnectorIntakeTokensResolver, WebhookResolver, CallerResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
   });

@@ -159,6 +159,7 @@ const READS: Operation[] = [
   { name: 'auditEvent', field: 'auditEvents', document: 'query($id: ID!) { auditEvent(id: $id) { id } auditEvents(first: 1) { nodes { id } } }',
     prepare: async () => ({ id: 'aud_01ARZ3NDEKTSV4RRFFQ69G5FAV' }),                                                                                                         allowed: [Y, Y, Y, Y, Y] },
   { name: 'connectorProviders', field: 'connectorProviders', document: '{ connectorProviders { id } }', prepare: async () => ({}),                                          allowed: [Y, Y, Y, Y, Y] },
+  { name: 'me', field: 'me', document: '{ me { tenantId roles canWrite canAdmin } }', prepare: async () => ({}),                                                      allowed: [Y, Y, Y, Y, Y] },
   { name: 'connectorHealthSummary', field: 'connectorHealthSummary', document: '{ connectorHealthSummary { total } }', prepare: async () => ({}),                            allowed: [Y, Y, Y, Y, Y] },
   { name: 'previewNormalization', field: 'previewNormalization', document: '{ previewNormalization(format: CEF, lines: ["CEF:0|V|P|1|100|n|5|src=10.0.0.1"]) { ok } }',
     prepare: async () => ({}),                                                                                                                                               allowed: [Y, Y, Y, Y, Y] },
