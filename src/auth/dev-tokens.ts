@@ -35,3 +35,11 @@ export async function mintDevToken(claims: DevTokenClaims, options: DevTokenOpti
   if (options.audience) jwt.setAudience(options.audience);
   return jwt.sign(new TextEncoder().encode(options.secret));
 }
+
+/** A tenant id a development token may name (also what `npm run token --tenant` should be given). */
+export const DEV_TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The claims `npm run token -- --tenant <t> --role <r>` signs, and the console's development sign-in. */
+export function devTokenClaims(tenantId: string, roles: Role[], extra: Partial<DevTokenClaims> = {}): DevTokenClaims {
+  return { tenantId, subject: `dev-${tenantId}`, email: `dev@${tenantId}.example`, roles, groups: [], ...extra };
+}

@@ -4,7 +4,7 @@
  * secret in DATA_DIR (the one `npm start` uses).
  */
 import { parseArgs } from 'node:util';
-import { mintDevToken } from '../auth/dev-tokens.js';
+import { devTokenClaims, mintDevToken } from '../auth/dev-tokens.js';
 import { ROLES, type Role } from '../auth/principal.js';
 import { loadConfig, resolveJwtSecret } from '../config.js';
 
@@ -37,14 +37,12 @@ if (!secret) {
   process.exit(2);
 }
 const token = await mintDevToken(
-  {
-    tenantId: values.tenant,
-    subject: values.sub ?? `dev-${values.tenant}`,
-    email: values.email ?? `dev@${values.tenant}.example`,
-    roles: roles as Role[],
+  devTokenClaims(values.tenant, roles as Role[], {
+    ...(values.sub ? { subject: values.sub } : {}),
+    ...(values.email ? { email: values.email } : {}),
     groups: values.groups ? values.groups.split(',').filter(Boolean) : [],
     appId: values.app,
-  },
+  }),
   { secret, issuer: config.auth.issuer, audience: config.auth.audience, expiresIn: values.expires },
 );
 process.stdout.write(token + '\n');

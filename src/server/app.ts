@@ -10,7 +10,8 @@ import type pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { randomUUID } from 'node:crypto';
 import type { TokenVerifier } from '../auth/verifier.js';
-import type { AppConfig } from '../config.js';
+import { resolveJwtSecret, type AppConfig } from '../config.js';
+import { registerConsole } from '../console/console.routes.js';
 import { withStatementCount } from '../db/statement-counter.js';
 import { AppError } from '../errors/app-error.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
@@ -116,6 +117,14 @@ export async function createApp({ config, dataSource, schema, services, verifier
 
   const rateLimiter = new RequestRateLimiter(config.rateLimit, logger, (dataSource.driver as unknown as { master: pg.Pool }).master, metrics?.rateLimited);
   const graphiql = config.http.graphiql ? registerGraphiQL(app) : null;
+  if (config.http.console) {
+    // The operator console (src/console/, docs/console.md); its dev sign-in only in a development process.
+    const secret = config.http.consoleDevSignIn ? resolveJwtSecret(config) : undefined;
+    registerConsole(app, {
+      devSignIn: secret ? { secret, issuer: config.auth.issuer, audience: config.auth.audience } : null,
+      consumeAnonymous: (clientIp) => rateLimiter.consume(null, clientIp),
+    });
+  }
   const handler = fastifyApolloHandler(apollo, {
     context: async (request): Promise<GraphQLContext> => {
       const token = bearerToken(request);
