@@ -6,7 +6,7 @@
  * (config.http.consoleDevSignIn) and mints what `npm run token` mints.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,8 +34,29 @@ const OWN_ASSETS: Record<string, string> = {
 /** Scripts in the order the page loads them. */
 const SCRIPTS = ['react.js', 'react-dom.js', 'htm.js', 'console.js'];
 
+/** A package's folder: up from its entry point to its package.json (htm's `exports` hide package.json). */
+function packageRoot(pkg: string): string {
+  let dir = dirname(require.resolve(pkg));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === pkg) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`the console needs the ${pkg} package (a runtime dependency)`);
+    dir = up;
+  }
+}
+
 function packageFile(pkg: string, file: string): Buffer {
-  return readFileSync(join(dirname(require.resolve(`${pkg}/package.json`)), file));
+  return readFileSync(join(packageRoot(pkg), file));
+}
+
+/**
+ * The console's own file. The build (swc --copy-files) compiles src/console/assets/console.js like
+ * any .js under src/ (the same code, reformatted) and points it at a source map that is not served.
+ */
+function ownFile(name: string): Buffer {
+  const body = readFileSync(join(HERE, 'assets', name));
+  return name.endsWith('.js') ? Buffer.from(body.toString('utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n')) : body;
 }
 
 export interface ConsoleOptions {
@@ -91,7 +112,7 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
     files[name] = { body, type, hash: createHash('sha256').update(body).digest('hex').slice(0, 16) };
   };
   for (const [name, asset] of Object.entries(PACKAGE_ASSETS)) add(name, packageFile(asset.pkg, asset.file), asset.type);
-  for (const [name, type] of Object.entries(OWN_ASSETS)) add(name, readFileSync(join(HERE, 'assets', name)), type);
+  for (const [name, type] of Object.entries(OWN_ASSETS)) add(name, ownFile(name), type);
   const html = page(files, { devSignIn: options.devSignIn !== null });
 
   const sendPage = async (_request: FastifyRequest, reply: FastifyReply) =>
