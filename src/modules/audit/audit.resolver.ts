@@ -1,8 +1,9 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import { Caller, Requires, type CallerContext } from '../../graphql/access.js';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { boundPage } from '../../graphql/pagination.js';
-import { toConnector } from '../connectors/connector.mapper.js';
+import { projectionOf } from '../../graphql/selection.js';
 import { Connector } from '../connectors/connector.type.js';
 import { AuditEvent, AuditEventConnection, AuditEventFilter } from './audit-event.type.js';
 import { toAuditEvent } from './audit.mapper.js';
@@ -32,9 +33,8 @@ export class AuditResolver {
   }
 
   @FieldResolver(() => Connector, { nullable: true, description: 'The connector the event concerns, when visible.' })
-  async connector(@Root() event: AuditEvent, @Ctx() ctx: GraphQLContext): Promise<Connector | null> {
+  async connector(@Root() event: AuditEvent, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<Connector | null> {
     if (!event.connectorId) return null;
-    const row = await ctx.loaders.connector.load(event.connectorId);
-    return row && toConnector(row);
+    return ctx.loaders.connector.load(event.connectorId, projectionOf(info));
   }
 }

@@ -1,5 +1,4 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import type { Principal } from '../../auth/principal.js';
 import { isAdmin } from '../../auth/principal.js';
 import { columnList, createHydrator } from '../../db/hydrate.js';
@@ -40,6 +39,12 @@ export interface AuditFilter {
 export const AUDIT_PAGE_MAX = 100;
 const AUDIT_KEY = /^aud_[0-9A-Z]{26}$/;
 
+/** Every column of audit_events, in AuditEventEntity's order; the VALUES' placeholders from `$first`. */
+function insertAuditSql(first: number): string {
+  return `INSERT INTO audit_events (id, tenant_id, app_id, event_type, occurred_at, actor_type, actor_id, actor_email, target_type, target_id, connector_id, changes, reason, request_id, client_ip, user_agent, bulk_id, source_type) VALUES (${Array.from({ length: 18 }, (_, i) => `$${first + i}`).join(', ')})`;
+}
+const INSERT_AUDIT = insertAuditSql(1);
+
 /** Records audit rows inside the caller's transaction and reads them back, tenant-scoped. */
 export class AuditService {
   private readonly hydrate;
@@ -57,8 +62,20 @@ export class AuditService {
    * change leaves no event. Callers pass `changes` already free of secret values.
    */
   async record(manager: EntityManager, actor: Actor, input: AuditRecordInput): Promise<AuditEventEntity> {
+    const { row, values } = this.prepare(actor, input);
+    // Constant text, no query builder: an audit row is written inside most mutations' transactions.
+    await manager.query(INSERT_AUDIT, values);
+    return row;
+  }
+
+  /**
+   * The row `record` writes and its statement's parameters, for a caller that writes it as part of
+   * its own statement (`insertSql(first)`: the INSERT with placeholders from `$first`), still in
+   * the caller's transaction.
+   */
+  prepare(actor: Actor, input: AuditRecordInput): { row: AuditEventEntity; values: unknown[] } {
     const now = new Date();
-    const row = manager.create(AuditEventEntity, {
+    const row: AuditEventEntity = Object.assign(Object.create(AuditEventEntity.prototype) as AuditEventEntity, {
       id: newId('aud', now),
       tenantId: input.tenantId,
       appId: input.appId !== undefined ? input.appId : actor.appId,
@@ -78,8 +95,15 @@ export class AuditService {
       bulkId: input.bulkId ?? null,
       sourceType: actor.sourceType,
     });
-    await manager.insert(AuditEventEntity, row as QueryDeepPartialEntity<AuditEventEntity>);
-    return row;
+    const values = [
+      row.id, row.tenantId, row.appId, row.eventType, row.occurredAt, row.actorType, row.actorId, row.actorEmail, row.targetType, row.targetId,
+      row.connectorId, row.changes === null ? null : JSON.stringify(row.changes), row.reason, row.requestId, row.clientIp, row.userAgent, row.bulkId, row.sourceType,
+    ];
+    return { row, values };
+  }
+
+  insertSql(first: number): string {
+    return insertAuditSql(first);
   }
 
   /**

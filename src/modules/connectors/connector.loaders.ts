@@ -1,11 +1,42 @@
+import type DataLoader from 'dataloader';
 import type { Principal } from '../../auth/principal.js';
 import { byIdLoader, pageLoader } from '../../graphql/batch.js';
+import { FULL_PROJECTION, type ConnectorProjection } from './connector.projection.js';
 import type { ConnectorService } from './connector.service.js';
+import type { Connector } from './connector.type.js';
+
+/**
+ * Connectors by id as GraphQL objects, one DataLoader per projection (connector.projection.ts):
+ * the loads of one selection (every `_entities` reference of a request, say) share one statement
+ * that reads only that selection's columns. `clear` forgets an id in all of them.
+ */
+export interface ConnectorByIdLoader {
+  load(id: string, projection?: ConnectorProjection): Promise<Connector | null>;
+  clear(id: string): void;
+}
+
+function projectedLoader(service: ConnectorService, principal: Principal): ConnectorByIdLoader {
+  const loaders = new Map<string, DataLoader<string, Connector | null>>();
+  return {
+    load(id, projection = FULL_PROJECTION) {
+      let loader = loaders.get(projection.key);
+      if (!loader) {
+        loader = byIdLoader((ids) => service.readByIds(principal, ids, projection));
+        loader.name = 'connector';
+        loaders.set(projection.key, loader);
+      }
+      return loader.load(id);
+    },
+    clear(id) {
+      for (const loader of loaders.values()) loader.clear(id);
+    },
+  };
+}
 
 /** Per-request, tenant-scoped: the principal is fixed when the loaders are made. */
 export function createConnectorLoaders(service: ConnectorService, principal: Principal) {
   return {
-    connector: byIdLoader((ids) => service.findByIds(principal, ids)),
+    connector: projectedLoader(service, principal),
     applicationConnectors: pageLoader((ids, first, after) => service.listForApplications(principal, ids, first, after)),
   };
 }

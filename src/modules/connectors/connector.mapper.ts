@@ -1,20 +1,11 @@
 import { getAdapter } from '../../adapters/registry.js';
 import type { ConnectorEntity } from './connector.entity.js';
-import type { ConnectionTestResult, Connector } from './connector.type.js';
-import type { ConnectionTestResultData } from './connector.types.js';
+import type { Connector } from './connector.type.js';
+import { toConnectionTestResult } from './connector.projection.js';
 import { redactConfig } from './provider-catalog.js';
 import { alertsSnoozed } from './connector.service.js';
 
-export function toConnectionTestResult(data: ConnectionTestResultData): ConnectionTestResult {
-  return {
-    success: data.success,
-    testedAt: new Date(data.testedAt),
-    latencyMs: data.latencyMs,
-    steps: data.steps,
-    sample: data.sample,
-    message: data.message,
-  };
-}
+export { toConnectionTestResult };
 
 /** Entity → GraphQL type. Secret references stay behind; `vaultPath` is filtered by role in the resolver. */
 export function toConnector(e: ConnectorEntity): Connector {

@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { listAdapters } from '../../adapters/registry.js';
 import { toRecordKind } from '../records/record.enums.js';
 import type { ConnectorType } from '../../adapters/spi.js';
@@ -6,6 +7,7 @@ import { Caller, NullUnless, Requires, type CallerContext } from '../../graphql/
 import type { GraphQLContext } from '../../graphql/context.js';
 import { ConnectorTypeEnum } from '../../graphql/enums.js';
 import { boundPage } from '../../graphql/pagination.js';
+import { projectionOf } from '../../graphql/selection.js';
 import { AuditService } from '../audit/audit.service.js';
 import { Application } from '../applications/application.type.js';
 import { toApplication } from '../applications/application.mapper.js';
@@ -16,13 +18,15 @@ import { toConnectionTestResult, toConnector } from './connector.mapper.js';
 import { BulkToggleResult, ConnectionTestResult, Connector, ConnectorConnection, ConnectorProvider, CredentialRotationResult } from './connector.type.js';
 import { JSONScalar } from '../../graphql/scalars.js';
 
+const same = <T>(row: T): T => row;
+const PAGE = [['nodes'], ['edges', 'node']] as const;
+
 @Resolver(() => Connector)
 export class ConnectorResolver {
   @Query(() => Connector, { nullable: true, description: 'A visible connector, deleted ones included (isDeleted tells).' })
   @Requires('viewer')
-  async connector(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Connector | null> {
-    const row = await ctx.loaders.connector.load(id);
-    return row && toConnector(row);
+  async connector(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<Connector | null> {
+    return ctx.loaders.connector.load(id, projectionOf(info));
   }
 
   @Query(() => ConnectorConnection, { description: 'Newest first; first or last ≤ 200 (neither: first 50). Cursors page only the list (and filter) they came from.' })
@@ -34,10 +38,11 @@ export class ConnectorResolver {
     @Arg('before', () => String, { nullable: true }) before: string | null,
     @Caller('viewer') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<ConnectorConnection> {
     const { principal } = rc;
-    const { rows, window, count } = await ctx.services.connectors.list(principal, filter, { first, after, last, before });
-    return boundPage(rows, window, (row) => row.id, toConnector, Object.assign(new ConnectorConnection(), { countTotal: count }));
+    const { rows, window, count } = await ctx.services.connectors.list(principal, filter, { first, after, last, before }, projectionOf(info, PAGE));
+    return boundPage(rows, window, (row) => row.id, same, Object.assign(new ConnectorConnection(), { countTotal: count }));
   }
 
   @Query(() => [ConnectorProvider])

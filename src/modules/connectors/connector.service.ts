@@ -26,6 +26,8 @@ import type { ConnectorScope, RunState } from './connector.enums.js';
 import type { ConnectorFilter, CreateConnectorInput, ToggleConnectorsInput, UpdateConnectorInput } from './connector.inputs.js';
 import { cleanEventTypes, cleanId, cleanName, cleanReason, cleanSource, cleanTags, DEFAULT_SOURCE, LIMITS, requireReason } from './connector.validation.js';
 import { connectorVisibility } from './connector.visibility.js';
+import { FULL_PROJECTION, type ConnectorProjection } from './connector.projection.js';
+import type { Connector } from './connector.type.js';
 import { redactConfig, requireAdapter, validateAuthType, validateConfig, validateCredentials } from './provider-catalog.js';
 
 export const CONNECTOR_PAGE_MAX = 200;
@@ -47,6 +49,9 @@ const AUDITED = [
   'enabled',
   'source',
 ] as const satisfies readonly (keyof ConnectorEntity)[];
+
+/** Set by every versioned write, after the patch's own columns. */
+const VERSIONED = new Set(['version', 'updatedAt', 'updatedBy', 'sourceType']);
 
 /** At most this many connectors per `toggleConnectors` call. */
 export const BULK_TOGGLE_MAX = 1000;
@@ -125,6 +130,11 @@ export class ConnectorService {
   private readonly hydrate;
   private readonly columns: string;
   private readonly perApplication;
+  /** Entity property → column, and the jsonb properties (sent as JSON text). */
+  private readonly columnOf: Map<string, string>;
+  private readonly jsonColumns: Set<string>;
+  /** UPDATE texts by the patched properties (write). */
+  private readonly updates = new Map<string, string>();
   /** Set by the ingestion module; without it (no pipeline) toggles change the desired state only. */
   pipeline: PipelineHooks | null = null;
   /** Announces toggles and auto-disables, in their transaction (the notifications module). */
@@ -140,6 +150,9 @@ export class ConnectorService {
     this.hydrate = createHydrator(dataSource, ConnectorEntity);
     this.perApplication = createLatestPerParent(dataSource, ConnectorEntity, (c) => c.applicationId!);
     this.columns = columnList(dataSource, ConnectorEntity, 'c');
+    const metadata = dataSource.getMetadata(ConnectorEntity);
+    this.columnOf = new Map(metadata.columns.map((c) => [c.propertyName, c.databaseName]));
+    this.jsonColumns = new Set(metadata.columns.filter((c) => c.type === 'jsonb' || c.type === 'json').map((c) => c.propertyName));
   }
 
   /** Audit `changes` for a connector: config values the provider marks secret are redacted. */
@@ -217,16 +230,54 @@ export class ConnectorService {
     }
   }
 
-  private async write(m: EntityManager, before: ConnectorEntity, patch: Partial<ConnectorEntity>, by: WriteBy): Promise<ConnectorEntity> {
+  /**
+   * A versioned write of the locked row: an UPDATE of the patch's columns and the version fields
+   * only, its text built once per set of patched properties (a toggle always sends the same text).
+   */
+  private async write(
+    m: EntityManager,
+    before: ConnectorEntity,
+    patch: Partial<ConnectorEntity>,
+    by: WriteBy,
+    /** Its audit event, written by the same statement (a CTE): one round trip less under the row lock. */
+    audit?: (after: ConnectorEntity) => { actor: Actor; input: Parameters<AuditService['record']>[2] },
+  ): Promise<ConnectorEntity> {
     const after = Object.assign(Object.create(ConnectorEntity.prototype) as ConnectorEntity, before, patch, {
       version: before.version + 1,
       updatedAt: new Date(),
       updatedBy: by.subject,
       sourceType: by.sourceType,
     });
-    const { id: _id, ...columns } = after;
-    await m.update(ConnectorEntity, { id: before.id }, columns as QueryDeepPartialEntity<ConnectorEntity>);
+    const keys = Object.keys(patch).filter((k) => !VERSIONED.has(k)) as Array<keyof ConnectorEntity>;
+    const statement = this.updateStatement(keys);
+    const values: unknown[] = [before.id];
+    for (const key of [...keys, ...VERSIONED]) {
+      const value = after[key as keyof ConnectorEntity];
+      values.push(this.jsonColumns.has(key) && value !== null && value !== undefined ? JSON.stringify(value) : value);
+    }
+    if (!audit) {
+      await m.query(statement, values);
+      return after;
+    }
+    const { actor, input } = audit(after);
+    const event = this.audit.prepare(actor, input);
+    await m.query(`WITH w AS (${statement}) ${this.audit.insertSql(values.length + 1)}`, [...values, ...event.values]);
     return after;
+  }
+
+  private updateStatement(keys: readonly string[]): string {
+    const cacheKey = keys.join(',');
+    let text = this.updates.get(cacheKey);
+    if (!text) {
+      const set = [...keys, ...VERSIONED].map((key, i) => {
+        const column = this.columnOf.get(key);
+        if (!column || key === 'id') throw new Error(`ConnectorEntity has no writable column for ${key}`);
+        return `"${column}" = $${i + 2}`;
+      });
+      text = `UPDATE connectors SET ${set.join(', ')} WHERE id = $1`;
+      this.updates.set(cacheKey, text);
+    }
+    return text;
   }
 
   async create(rc: RequestContext, input: CreateConnectorInput): Promise<ConnectorEntity> {
@@ -529,35 +580,35 @@ export class ConnectorService {
       // A push connector runs from the commit on (the intake reads `enabled`); a polled one once a worker claims its sync.
       const started = isPushProvider(before.provider) ? 'RUNNING' : 'STARTING';
       const runState = !this.pipeline ? before.runState : enabled ? started : await this.pipeline.onDisabled(m, before);
-      const after = await this.write(
-        m,
-        before,
-        {
-          enabled,
-          enabledChangedAt: now,
-          enabledChangedBy: actor.id,
-          enabledReason: why,
-          syncStatus: enabled ? 'PENDING' : 'PAUSED',
-          healthCandidate: null,
-          healthCandidateCount: 0,
-          consecutiveErrors: enabled ? 0 : before.consecutiveErrors,
-          runState,
+      const patch: Partial<ConnectorEntity> = {
+        enabled,
+        enabledChangedAt: now,
+        enabledChangedBy: actor.id,
+        enabledReason: why,
+        syncStatus: enabled ? 'PENDING' : 'PAUSED',
+        healthCandidate: null,
+        healthCandidateCount: 0,
+        consecutiveErrors: enabled ? 0 : before.consecutiveErrors,
+        runState,
+      };
+      // The pipeline reads the desired state it is told about (the row is written in the same transaction).
+      if (enabled) await this.pipeline?.onEnabled(m, Object.assign(Object.create(ConnectorEntity.prototype) as ConnectorEntity, before, patch));
+      // The row and its CONNECTOR_ENABLED/DISABLED event in one statement.
+      const after = await this.write(m, before, patch, { subject: actor.id ?? 'system', sourceType: actor.sourceType }, (written) => ({
+        actor,
+        input: {
+          tenantId: before.tenantId,
+          eventType: enabled ? 'CONNECTOR_ENABLED' : 'CONNECTOR_DISABLED',
+          targetType: 'Connector',
+          targetId: id,
+          connectorId: id,
+          appId: written.applicationId,
+          changes: diffChanges(before, written, ['enabled', 'syncStatus']),
+          reason: why,
+          bulkId: opts.bulkId ?? null,
         },
-        { subject: actor.id ?? 'system', sourceType: actor.sourceType },
-      );
-      if (enabled) await this.pipeline?.onEnabled(m, after);
+      }));
       await notifyPushRoutes(m, after);
-      await this.audit.record(m, actor, {
-        tenantId: before.tenantId,
-        eventType: enabled ? 'CONNECTOR_ENABLED' : 'CONNECTOR_DISABLED',
-        targetType: 'Connector',
-        targetId: id,
-        connectorId: id,
-        appId: after.applicationId,
-        changes: diffChanges(before, after, ['enabled', 'syncStatus']),
-        reason: why,
-        bulkId: opts.bulkId ?? null,
-      });
       await this.notify?.(m, {
         type: 'CONNECTOR_TOGGLED',
         connector: after,
@@ -761,7 +812,21 @@ export class ConnectorService {
     });
   }
 
-  /** Visible connectors by id (deleted ones included), one statement for any number of ids. */
+  /**
+   * What a GraphQL read shows of visible connectors by id (deleted ones included): one statement
+   * for any number of ids, reading only the columns of `projection`'s fields and mapping each row
+   * straight to its object (connector.projection.ts).
+   */
+  async readByIds(principal: Principal, ids: readonly string[], projection: ConnectorProjection = FULL_PROJECTION): Promise<Connector[]> {
+    const sql = new SqlParams();
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT ${projection.columns} FROM connectors c WHERE c.id = ANY(${sql.param(ids)}::text[]) AND ${connectorVisibility(principal, 'c', sql)}`,
+      sql.values,
+    );
+    return rows.map(projection.map);
+  }
+
+  /** Visible connectors by id (deleted ones included) as entities, for the rules of a service; one statement. */
   async findByIds(principal: Principal, ids: readonly string[]): Promise<ConnectorEntity[]> {
     const sql = new SqlParams();
     const rows = await this.dataSource.query(
@@ -798,7 +863,7 @@ export class ConnectorService {
    * Newest first; returns `limit + 1` rows from the window's side (reverse order when it pages
    * backwards) so the caller knows whether more follow.
    */
-  async list(principal: Principal, filter: ConnectorFilter | null | undefined, args: PageArgs) {
+  async list(principal: Principal, filter: ConnectorFilter | null | undefined, args: PageArgs, projection: ConnectorProjection = FULL_PROJECTION) {
     const window = pageWindow(args, CONNECTOR_PAGE_MAX, ConnectorService.listBinding(filter));
     const sql = new SqlParams();
     const where = this.filterSql(principal, filter, sql);
@@ -807,11 +872,11 @@ export class ConnectorService {
     const keyset = keysetSql(window, 'c.id', (v) => sql.param(v));
     where.push(...keyset.where);
     const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT ${this.columns} FROM connectors c WHERE ${where.join(' AND ')} ORDER BY c.id ${keyset.order} LIMIT ${sql.param(window.limit + 1)}`,
+      `SELECT ${projection.columns} FROM connectors c WHERE ${where.join(' AND ')} ORDER BY c.id ${keyset.order} LIMIT ${sql.param(window.limit + 1)}`,
       sql.values,
     );
     return {
-      rows: rows.map(this.hydrate),
+      rows: rows.map(projection.map),
       window,
       count: async (): Promise<number> => {
         const [{ count }] = await this.dataSource.query(`SELECT count(*)::int AS count FROM connectors c WHERE ${countWhere.join(' AND ')}`, countSql.values);

@@ -1,9 +1,10 @@
-import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import { Caller, type CallerContext } from '../../graphql/access.js';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { boundPage } from '../../graphql/pagination.js';
 import type { PageWindow } from '../../context/cursors.js';
-import { toConnector } from '../connectors/connector.mapper.js';
+import { projectionOf } from '../../graphql/selection.js';
 import { Connector } from '../connectors/connector.type.js';
 import { RecordKindEnum, type RecordKind } from './record.enums.js';
 import { toRecord } from './record.mapper.js';
@@ -45,9 +46,8 @@ export class RecordResolver {
   }
 
   @FieldResolver(() => Connector, { nullable: true, description: 'The connector that delivered it.' })
-  async connector(@Root() record: RecordNode, @Ctx() ctx: GraphQLContext): Promise<Connector | null> {
-    const row = await ctx.loaders.connector.load(record.connectorId);
-    return row && toConnector(row);
+  async connector(@Root() record: RecordNode, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<Connector | null> {
+    return ctx.loaders.connector.load(record.connectorId, projectionOf(info));
   }
 
   @FieldResolver(() => String, { nullable: true, description: 'Events: the source address.' })
