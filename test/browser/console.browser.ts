@@ -224,6 +224,14 @@ test('create from the catalog, test, enable, HEALTHY, one-click disable with a r
   await page.waitForSelector(`${row} .badge-paused`);
   await page.waitForSelector(`${row} button:has-text("Enable")`);
 
+  // Keyboard: Escape closes a dialog and focus returns to the button that opened it.
+  await page.focus(`${row} button:has-text("Enable")`);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.dialog');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('.dialog', { state: 'detached' });
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toMatch(/^Enable/);
+
   // A version conflict in words: someone else changes the connector while the dialog is open.
   await page.click(`${row} button:has-text("Enable")`);
   await api('mutation($id: ID!, $v: Int!) { updateConnector(id: $id, expectedVersion: $v, input: { tags: ["threat-intel", "changed-elsewhere"] }) { version } }',

@@ -103,7 +103,10 @@ describe('the console page', () => {
       expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(1000);
     }
     const app = assets.find((p) => p.endsWith('/console.js'))!;
-    expect(await (await fetch(`${svc.url}${app}`)).text()).toContain("fetch('/graphql'");
+    // No private API: the console calls POST /graphql and, in development, the sign-in endpoint; nothing else.
+    const code = await (await fetch(`${svc.url}${app}`)).text();
+    expect([...new Set([...code.matchAll(/fetch\(([^,)]+)/g)].map((m) => m[1]))].sort()).toEqual(["'/console/dev-token'", "'/graphql'"]);
+    expect(code).not.toMatch(/XMLHttpRequest|WebSocket|EventSource|sendBeacon|https?:\/\//);
     // An old hash, an unknown file, a path outside: 404.
     expect((await fetch(`${svc.url}${app.replace(/[0-9a-f]{16}/, '0000000000000000')}`)).status).toBe(404);
     expect((await fetch(`${svc.url}/console/assets/${app.split('/')[3]}/package.json`)).status).toBe(404);

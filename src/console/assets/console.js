@@ -134,16 +134,33 @@
     return html`<p class="alert" role="alert">${explain(props.error)}</p>`;
   }
 
-  /** A modal dialog: labelled, focus moved into it, Escape closes it. */
+  /**
+   * A modal dialog: labelled, focus moved into it and kept there (Tab cycles), Escape closes it, and
+   * focus goes back to what opened it.
+   */
   function Dialog(props) {
     var ref = useRef(null);
+    var onClose = useRef(props.onClose);
+    onClose.current = props.onClose;
     useEffect(function () {
+      var opener = document.activeElement;
       var node = ref.current;
       var first = node && node.querySelector('textarea, input, select, button');
       if (first) first.focus();
-      function onKey(event) { if (event.key === 'Escape' && props.onClose) props.onClose(); }
+      function onKey(event) {
+        if (event.key === 'Escape' && onClose.current) { event.preventDefault(); onClose.current(); return; }
+        if (event.key !== 'Tab' || !node) return;
+        var focusable = Array.prototype.filter.call(node.querySelectorAll('a[href], button, textarea, input, select'), function (el) { return !el.disabled; });
+        if (!focusable.length) return;
+        var head = focusable[0], tail = focusable[focusable.length - 1];
+        if (event.shiftKey && document.activeElement === head) { event.preventDefault(); tail.focus(); }
+        else if (!event.shiftKey && document.activeElement === tail) { event.preventDefault(); head.focus(); }
+      }
       document.addEventListener('keydown', onKey);
-      return function () { document.removeEventListener('keydown', onKey); };
+      return function () {
+        document.removeEventListener('keydown', onKey);
+        if (opener && typeof opener.focus === 'function' && document.contains(opener)) opener.focus();
+      };
     }, []);
     return html`<div class="backdrop">
       <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="dialog-title" ref=${ref}>
