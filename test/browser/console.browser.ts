@@ -28,6 +28,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const IMAGES = process.env.CONSOLE_SCREENSHOTS ?? join(ROOT, 'docs', 'images');
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const TENANT = 'soc-demo';
+
+/** The page's globals these checks read (the project compiles without the DOM library). */
+type PageGlobals = { document: { activeElement: { id: string; textContent: string | null } | null } };
 const API_KEY = 'sekret-upstream-key-do-not-show-4711';
 
 let svc: Service;
@@ -87,7 +90,7 @@ async function axe(page: Page, what: string): Promise<string[]> {
   if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(AXE);
   const result = await page.evaluate(async () => {
     const run = (globalThis as unknown as { axe: { run(ctx: unknown, options: unknown): Promise<{ violations: Array<{ id: string; help: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
-    return run.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return run.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
   });
   return result.violations.map((v) => `${what}: ${v.id} (${v.help}) at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
 }
@@ -96,7 +99,7 @@ async function noSecretOn(page: Page): Promise<void> {
   const html = await page.content();
   expect(html).not.toContain(API_KEY);
   // Nor in any input the page still holds.
-  const values = await page.$$eval('input, textarea', (inputs) => inputs.map((i) => (i as HTMLInputElement).value));
+  const values = await page.$$eval('input, textarea', (inputs) => inputs.map((i) => (i as unknown as { value: string }).value));
   expect(values).not.toContain(API_KEY);
 }
 
@@ -214,7 +217,7 @@ test('create from the catalog, test, enable, HEALTHY, one-click disable with a r
 
   // One click: Disable on the row, a reason, and the run state settles at STOPPED.
   await page.click(`${row} button:has-text("Disable")`);
-  expect(await page.evaluate(() => document.activeElement?.id)).toBe('toggle-reason');
+  expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.activeElement?.id)).toBe('toggle-reason');
   await page.fill('#toggle-reason', 'duplicate flood from the upstream');
   await page.keyboard.press('Tab');
   await page.keyboard.press('Enter');
@@ -230,7 +233,7 @@ test('create from the catalog, test, enable, HEALTHY, one-click disable with a r
   await page.waitForSelector('.dialog');
   await page.keyboard.press('Escape');
   await page.waitForSelector('.dialog', { state: 'detached' });
-  expect(await page.evaluate(() => document.activeElement?.textContent)).toMatch(/^Enable/);
+  expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.activeElement?.textContent)).toMatch(/^Enable/);
 
   // A version conflict in words: someone else changes the connector while the dialog is open.
   await page.click(`${row} button:has-text("Enable")`);

@@ -34,7 +34,7 @@ describe('API8:2023 the console', () => {
     afterAll(() => svc?.close());
 
     test('POST /console/dev-token does not exist, with or without a token, and the page offers no button', async () => {
-      for (const headers of [{}, { authorization: `Bearer ${await admin('t-console')}` }]) {
+      for (const headers of [{}, { authorization: `Bearer ${await admin('t-console')}` }] as Array<Record<string, string>>) {
         const res = await fetch(`${svc.url}/console/dev-token`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ tenant: 't-console', role: 'admin' }) });
         expect(res.status).toBe(404);
         expect(await res.text()).not.toMatch(/eyJ/);
