@@ -152,8 +152,11 @@ test('create from the catalog, test, enable, HEALTHY, one-click disable with a r
   await page.selectOption('#create-provider', 'generic_rest');
   await page.fill('#create-name', 'Threat intel REST feed');
   await page.fill('#create-tags', 'threat-intel, browser');
+  // Bad input gets a clear error: created without its base URL, the API names the field.
+  await page.click('button:has-text("2. Create without testing")');
+  await page.waitForSelector('.create .alert');
+  expect(await page.textContent('.create .alert')).toMatch(/baseUrl/);
   await page.fill('#config-baseUrl', upstream.url);
-  await page.click('summary:has-text("More settings")');
   await page.fill('#config-path', '/items');
   await page.selectOption('#create-auth', 'API_KEY');
   await page.fill('#credential-apiKey', API_KEY);
@@ -242,7 +245,7 @@ test('create from the catalog, test, enable, HEALTHY, one-click disable with a r
   await page.fill('#toggle-reason', 'try again');
   await page.click('.dialog button[type=submit]');
   await page.waitForSelector('.dialog .alert');
-  expect(await page.textContent('.dialog .alert')).toMatch(/changed this connector after you loaded it, so nothing was changed/);
+  expect(await page.textContent('.dialog .alert')).toMatch(/changed this connector after you loaded it, so nothing was changed \(it is now at version \d+\)/);
   await page.click('.dialog button:has-text("Cancel")');
   expect((await api('query($id: ID!) { connector(id: $id) { enabled } }', { id: connectorId }, adminToken)).connector.enabled).toBe(false);
 

@@ -63,8 +63,9 @@
     if (!error) return '';
     switch (error.code) {
       case 'VERSION_CONFLICT':
-        return 'Someone (a colleague, an API key or a health policy) changed this connector after you loaded it, so nothing was changed. ' +
-          'The view has been reloaded: check its state and try again. (' + error.message + ')';
+        return 'Someone (a colleague, an API key or a health policy) changed this connector after you loaded it, so nothing was changed' +
+          (typeof error.extensions.currentVersion === 'number' ? ' (it is now at version ' + error.extensions.currentVersion + ')' : '') +
+          '. The view has been reloaded: check its state and try again.';
       case 'FORBIDDEN':
         return 'Your role does not allow this. (' + error.message + ')';
       case 'UNAUTHENTICATED':
@@ -131,7 +132,9 @@
 
   function Alert(props) {
     if (!props.error) return null;
-    return html`<p class="alert" role="alert">${explain(props.error)}</p>`;
+    var fields = (props.error.extensions && props.error.extensions.fieldErrors) || [];
+    return html`<div class="alert" role="alert"><p>${explain(props.error)}</p>
+      ${fields.length ? html`<ul>${fields.map(function (f, i) { return html`<li key=${i}><code>${f.path}</code>: ${f.message}</li>`; })}</ul>` : null}</div>`;
   }
 
   /**
@@ -411,7 +414,7 @@
       events.push({ at: props.since, from: last.to, to: props.current, reason: null });
     }
     if (!events.length) return html`<p>No status change yet.</p>`;
-    var width = 640, height = 140, left = 80, top = 10, row = 24;
+    var width = 640, height = 150, left = 80, top = 6, row = 24;
     var t0 = new Date(events[0].at).getTime();
     var t1 = Math.max(Date.now(), t0 + 1000);
     function x(t) { return left + ((t - t0) / (t1 - t0)) * (width - left - 10); }
@@ -420,7 +423,7 @@
       var end = i + 1 < events.length ? new Date(events[i + 1].at).getTime() : t1;
       return { status: ev.to, x1: x(start), x2: Math.max(x(end), x(start) + 2) };
     });
-    var summary = 'Health over time: ' + events.map(function (ev) { return label(ev.to) + ' at ' + fmtTime(ev.at); }).join('; ');
+    var summary = 'Health over time: ' + events.map(function (ev) { return label(ev.to) + ' from ' + fmtTime(ev.at); }).join('; ');
     return html`<svg class="chart" viewBox=${'0 0 ' + width + ' ' + height} role="img" aria-label=${summary}>
       ${STATUSES.map(function (s) {
         return html`<text key=${s} x="4" y=${top + STATUS_Y[s] * row + 15} class="chart-label">${label(s)}</text>`;
@@ -428,6 +431,8 @@
       ${segments.map(function (seg, i) {
         return html`<rect key=${i} x=${seg.x1} y=${top + STATUS_Y[seg.status] * row + 4} width=${seg.x2 - seg.x1} height="14" class=${'bar bar-' + seg.status.toLowerCase()} />`;
       })}
+      <text x=${left} y=${height - 4} class="chart-label">${fmtTime(events[0].at)}</text>
+      <text x=${width - 10} y=${height - 4} class="chart-label" textAnchor="end">now</text>
     </svg>`;
   }
 
@@ -603,8 +608,10 @@
     var configSchema = (provider && provider.configSchema) || {};
     var required = configSchema.required || [];
     var keys = Object.keys(configSchema.properties || {});
-    var main = keys.filter(function (k) { return required.indexOf(k) >= 0; });
-    var more = keys.filter(function (k) { return required.indexOf(k) < 0; });
+    // Required fields first, with where the API is (baseUrl, path) even when the schema has a default for them.
+    var essential = function (k) { return required.indexOf(k) >= 0 || k === 'baseUrl' || k === 'path'; };
+    var main = keys.filter(essential);
+    var more = keys.filter(function (k) { return !essential(k); });
     var credentialNames = provider ? ((provider.requiredCredentials || {})[authType] || []) : [];
     var credentialProps = (provider && provider.credentialsSchema && provider.credentialsSchema.properties) || {};
 
@@ -652,7 +659,7 @@
           <div class="field"><label for="create-name">Name (required)</label><input id="create-name" type="text" required maxlength="200" value=${name} onInput=${function (ev) { setName(ev.target.value); }} /></div>
           <div class="field"><label for="create-tags">Tags</label><input id="create-tags" type="text" value=${tags} placeholder="comma-separated" onInput=${function (ev) { setTags(ev.target.value); }} /></div>
           <fieldset><legend>Configuration</legend>
-            ${main.map(function (k) { return html`<${SchemaField} key=${k} idPrefix="config" name=${k} schema=${configSchema.properties[k]} required=${true} value=${config[k]} onChange=${setField(setConfig, config)} />`; })}
+            ${main.map(function (k) { return html`<${SchemaField} key=${k} idPrefix="config" name=${k} schema=${configSchema.properties[k]} required=${required.indexOf(k) >= 0} value=${config[k]} onChange=${setField(setConfig, config)} />`; })}
             ${more.length ? html`<details><summary>More settings (${more.length}, optional)</summary>
               ${more.map(function (k) { return html`<${SchemaField} key=${k} idPrefix="config" name=${k} schema=${configSchema.properties[k]} required=${false} value=${config[k]} onChange=${setField(setConfig, config)} />`; })}
             </details>` : null}
