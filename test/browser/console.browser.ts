@@ -279,6 +279,10 @@ test('a viewer signed in with a pasted token sees the board and a connector, and
   const { page, outside, errors } = await openPage();
   page.setDefaultTimeout(20_000);
   await page.goto(`${svc.url}/console`);
+  // A token the API does not accept: said in words, and the sign-in page stays.
+  await page.fill('#paste-token', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmVkLWVsc2V3aGVyZQ');
+  await page.click('button:has-text("Use this token")');
+  await page.waitForSelector('.signin .alert:has-text("does not accept this token")');
   await page.fill('#paste-token', `Bearer ${await viewer(TENANT)}`);
   await page.click('button:has-text("Use this token")');
   await page.waitForSelector('h1:has-text("Health board")');

@@ -41,6 +41,9 @@
   }
   ApiError.prototype = Object.create(Error.prototype);
 
+  /** Set by the App: called when the API no longer accepts the token. */
+  var onSignInLost = null;
+
   /** POST /graphql with the token (none: a reverse proxy may add the Authorization header). */
   function gql(token, query, variables) {
     var headers = { 'content-type': 'application/json', accept: 'application/json' };
@@ -52,7 +55,10 @@
       .then(function (body) {
         if (body.errors && body.errors.length) {
           var first = body.errors[0];
-          throw new ApiError(first.message, first.extensions && first.extensions.code, first.extensions);
+          var error = new ApiError(first.message, first.extensions && first.extensions.code, first.extensions);
+          // An expired or revoked token mid-session: back to the sign-in page, saying why.
+          if (error.code === 'UNAUTHENTICATED' && token && onSignInLost) onSignInLost(error);
+          throw error;
         }
         return body.data;
       });
@@ -69,7 +75,7 @@
       case 'FORBIDDEN':
         return 'Your role does not allow this. (' + error.message + ')';
       case 'UNAUTHENTICATED':
-        return 'Your sign-in is no longer valid: sign in again. (' + error.message + ')';
+        return 'The API does not accept this token (expired, revoked or not for this service): sign in again. (' + error.message + ')';
       case 'RATE_LIMITED':
         return 'Too many requests: wait a moment and try again. (' + error.message + ')';
       default:
@@ -755,6 +761,10 @@
 
     function onToken(next) { storeToken(next); setToken(next); }
     function signOut() { storeToken(null); setToken(null); setMe(null); }
+    useEffect(function () {
+      onSignInLost = function (err) { storeToken(null); setToken(null); setMe(null); setError(err); };
+      return function () { onSignInLost = null; };
+    }, []);
 
     var body;
     if (checking && !me) body = html`<p>Signing in…</p>`;
