@@ -3,7 +3,7 @@
  * signs in with the development button, creates a generic_rest connector from the catalog form
  * against a loopback upstream, tests it, enables it, sees it turn HEALTHY, disables it in one click
  * with a reason and finds that in its audit trail; a version conflict is explained in words; a
- * viewer sees no button. axe-core (wcag2a, wcag2aa) finds nothing on the sign-in page, the board,
+ * viewer sees no button; behind a proxy that sets Authorization, the console signs in by itself. axe-core (wcag2a, wcag2aa) finds nothing on the sign-in page, the board,
  * the connector page and the create form. No request leaves the server's origin, no page error, no
  * secret value on any page. Screenshots: docs/images/console-board.png and console-connector.png.
  *
@@ -302,3 +302,18 @@ test('a viewer signed in with a pasted token sees the board and a connector, and
   expect(outside).toEqual([]);
   expect(errors).toEqual([]);
 }, 120_000);
+
+test('behind a reverse proxy that sets Authorization, the console signs in by itself', async () => {
+  const { page, outside, errors } = await openPage();
+  page.setDefaultTimeout(20_000);
+  // What the proxy does: every request it forwards carries the person's token.
+  await page.setExtraHTTPHeaders({ authorization: `Bearer ${await viewer(TENANT, { subject: 'analyst-7', email: 'analyst@soc.example' })}` });
+  await page.goto(`${svc.url}/console`);
+  await page.waitForSelector('h1:has-text("Health board")');
+  expect(await page.textContent('.who')).toMatch(/analyst@soc\.example · tenant soc-demo · viewer/);
+  // The token is the proxy's: nothing to sign out of, nothing stored by the page.
+  expect(await page.$('.who button')).toBeNull();
+  expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
+  expect(outside).toEqual([]);
+  expect(errors).toEqual([]);
+}, 60_000);
