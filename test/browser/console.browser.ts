@@ -194,7 +194,6 @@ test('create from the catalog, test, enable, HEALTHY, one-click disable with a r
   await page.waitForSelector('section[aria-labelledby="runs-title"] >> text=succeeded');
   await noSecretOn(page);
   violations.push(...(await axe(page, 'connector page')));
-  await page.screenshot({ path: join(IMAGES, 'console-connector.png'), fullPage: true });
 
   // The board: health badges (PAUSED grey), run state, records, filters; screenshot.
   await page.click('nav >> text=Health board');
@@ -269,6 +268,8 @@ test('create from the catalog, test, enable, HEALTHY, one-click disable with a r
   expect(await page.textContent('li[data-event="CONNECTOR_ENABLED"]')).toContain('upstream verified, going live');
   await page.waitForSelector('svg.chart rect.bar-paused');
   await noSecretOn(page);
+  // The page after the story: HEALTHY then PAUSED on the timeline, the disable and its reason on top of the trail.
+  await page.screenshot({ path: join(IMAGES, 'console-connector.png'), fullPage: true });
 
   expect(violations).toEqual([]);
   expect(outside).toEqual([]);

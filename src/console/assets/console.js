@@ -106,7 +106,7 @@
   var PROVIDERS = 'query ConsoleProviders { connectorProviders { id type name description authTypes configSchema credentialsSchema requiredCredentials documentationUrl } }';
   var CONNECTOR = 'query ConsoleConnector($id: ID!) { connector(id: $id) {\n' +
     '  id name type provider tags config authType credentialFields credentialVersion credentialLastRotatedAt nextRotationDue\n' +
-    '  enabled enabledChangedAt enabledChangedBy enabledReason syncStatus runState lastSyncAt lastCheckedAt lastError version isDeleted\n' +
+    '  enabled enabledChangedAt enabledChangedBy enabledReason syncStatus runState lastSyncAt lastCheckedAt nextSyncAt lastError version isDeleted\n' +
     '  metrics { totalSynced last24h avgLatencyMs }\n' +
     '  lastTest { success testedAt latencyMs message steps { name passed latencyMs message errorCode retryable remediation } sample }\n' +
     '  healthHistory(first: 50) { at from to reason }\n' +
@@ -482,6 +482,7 @@
       <p class="facts"><${Badge} status=${c.syncStatus} /> <${RunState} state=${c.runState} />
         <span>${label(c.type)} · ${c.provider} · version ${c.version}${c.enabled ? ' · enabled' : ' · disabled'}</span>
         ${c.enabledChangedBy ? html`<span> · last ${c.enabled ? 'enabled' : 'disabled'} by ${c.enabledChangedBy} at ${fmtTime(c.enabledChangedAt)}${c.enabledReason ? ': “' + c.enabledReason + '”' : ''}</span>` : null}</p>
+      <p class="muted">Last sync ${fmtTime(c.lastSyncAt)} · last health check ${fmtTime(c.lastCheckedAt)} · next run ${c.enabled ? fmtTime(c.nextSyncAt) : '— (disabled)'}</p>
       ${c.lastError ? html`<p class="error-text">Last error: ${c.lastError}</p>` : null}
       ${me.canWrite && !c.isDeleted ? html`<div class="actions">
         <button type="button" onClick=${function () { run('test', TEST); }} disabled=${!!busy}>${busy === 'test' ? 'Testing…' : 'Test connection'}</button>
