@@ -1,7 +1,7 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { graphql, parse, type GraphQLSchema } from 'graphql';
+import { graphql, parse, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
 import 'reflect-metadata';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import { ApiKeyResolver } from '../modules/applications/api-key.resolver.js';
@@ -18,11 +18,12 @@ import { NormalizationResolver } from '../modules/normalization/normalization.re
 import { WebhookResolver } from '../modules/notifications/webhook.resolver.js';
 import { ConnectorRecordsResolver, RecordResolver } from '../modules/records/record.resolver.js';
 import { toRecord } from '../modules/records/record.mapper.js';
-import { toConnector } from '../modules/connectors/connector.mapper.js';
 import type { Role } from '../auth/principal.js';
 import { withAuthDirectives } from './access.js';
 import { caller, type GraphQLContext } from './context.js';
 import { DateTimeScalar } from './scalars.js';
+import { dropPlainFieldResolvers } from './plain-fields.js';
+import { projectionOf } from './selection.js';
 
 export const FEDERATION_LINK =
   'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@authenticated", "@requiresScopes"])';
@@ -35,13 +36,11 @@ type Ref = { id: string };
  * through the per-request, tenant-scoped loaders: any number of references costs one statement
  * per entity type; another tenant's id resolves to null.
  */
-const entities: Record<string, { role: Role; load(ref: Ref, ctx: GraphQLContext): Promise<unknown> }> = {
+const entities: Record<string, { role: Role; load(ref: Ref, ctx: GraphQLContext, info: GraphQLResolveInfo): Promise<unknown> }> = {
   Connector: {
     role: 'viewer',
-    async load(ref, ctx) {
-      const row = await ctx.loaders.connector.load(ref.id);
-      return row && toConnector(row);
-    },
+    // Only the columns the gateway's selection on Connector needs, every reference in one statement.
+    load: (ref, ctx, info) => ctx.loaders.connector.load(ref.id, projectionOf(info)),
   },
   Application: {
     role: 'viewer',
@@ -82,10 +81,12 @@ export async function buildFederatedSchema(): Promise<GraphQLSchema> {
   const entityRoles = Object.fromEntries(Object.entries(entities).map(([type, { role }]) => [type, role]));
   const typeDefs = withAuthDirectives(parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`), schema, entityRoles);
   const resolvers = createResolversMap(schema) as GraphQLResolverMap<unknown>;
+  // Plain properties resolve with graphql-js's default resolver, not a type-graphql wrapper per value.
+  dropPlainFieldResolvers(resolvers);
   for (const [type, { role, load }] of Object.entries(entities)) {
-    const __resolveReference = (ref: Ref, ctx: GraphQLContext) => {
+    const __resolveReference = (ref: Ref, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
       caller(ctx, role);
-      return load(ref, ctx);
+      return load(ref, ctx, info);
     };
     resolvers[type] = { ...(resolvers[type] as object), __resolveReference } as GraphQLResolverMap<unknown>[string];
   }

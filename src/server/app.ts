@@ -13,6 +13,7 @@ import type { TokenVerifier } from '../auth/verifier.js';
 import { resolveJwtSecret, type AppConfig } from '../config.js';
 import { registerConsole } from '../console/console.routes.js';
 import { withStatementCount } from '../db/statement-counter.js';
+import { compiledExecution } from './compiled-execution.js';
 import { AppError } from '../errors/app-error.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
 import { DEFAULT_USER_SOURCE_TYPE, SOURCE_TYPE_HEADER, sourceTypeOf } from '../context/request-context.js';
@@ -93,7 +94,8 @@ export async function createApp({ config, dataSource, schema, services, verifier
   });
 
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: traceEntities(schema),
+    // Queries run compiled (graphql-jit) through Apollo's executor hook; see compiled-execution.ts.
+    gateway: compiledExecution(traceEntities(schema)),
     logger,
     introspection: config.http.introspection,
     includeStacktraceInErrorResponses: false,

@@ -23,6 +23,7 @@ import {
   isObjectType,
   getNamedType,
   getNullableType,
+  type DocumentNode,
   type GraphQLObjectType,
   type GraphQLSchema,
   type ValidationContext,
@@ -195,12 +196,18 @@ export function estimatedCost(requestContext: object): number | undefined {
  * strings PostgreSQL can store, and the estimated cost with the `_entities` representations.
  */
 export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
+  const constantCosts = new WeakMap<DocumentNode, Map<string, number>>();
   let estimator: { schema: GraphQLSchema; estimate: ComplexityEstimator } | undefined;
   /** Checks the operation and returns its estimated cost; throws AppError when it is refused. */
   const measure = ({ schema, document, operation, operationName, request }: GraphQLRequestContextDidResolveOperation<BaseContext>): number => {
     if (operation?.operation === 'subscription') throw new AppError('SUBSCRIPTIONS_NOT_SUPPORTED', 'this subgraph has no subscriptions: send a query or a mutation');
     checkInput(document, request.variables);
     if (estimator?.schema !== schema) estimator = { schema, estimate: costEstimator(schema, limits) };
+    // Without variables the cost is the document's own: computed once per parsed document (Apollo
+    // keeps those), not on every request of a repeated query.
+    const constant = !operation?.variableDefinitions?.length;
+    const known = constant ? constantCosts.get(document)?.get(operationName ?? '') : undefined;
+    if (known !== undefined) return known;
     let cost: number;
     try {
       const context: CostContext = { representations: 0 };
@@ -211,6 +218,11 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
       throw AppError.badInput(error instanceof Error ? error.message : 'the variables are not valid');
     }
     if (cost > limits.maxCost) throw tooComplex('the estimated cost', cost, 'maxCost', limits);
+    if (constant) {
+      let byName = constantCosts.get(document);
+      if (!byName) constantCosts.set(document, (byName = new Map()));
+      byName.set(operationName ?? '', cost);
+    }
     return cost;
   };
   return {
