@@ -20,11 +20,26 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { monotonicFactory } from 'ulid';
 import { createProfiler } from './profiler.js';
+import { bindList, encodeBoundCursor } from '../src/context/cursors.js';
 import { LIST_FIRST, OPERATIONS, TOGGLE_MUTATION, type GraphQLBody } from './scenarios.js';
 
 /** pg-boss builds its insert statement from this plan; the service's queue.send runs the same text. */
-const pgBossPlans = createRequire(import.meta.url)('pg-boss/src/plans.js') as { insertJob(schema: string): string };
+const pgBossPlans = createRequire(import.meta.url)('pg-boss/src/plans.js') as { insertJob(schema: string): string; insertJobs(schema: string): string };
 const INSERT_JOB = pgBossPlans.insertJob('pgboss');
+/** pg-boss's own batch insert (boss.insert): the minimal floor queues the sync and the health check in one statement. */
+const INSERT_JOBS = pgBossPlans.insertJobs('pgboss');
+
+/**
+ * What the floor replays:
+ * - `same`: the service's own statements (same text, same parameters), the reference the bench always had;
+ * - `minimal`: the least work that produces the same response and keeps ingestion correct: reads select
+ *   only the columns the 20 fields need; a toggle locks the row reading what it needs, queues or removes
+ *   the ingestion work in one statement, and updates only the changed columns together with the audit
+ *   row and the outbox event (CTEs) in one more;
+ * - `three`: reads as `minimal`; a toggle is SELECT … FOR UPDATE + UPDATE of the changed columns + audit
+ *   INSERT and nothing else (no ingestion queue, no outbox: not correct, the absolute floor of a toggle).
+ */
+export type FloorMode = 'same' | 'minimal' | 'three';
 
 /** connectors' columns in the entity's order (ConnectorEntity), as the service selects and updates them. */
 const CONNECTOR_COLUMNS = [
@@ -35,12 +50,66 @@ const CONNECTOR_COLUMNS = [
   'consecutive_errors', 'last_error', 'metrics', 'event_types', 'webhook_endpoint_id', 'tags', 'last_test', 'version',
   'schema_version', 'source', 'source_type', 'alerts_snoozed_until', 'alerts_snooze_reason', 'created_at', 'updated_at', 'created_by', 'updated_by', 'is_deleted', 'deleted_at', 'deleted_by',
 ] as const;
-const JSONB_COLUMNS = new Set(['config', 'metrics', 'last_test']);
 const SELECT_COLUMNS = CONNECTOR_COLUMNS.map((c) => `c."${c}"`).join(', ');
-const UPDATE_COLUMNS = CONNECTOR_COLUMNS.filter((c) => c !== 'id');
-const UPDATE_CONNECTOR = `UPDATE "connectors" SET ${UPDATE_COLUMNS.map((c, i) => `"${c}" = $${i + 1}`).join(', ')} WHERE "id" = $${UPDATE_COLUMNS.length + 1}`;
+/**
+ * The columns the service reads for the 20 fields, in its order (connector.projection.ts: `id`,
+ * then by field name), copied from its trace log: what the same-SQL floor replays.
+ */
+const SERVICE_READ_COLUMNS = [
+  'id', 'application_id', 'auth_type', 'provider', 'config', 'consecutive_errors', 'credential_fields', 'enabled', 'enabled_changed_at', 'last_sync_at',
+  'metrics', 'name', 'owner_id', 'run_state', 'scope', 'sync_status', 'tags', 'type', 'updated_at', 'version',
+].map((c) => `c."${c}"`).join(', ');
+/** The columns the 20 fields of the read scenarios need (bench/scenarios.ts CONNECTOR_FIELDS). */
+const READ_COLUMNS = [
+  'id', 'name', 'type', 'provider', 'scope', 'application_id', 'owner_id', 'config', 'auth_type', 'credential_fields', 'enabled',
+  'enabled_changed_at', 'sync_status', 'run_state', 'last_sync_at', 'consecutive_errors', 'metrics', 'tags', 'version', 'updated_at',
+].map((c) => `c."${c}"`).join(', ');
+/** What a toggle needs of the locked row: checks, hooks, audit and outbox, and the response. */
+const LOCK_COLUMNS_MINIMAL = 'c.id, c.tenant_id, c.application_id, c.name, c.type, c.provider, c.enabled, c.version, c.is_deleted, c.run_state, c.sync_status';
+/** Only the columns a toggle changes; the response comes back from RETURNING. */
+const TOGGLE_SET = `enabled = $2, enabled_changed_at = $3, enabled_changed_by = $4, enabled_reason = $5, sync_status = $6, health_candidate = NULL,
+  health_candidate_count = 0, consecutive_errors = CASE WHEN $2 THEN 0 ELSE consecutive_errors END, run_state = $7, version = version + 1,
+  updated_at = $3, updated_by = $4, source_type = $8`;
+const TOGGLE_RETURNING = 'RETURNING id, enabled, version, sync_status, run_state, enabled_changed_at';
+const AUDIT_VALUES = (from: number) => `(${AUDIT_COLUMNS.map((_, i) => `$${from + i}`).join(', ')})`;
+const AUDIT_INSERT_COLUMNS = () => AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ');
+/** Minimal floor, step 4: the row, its audit event and its outbox event (as NotificationService.emit writes it) in one statement. */
+const TOGGLE_WRITE_MINIMAL = () => `WITH u AS (UPDATE connectors SET ${TOGGLE_SET} WHERE id = $1 ${TOGGLE_RETURNING}),
+  s AS (INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS()}) SELECT ${AUDIT_VALUES(9).slice(1, -1)} WHERE $45::boolean),
+  a AS (INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS()}) VALUES ${AUDIT_VALUES(27)}),
+  n AS (INSERT INTO notification_events (id, tenant_id, application_id, connector_id, type, occurred_at, payload, dedup_key)
+        VALUES ($46, $47, $48, $1, $49, $3, $50::jsonb, NULL))
+  SELECT * FROM u`;
+/** Minimal floor, disable: both queues' queued jobs, the QUEUED runs they leave orphaned, the stop signal and the in-flight count, one statement. */
+const DISABLE_PIPELINE_MINIMAL = `WITH del AS (DELETE FROM pgboss.job WHERE name = ANY($2::text[]) AND singleton_key = $1 AND state IN ('created', 'retry') RETURNING id),
+  cancelled AS (UPDATE ingestion_runs r SET status = 'CANCELLED', finished_at = $3, error = $4
+    WHERE r.connector_id = $1 AND r.status = 'QUEUED'
+      AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = 'connector-sync' AND j.id::text = r.job_id AND j.state IN ('created', 'retry', 'active') AND j.id NOT IN (SELECT id FROM del)))
+  SELECT pg_notify($5, $6) AS notified, (SELECT count(*)::int FROM ingestion_runs WHERE connector_id = $1 AND status = 'RUNNING') AS running`;
+/** Minimal floor, enable: both queues' queued jobs and the QUEUED runs they leave orphaned, one statement. */
+const REMOVE_QUEUED_MINIMAL = `WITH del AS (DELETE FROM pgboss.job WHERE name = ANY($2::text[]) AND singleton_key = $1 AND state IN ('created', 'retry') RETURNING id)
+  UPDATE ingestion_runs r SET status = 'CANCELLED', finished_at = $3, error = $4
+    WHERE r.connector_id = $1 AND r.status = 'QUEUED'
+      AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = 'connector-sync' AND j.id::text = r.job_id AND j.state IN ('created', 'retry', 'active') AND j.id NOT IN (SELECT id FROM del))`;
+const TOGGLE_UPDATE_THREE = `UPDATE connectors SET ${TOGGLE_SET} WHERE id = $1 ${TOGGLE_RETURNING}`;
+/** The columns ConnectorService.toggle writes (its patch, then the versioned write's own four), in its order. */
+const TOGGLE_UPDATE_COLUMNS = ['enabled', 'enabled_changed_at', 'enabled_changed_by', 'enabled_reason', 'sync_status', 'health_candidate', 'health_candidate_count', 'consecutive_errors', 'run_state', 'version', 'updated_at', 'updated_by', 'source_type'];
 const AUDIT_COLUMNS = ['id', 'tenant_id', 'app_id', 'event_type', 'occurred_at', 'actor_type', 'actor_id', 'actor_email', 'target_type', 'target_id', 'connector_id', 'changes', 'reason', 'request_id', 'client_ip', 'user_agent', 'bulk_id', 'source_type'];
-const INSERT_AUDIT = `INSERT INTO "audit_events"(${AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (${AUDIT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
+const insertAudit = (first: number) => `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')}) VALUES (${AUDIT_COLUMNS.map((_, i) => `$${first + i}`).join(', ')})`;
+const INSERT_AUDIT = insertAudit(1);
+/** The service's toggle: the row and its CONNECTOR_ENABLED/DISABLED event in one statement (ConnectorService.write). */
+const UPDATE_CONNECTOR_WITH_AUDIT = `WITH w AS (UPDATE connectors SET ${TOGGLE_UPDATE_COLUMNS.map((c, i) => `"${c}" = $${i + 2}`).join(', ')} WHERE id = $1) ${insertAudit(TOGGLE_UPDATE_COLUMNS.length + 2)}`;
+/** NotificationService.emit for a person's toggle (not snoozable), text copied from the service's trace log. */
+const EMIT_TOGGLED = `WITH ev AS (
+         INSERT INTO notification_events (id, tenant_id, application_id, connector_id, type, occurred_at, payload, dedup_key)
+         SELECT $5::varchar, $6::text, $7::varchar, $8::varchar, $9::text,
+                $10::timestamptz, $11::jsonb, $12::text
+         ON CONFLICT (tenant_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
+         RETURNING id)
+       SELECT e.id AS endpoint_id FROM webhook_endpoints e, ev WHERE e.tenant_id = $13 AND e.enabled AND $1 = ANY(e.event_types)
+         AND (e.application_id IS NULL OR e.application_id = $2)
+         AND (e.connector_ids IS NULL OR $3 = ANY(e.connector_ids)
+              OR e.id = (SELECT webhook_endpoint_id FROM connectors WHERE id = $4))`;
 const DELETE_QUEUED = `DELETE FROM pgboss.job WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry')`;
 // The stop signal and the in-flight count in one statement, as IngestionService.onDisabled sends them.
 const NOTIFY_COUNT_RUNNING = `SELECT pg_notify($1, $2) AS notified, (SELECT count(*)::int FROM ingestion_runs WHERE connector_id = $3 AND status = 'RUNNING') AS running`;
@@ -179,6 +248,7 @@ export interface FloorOptions {
   port?: number;
   host?: string;
   poolSize?: number;
+  mode?: FloorMode;
 }
 
 export interface Floor {
@@ -190,7 +260,11 @@ export interface Floor {
 }
 
 export async function startFloor(options: FloorOptions): Promise<Floor> {
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 20, application_name: 'bench-floor' });
+  const mode: FloorMode = options.mode ?? 'same';
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 20, application_name: `bench-floor-${mode}` });
+  const readColumns = mode === 'same' ? SERVICE_READ_COLUMNS : READ_COLUMNS;
+  // The service's cursors are bound to the list and its filter (src/context/cursors.ts): same binding, same text.
+  const listBinding = bindList('connectors', {}, /^cnn_[0-9A-Z]{26}$/);
   const secret = Buffer.from(options.jwtSecret, 'utf8');
   const nextUlid = monotonicFactory();
   let captured: FloorStatement[] | null = null;
@@ -206,23 +280,31 @@ export async function startFloor(options: FloorOptions): Promise<Floor> {
     const params: unknown[] = [];
     const where = `${visibility(p, params)} AND NOT c.is_deleted`;
     params.push(LIST_FIRST + 1);
-    const rows = await run(pool, counter, `SELECT ${SELECT_COLUMNS} FROM connectors c WHERE ${where} ORDER BY c.id DESC LIMIT $${params.length}`, params);
+    const rows = await run(pool, counter, `SELECT ${readColumns} FROM connectors c WHERE ${where} ORDER BY c.id DESC LIMIT $${params.length}`, params);
     const nodes = rows.slice(0, LIST_FIRST);
     return {
       connectors: {
         nodes: nodes.map(connectorJson),
-        pageInfo: { hasNextPage: rows.length > LIST_FIRST, endCursor: nodes.length ? encodeCursor(nodes[nodes.length - 1]!.id as string) : null },
+        pageInfo: { hasNextPage: rows.length > LIST_FIRST, endCursor: nodes.length ? encodeBoundCursor(listBinding, nodes[nodes.length - 1]!.id as string) : null },
       },
     };
   }
 
   async function byIds(p: Principal, counter: { n: number }, ids: string[]): Promise<Map<string, Row>> {
     const params: unknown[] = [ids];
-    const rows = await run(pool, counter, `SELECT ${SELECT_COLUMNS} FROM connectors c WHERE c.id = ANY($1::text[]) AND ${visibility(p, params)}`, params);
+    const rows = await run(pool, counter, `SELECT ${readColumns} FROM connectors c WHERE c.id = ANY($1::text[]) AND ${visibility(p, params)}`, params);
     return new Map(rows.map((r) => [r.id as string, r]));
   }
 
   async function toggle(p: Principal, meta: Meta, counter: { n: number }, vars: Record<string, unknown>): Promise<Row> {
+    return mode === 'same' ? toggleSame(p, meta, counter, vars) : toggleLean(p, meta, counter, vars, mode === 'three');
+  }
+
+  /**
+   * `minimal` and `three`: lock reading only what a toggle needs, then (minimal) the ingestion work
+   * in one statement and the row + audit + outbox in one more; (three) UPDATE and audit INSERT only.
+   */
+  async function toggleLean(p: Principal, meta: Meta, counter: { n: number }, vars: Record<string, unknown>, three: boolean): Promise<Row> {
     if (!p.editor) throw new GqlError('FORBIDDEN', 'this operation needs the editor role');
     const id = String(vars.id);
     const enabled = vars.enabled === true;
@@ -233,7 +315,96 @@ export async function startFloor(options: FloorOptions): Promise<Floor> {
       await run(client, counter, 'START TRANSACTION');
       try {
         const params: unknown[] = [id];
-        const [before] = await run(client, counter, `SELECT ${SELECT_COLUMNS} FROM connectors c WHERE c.id = $1 AND ${visibility(p, params)} FOR UPDATE`, params);
+        const [before] = await run(client, counter, `SELECT ${LOCK_COLUMNS_MINIMAL} FROM connectors c WHERE c.id = $1 AND ${visibility(p, params)} FOR UPDATE`, params);
+        if (!before) throw new GqlError('NOT_FOUND', `connector ${id} was not found`);
+        if (before.is_deleted) throw new GqlError('BAD_USER_INPUT', `connector ${id} is deleted: restore it before enabling it`);
+        if (expectedVersion !== null && expectedVersion !== before.version) {
+          throw new GqlError('VERSION_CONFLICT', `connector ${id} is at version ${before.version}, not ${expectedVersion}: reload it and try again`, { currentVersion: before.version });
+        }
+        if (before.enabled === enabled) {
+          await run(client, counter, 'COMMIT');
+          const [row] = await run(pool, counter, 'SELECT id, enabled, version, sync_status, run_state, enabled_changed_at FROM connectors WHERE id = $1', [id]);
+          return row!;
+        }
+        const now = new Date();
+        const syncStatus = enabled ? 'PENDING' : 'PAUSED';
+        let runState = enabled ? 'STARTING' : 'STOPPED';
+        const changes: Row = { enabled: { before: before.enabled, after: enabled } };
+        if (before.sync_status !== syncStatus) changes.syncStatus = { before: before.sync_status, after: syncStatus };
+        const auditRow = (eventType: string, ch: Row, actorType: string, actorId: string, email: string | null, why: string | null, m: Meta | null) => [
+          `aud_${nextUlid()}`, before.tenant_id, before.application_id, eventType, now, actorType, actorId, email, 'Connector', id, id,
+          JSON.stringify(ch), why, m?.requestId ?? null, m?.clientIp ?? null, m?.userAgent ?? null, null, m ? 'FRONTEND' : 'SYSTEM',
+        ];
+        const set = [id, enabled, now, p.subject, reason, syncStatus];
+        if (three) {
+          const [after] = await run(client, counter, TOGGLE_UPDATE_THREE, [...set, runState, 'FRONTEND']);
+          await run(client, counter, INSERT_AUDIT, auditRow(enabled ? 'CONNECTOR_ENABLED' : 'CONNECTOR_DISABLED', changes, 'USER', p.subject, p.email, reason, meta));
+          await run(client, counter, 'COMMIT');
+          return after!;
+        }
+        if (enabled) {
+          // What is queued goes (with the QUEUED runs it leaves orphaned), then both urgent jobs in one insert:
+          // two statements, since an insert in the delete's statement would still see the deleted singleton.
+          await run(client, counter, REMOVE_QUEUED_MINIMAL, [id, ['connector-health', 'connector-sync'], now, 'cancelled: superseded by the sync of the enable']);
+          const jobs = [
+            { name: 'connector-sync', data: { connectorId: id, tenantId: before.tenant_id, trigger: 'enable' }, singletonKey: id, priority: 10 },
+            { name: 'connector-health', data: { connectorId: id }, singletonKey: id, priority: 10 },
+          ];
+          await run(client, counter, INSERT_JOBS, [JSON.stringify(jobs), null, null, null, null, null]);
+        } else {
+          const [{ running }] = (await run(client, counter, DISABLE_PIPELINE_MINIMAL, [
+            id, ['connector-health', 'connector-sync'], now, 'cancelled: the connector was disabled before the run started',
+            'connector_control', JSON.stringify({ connectorId: id, action: 'stop' }),
+          ])) as [{ running: number }];
+          if (running) throw new Error('the floor does not model stopping a running ingestion run');
+        }
+        const stopped = !enabled && before.run_state !== 'STOPPED';
+        const eventId = `evt_${nextUlid()}`;
+        const payload = {
+          id: eventId,
+          type: 'connector.toggled',
+          timestamp: now.toISOString(),
+          data: {
+            tenantId: before.tenant_id,
+            connector: { id, name: before.name, provider: before.provider, type: before.type, applicationId: before.application_id },
+            enabled,
+            reason,
+            actor: { type: 'USER', id: p.subject },
+          },
+        };
+        const [after] = await run(client, counter, TOGGLE_WRITE_MINIMAL(), [
+          ...set, runState, 'FRONTEND',
+          ...auditRow('INGESTION_STOPPED', { runState: { before: before.run_state, after: 'STOPPED' } }, 'SYSTEM', 'ingestion', null, 'no run was in flight', null),
+          ...auditRow(enabled ? 'CONNECTOR_ENABLED' : 'CONNECTOR_DISABLED', changes, 'USER', p.subject, p.email, reason, meta),
+          stopped, eventId, before.tenant_id, before.application_id, payload.type, JSON.stringify(payload),
+        ]);
+        runState = after!.run_state as string;
+        await run(client, counter, 'COMMIT');
+        return after!;
+      } catch (error) {
+        await run(client, counter, 'ROLLBACK');
+        throw error;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async function toggleSame(p: Principal, meta: Meta, counter: { n: number }, vars: Record<string, unknown>): Promise<Row> {
+    if (!p.editor) throw new GqlError('FORBIDDEN', 'this operation needs the editor role');
+    const id = String(vars.id);
+    const enabled = vars.enabled === true;
+    const reason = typeof vars.reason === 'string' && vars.reason.trim() ? vars.reason.trim().slice(0, 500) : null;
+    const expectedVersion = typeof vars.expectedVersion === 'number' ? vars.expectedVersion : null;
+    const client = await pool.connect();
+    try {
+      await run(client, counter, 'START TRANSACTION');
+      try {
+        // As ConnectorService.lockVisible: the visibility's parameters first, then the id.
+        const params: unknown[] = [];
+        const visible = visibility(p, params);
+        params.push(id);
+        const [before] = await run(client, counter, `SELECT ${SELECT_COLUMNS} FROM connectors c WHERE c.id = $${params.length} AND ${visible} FOR UPDATE`, params);
         if (!before) throw new GqlError('NOT_FOUND', `connector ${id} was not found`);
         if (before.is_deleted) throw new GqlError('BAD_USER_INPUT', `connector ${id} is deleted: restore it before enabling it`);
         if (expectedVersion !== null && expectedVersion !== before.version) {
@@ -278,16 +449,40 @@ export async function startFloor(options: FloorOptions): Promise<Floor> {
           updated_by: p.subject,
           source_type: 'FRONTEND',
         };
-        const values = UPDATE_COLUMNS.map((c) => (JSONB_COLUMNS.has(c) && after[c] != null ? JSON.stringify(after[c]) : after[c]));
-        await run(client, counter, UPDATE_CONNECTOR, [...values, id]);
         if (enabled) {
-          const job = (name: string, data: object) => [null, name, data, 0, null, id, null, 0, null, null, null, null, null, null, null, null, null, null, null];
+          // IngestionService.onEnabled and HealthService.scheduleFirst: what is queued goes, the urgent first sync and check come in.
+          const job = (name: string, data: object) => [null, name, data, 10, null, id, null, 0, null, null, null, null, null, null, null, null, null, null, null];
+          await run(client, counter, DELETE_QUEUED, ['connector-sync', id]);
+          await run(client, counter, CANCEL_ORPHANED_RUNS, [id, new Date(), 'cancelled: superseded by the sync of the enable', 'connector-sync']);
           await run(client, counter, INSERT_JOB, job('connector-sync', { connectorId: id, tenantId: before.tenant_id, trigger: 'enable' }));
+          await run(client, counter, DELETE_QUEUED, ['connector-health', id]);
           await run(client, counter, INSERT_JOB, job('connector-health', { connectorId: id }));
         }
         const changes: Row = { enabled: { before: before.enabled, after: enabled } };
         if (before.sync_status !== after.sync_status) changes.syncStatus = { before: before.sync_status, after: after.sync_status };
-        await audit(enabled ? 'CONNECTOR_ENABLED' : 'CONNECTOR_DISABLED', changes, { type: 'USER', id: p.subject, email: p.email }, reason, meta);
+        await run(client, counter, UPDATE_CONNECTOR_WITH_AUDIT, [
+          id, ...TOGGLE_UPDATE_COLUMNS.map((c) => after[c]),
+          `aud_${nextUlid()}`, before.tenant_id, before.application_id, enabled ? 'CONNECTOR_ENABLED' : 'CONNECTOR_DISABLED', new Date(), 'USER', p.subject, p.email, 'Connector', id, id,
+          JSON.stringify(changes), reason, meta.requestId, meta.clientIp, meta.userAgent, null, 'FRONTEND',
+        ]);
+        const eventId = `evt_${nextUlid()}`;
+        const payload = {
+          id: eventId,
+          type: 'connector.toggled',
+          timestamp: now.toISOString(),
+          data: {
+            tenantId: before.tenant_id,
+            connector: { id, name: before.name, provider: before.provider, type: before.type, applicationId: before.application_id },
+            enabled,
+            reason,
+            actor: { type: 'USER', id: p.subject },
+          },
+        };
+        await run(client, counter, EMIT_TOGGLED, [
+          'CONNECTOR_TOGGLED', before.application_id, id, id,
+          eventId, before.tenant_id, before.application_id, id, payload.type, now, JSON.stringify(payload), null,
+          before.tenant_id,
+        ]);
         await run(client, counter, 'COMMIT');
         return after;
       } catch (error) {
@@ -391,7 +586,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     console.error('floor: set DATABASE_URL and AUTH_JWT_SECRET');
     process.exit(2);
   }
-  const floor = await startFloor({ databaseUrl, jwtSecret, port: Number(process.env.PORT ?? 0), host: process.env.HOST ?? '127.0.0.1' });
+  const mode = (process.env.FLOOR_MODE ?? 'same') as FloorMode;
+  if (!['same', 'minimal', 'three'].includes(mode)) throw new Error(`FLOOR_MODE must be same, minimal or three, not ${mode}`);
+  const floor = await startFloor({ databaseUrl, jwtSecret, port: Number(process.env.PORT ?? 0), host: process.env.HOST ?? '127.0.0.1', mode });
   if (process.send) {
     const send = (message: object) => process.send!(message);
     const profiler = createProfiler();

@@ -15,6 +15,8 @@ export interface LoadOptions {
   onResponse?: autocannon.Request['onResponse'];
   /** Fixed-body runs: a response that does not pass counts as a mismatch (a GraphQL error, a changed page). */
   verifyBody?: (body: string) => boolean;
+  /** Fixed rate: requests per second over all connections (autocannon overallRate); default as fast as answered. */
+  overallRate?: number;
   /** Extra request headers. */
   headers?: Record<string, string>;
   /**
@@ -64,6 +66,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         connections: options.connections,
         duration: options.durationSec,
         timeout: 30,
+        ...(options.overallRate ? { overallRate: options.overallRate } : {}),
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token}`, ...options.headers },
         ...(options.verifyBody ? { verifyBody: options.verifyBody } : {}),

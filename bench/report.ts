@@ -41,10 +41,16 @@ export interface ScenarioResult {
   sameSql: boolean;
   sameJson: boolean;
   responseBytes: number;
-  /** Minimum service/floor throughput ratio aimed at, when there is one. */
+  /** Minimum service/floor (minimal floor) throughput ratio aimed at, when there is one. */
   target: number | null;
-  rounds: Array<{ round: number; service: Measured; floor: Measured; /** 1-minute load average at the end of the round. */ loadAverage: number }>;
+  /** Minimum service/reference throughput ratios aimed at, by reference name. */
+  refTargets?: Record<string, number>;
+  /** Highest service/floor p99 ratio aimed at (fixed-rate runs). */
+  p99Target?: number;
+  /** `floor` is the primary reference (the minimal floor); `refs` every reference by name, the primary one included. */
+  rounds: Array<{ round: number; service: Measured; floor: Measured; refs: Record<string, Measured>; /** 1-minute load average at the end of the round. */ loadAverage: number }>;
   summary: {
+    refs: Record<string, RefSummary>;
     serviceRps: number;
     floorRps: number;
     rpsRatio: number;
@@ -63,8 +69,31 @@ export interface ScenarioResult {
   notes: string[];
 }
 
+export interface RefSummary {
+  rps: number;
+  /** service ÷ reference req/s: median of the rounds, and the lowest and highest round. */
+  rpsRatio: number;
+  rpsRatioMin: number;
+  rpsRatioMax: number;
+  p50: number;
+  p99: number;
+  p50Ratio: number;
+  p99Ratio: number;
+  cpuMs: number;
+  cpuRatio: number;
+  pgCpuMs: number;
+}
+
+/** What each reference is (the names bench/run.ts gives its targets). */
+export const REFERENCES: Record<string, string> = {
+  minimal: 'minimal floor',
+  same: 'same-SQL floor',
+  three: 'three-statement floor',
+  postgraphile: 'PostGraphile v4',
+};
+
 export interface ToggleRunSummary {
-  target: 'service' | 'floor';
+  target: string;
   label: string;
   shared: boolean;
   prefix: string;
@@ -99,7 +128,7 @@ export interface BenchReport {
     problems: string[];
   } | null;
   parsers: ParserBenchResult | null;
-  profiles: Array<{ id: string; title: string; target: 'service' | 'floor'; file: string; requests: number; summary: ProfileSummary }>;
+  profiles: Array<{ id: string; title: string; target: string; file: string; requests: number; summary: ProfileSummary }>;
   coldStarts: ColdStartFigure[];
   notes: string[];
   totalSec: number;
@@ -112,8 +141,43 @@ const ms = (x: number) => (x < 10 ? fmt(x, 2) : x < 100 ? fmt(x, 1) : fmt(x, 0))
 const ratio = (x: number) => fmt(x, 2);
 
 function verdict(s: ScenarioResult): string {
-  if (s.target === null) return '–';
-  return `≥ ${s.target.toFixed(1)}: ${s.summary.rpsRatio >= s.target ? 'met' : '**not met**'}`;
+  const parts: string[] = [];
+  if (s.target !== null) parts.push(`≥ ${s.target.toFixed(1)}×: ${s.summary.rpsRatio >= s.target ? 'met' : '**not met**'}`);
+  if (s.p99Target !== undefined) parts.push(`p99 ≤ ${s.p99Target}×: ${s.summary.p99Ratio <= s.p99Target ? 'met' : '**not met**'}`);
+  return parts.join('; ') || '–';
+}
+
+const range = (r: RefSummary) => `${ratio(r.rpsRatio)} (${ratio(r.rpsRatioMin)}–${ratio(r.rpsRatioMax)})`;
+
+/** The issue's targets, each a ratio in the same run, with the rounds' spread. */
+export function targetsTable(scenarios: ScenarioResult[]): string[] {
+  const rows: string[][] = [];
+  const find = (id: string) => scenarios.find((s) => s.id === id);
+  const add = (what: string, s: ScenarioResult | undefined, ref: string, min: number | null, maxP99?: number) => {
+    const r = s?.summary.refs[ref];
+    if (!s || !r) return;
+    if (maxP99 !== undefined) rows.push([what, REFERENCES[ref] ?? ref, `p99 ${ratio(r.p99Ratio)}× (p50 ${ratio(r.p50Ratio)}×)`, `≤ ${maxP99}×`, r.p99Ratio <= maxP99 ? 'met' : '**not met**']);
+    else rows.push([what, REFERENCES[ref] ?? ref, `${range(r)}×`, `≥ ${min}×`, r.rpsRatio >= min! ? 'met' : '**not met**']);
+  };
+  add('(a) connectors(first: 50) req/s', find('a'), 'postgraphile', 1.3);
+  add('(a) connectors(first: 50) req/s', find('a'), 'minimal', 0.5);
+  add('(c) _entities × 100 req/s', find('c100'), 'minimal', 0.5);
+  add('(c) _entities × 1 req/s', find('c1'), 'minimal', 0.5);
+  add('(d) toggleConnector req/s', find('d'), 'same', 0.8);
+  add('(d) toggleConnector req/s', find('d'), 'three', 0.5);
+  add('(a) at half the service\'s maximum rate', find('h'), 'minimal', null, 2);
+  return markdownTable(['target', 'against', 'service ÷ reference (median, min–max of rounds)', 'aim', 'met?'], rows, () => false);
+}
+
+/** Every scenario against every reference it ran with: req/s ratio (median, min–max), latency and CPU ratios. */
+export function referencesTable(scenarios: ScenarioResult[]): string[] {
+  const rows: string[][] = [];
+  for (const s of scenarios) {
+    for (const [name, r] of Object.entries(s.summary.refs)) {
+      rows.push([s.id, REFERENCES[name] ?? name, fmt(s.summary.serviceRps), fmt(r.rps), `${range(r)}`, ratio(r.p50Ratio), ratio(r.p99Ratio), `${ms(s.summary.serviceCpuMs)} / ${ms(r.cpuMs)}`, ratio(r.cpuRatio), `${ms(s.summary.servicePgCpuMs)} / ${ms(r.pgCpuMs)}`]);
+    }
+  }
+  return markdownTable(['scenario', 'reference', 'svc req/s', 'ref req/s', 'req/s ratio (min–max)', 'p50 ratio', 'p99 ratio', 'process CPU ms/req svc / ref', 'CPU ratio', 'PostgreSQL CPU ms/req svc / ref'], rows, (c) => c > 1);
 }
 
 export function mainTable(scenarios: ScenarioResult[]): string[] {
@@ -156,13 +220,18 @@ function generated(report: BenchReport): string[] {
     `- Machine: ${m.nproc} CPUs (\`nproc\`), ${m.memoryGiB} GiB memory, ${m.cpuModel}, ${m.kernel}; **shared with other running jobs** (load average ${m.loadAverageStart.join(' / ')} at start, ${m.loadAverageEnd.join(' / ')} at the end).`,
     `- Node ${m.node}; PostgreSQL ${m.postgres}; commit ${m.commit}${m.dirty ? ' with uncommitted changes in the work tree' : ''}.`,
     `- Load generator (autocannon), service or floor, and PostgreSQL all on these ${m.nproc} CPUs: figures are for comparing the service with the floor in the same run, not absolute capacity.`,
-    `- Per scenario: a ${o.warmupSec} s warm-up of each, then ${o.rounds} rounds of ${o.durationSec} s per target, floor and service taking turns (order swapped every round); ratios are service ÷ floor per round, then the median. Reads at ${o.connections} connections, toggles at ${o.toggleConnections}.`,
+    `- Per scenario: a ${o.warmupSec} s warm-up of each, then ${o.rounds} rounds of ${o.durationSec} s per target, the service and its references taking turns (order rotated and reversed every round); ratios are service ÷ reference per round, then the median (min–max of the rounds in the references table). Reads at ${o.connections} connections, toggles at ${o.toggleConnections}.`,
   );
   if (report.seed) out.push(`- Data: ${report.seed.tenants} tenants, ${fmt(report.seed.connectors)} connectors (1,000 in the measured tenant), ${report.seed.applications} applications, ${fmt(report.seed.auditEvents)} audit events; seeded in ${fmt(report.seed.ms)} ms.`);
   out.push(`- Whole run: ${fmt(report.totalSec)} s.`, '');
 
   if (report.scenarios.length) {
-    out.push('### Service vs floor', '');
+    out.push('### Targets', '');
+    out.push(...targetsTable(report.scenarios), '');
+    out.push('### Service vs every reference', '');
+    out.push(...referencesTable(report.scenarios), '');
+    out.push('References: the **minimal floor** (node:http + pg + JSON.stringify; reads select only the columns the fields need; a toggle locks reading what it needs, queues or removes the ingestion work in one statement and writes the changed columns, the audit row and the outbox event in one more), the **same-SQL floor** (replays the service\'s own statements, the old reference), the **three-statement floor** (toggles: SELECT … FOR UPDATE, UPDATE, audit INSERT, nothing for ingestion), **PostGraphile v4** (the same page of the same table through a view with the same visibility, bench/postgraphile.ts). Scenario h runs every target at the same fixed rate, half the service\'s maximum on (a): its req/s ratios are 1 by construction, its latency ratios are the figure.', '')
+    out.push('### Service vs the minimal floor', '');
     out.push(...mainTable(report.scenarios), '');
     out.push('Latency ratio above 1 means the service is slower; throughput ratio below 1 means the service serves fewer requests per second. (d) counts statements as enable/disable (a toggle alternates).', '');
     const notes = report.scenarios.flatMap((s) => s.notes.map((n) => `- ${s.title}: ${n.replace(/\n/g, ' ')}`));
@@ -268,13 +337,15 @@ function generated(report: BenchReport): string[] {
   const profileIds = [...new Set(report.profiles.map((p) => p.id))];
   for (const id of profileIds) {
     const svc = report.profiles.find((p) => p.id === id && p.target === 'service');
-    const flr = report.profiles.find((p) => p.id === id && p.target === 'floor');
+    const flr = report.profiles.find((p) => p.id === id && p.target === 'minimal');
+    const peer = report.profiles.find((p) => p.id === id && p.target === 'postgraphile');
     if (!svc) continue;
     const perRequest = (p: typeof svc) => `${fmt((p.summary.busyMs * 1000) / Math.max(1, p.requests))} µs busy per request (${fmt(p.requests)} requests, ${fmt(p.summary.busyMs)} of ${fmt(p.summary.totalMs)} ms sampled)`;
     out.push(`### CPU profile under ${svc.title}`, '');
     out.push(`Service: \`${svc.file}\`, ${perRequest(svc)}.${flr ? ` Floor: \`${flr.file}\`, ${perRequest(flr)}.` : ''} Open the files in Chrome DevTools (Performance → load) or speedscope.`, '');
     out.push(...shareTable('service: self time by package', svc.summary.selfByPackage, 12, svc.requests), '');
-    if (flr) out.push(...shareTable('floor: self time by package', flr.summary.selfByPackage, 8, flr.requests), '');
+    if (flr) out.push(...shareTable('minimal floor: self time by package', flr.summary.selfByPackage, 8, flr.requests), '');
+    if (peer) out.push(`PostGraphile v4: \`${peer.file}\`, ${perRequest(peer)}.`, '', ...shareTable('PostGraphile v4: self time by package', peer.summary.selfByPackage, 10, peer.requests), '');
     out.push(...shareTable('service: package anywhere on the stack', svc.summary.inclusiveByPackage, 12, svc.requests), '');
     out.push(...shareTable('service: hottest functions (self)', svc.summary.topFunctions, 12, svc.requests), '');
   }

@@ -25,7 +25,7 @@ import { runLoad, type LoadResult } from './load.js';
 import { runParserBench, type ParserBenchResult } from './parsers.js';
 import { readProfile, summarizeProfile, type ProfileSummary } from './profile.js';
 import { writeResults, type BenchReport, type MachineInfo, type Measured, type ScenarioResult, type ToggleRunSummary } from './report.js';
-import { BY_ID_QUERY, ENTITIES_QUERY, LIST_QUERY, TOGGLE_MUTATION } from './scenarios.js';
+import { BY_ID_QUERY, ENTITIES_QUERY, LIST_FIRST, LIST_QUERY, PEER_LIST_QUERY, TOGGLE_MUTATION } from './scenarios.js';
 import { BENCH_GROUPS, BENCH_SUBJECT, BIG_TENANT, seed } from './seed.js';
 import type { CapturedStatement } from './service-child.js';
 import { median } from './stats.js';
@@ -57,10 +57,27 @@ const wanted = (id: string) => !OPTIONS.only || OPTIONS.only.includes(id);
 
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
+/**
+ * service: what is measured. The references it is measured against, in the same rounds:
+ * - minimal: the floor doing the least work that gives the same response (FLOOR_MODE=minimal): the
+ *   primary reference, the "floor" columns of the tables;
+ * - same: the floor replaying the service's own statements (FLOOR_MODE=same), the bench's old reference;
+ * - three: toggles only, SELECT … FOR UPDATE + UPDATE + audit INSERT (FLOOR_MODE=three);
+ * - postgraphile: PostGraphile v4 over the same table (bench/postgraphile.ts), list only.
+ */
+type TargetName = 'service' | 'minimal' | 'same' | 'three' | 'postgraphile';
+
 interface Target {
-  name: 'service' | 'floor';
+  name: TargetName;
   child: Child;
 }
+
+export const REFERENCE_LABELS: Record<Exclude<TargetName, 'service'>, string> = {
+  minimal: 'minimal floor',
+  same: 'same-SQL floor',
+  three: 'three-statement floor',
+  postgraphile: 'PostGraphile v4',
+};
 
 /** Whitespace-insensitive statement text. */
 const normalize = (sql: string) => sql.replace(/\s+/g, ' ').trim();
@@ -89,7 +106,14 @@ function compareStatements(service: CapturedStatement[], floor: CapturedStatemen
   for (let i = 0; i < service.length; i++) {
     const a = service[i]!;
     const b = floor[i]!;
-    if (normalize(a.sql) !== normalize(b.sql)) return `statement ${i + 1} differs:\n  service: ${normalize(a.sql).slice(0, 300)}\n  floor:   ${normalize(b.sql).slice(0, 300)}`;
+    if (normalize(a.sql) !== normalize(b.sql)) {
+      const sa = normalize(a.sql);
+      const sb = normalize(b.sql);
+      let at = 0;
+      while (at < sa.length && sa[at] === sb[at]) at++;
+      const from = Math.max(0, at - 120);
+      return `statement ${i + 1} differs at character ${at}:\n  service: …${sa.slice(from, at + 200)}\n  floor:   …${sb.slice(from, at + 200)}`;
+    }
     const pa = JSON.parse(JSON.stringify(a.params)) as unknown[];
     const pb = JSON.parse(JSON.stringify(b.params)) as unknown[];
     if (exact ? !isDeepStrictEqual(pa, pb) : !isDeepStrictEqual(a.params.map(paramKind), b.params.map(paramKind))) {
@@ -129,26 +153,52 @@ async function measure(target: Target, postmasterPid: number | null, run: () => 
   };
 }
 
-/** Floor and service alternate, the order swapping every round; ratios are per round, then the median. */
+/**
+ * The service and its references take turns, the order rotating and reversing every round (so no
+ * target always runs first, or always after the same one); ratios are per round, then the median.
+ * targets[0] is the service, targets[1] the primary reference (the "floor" columns).
+ */
 async function rounds(
-  targets: [Target, Target],
+  targets: Target[],
   postmasterPid: number | null,
   runFor: (target: Target, phase: 'warmup' | number) => Promise<LoadResult>,
 ): Promise<ScenarioResult['rounds']> {
   for (const target of targets) await runFor(target, 'warmup');
   const figures: ScenarioResult['rounds'] = [];
   for (let round = 1; round <= OPTIONS.rounds; round++) {
-    const order = round % 2 ? [targets[1], targets[0]] : [targets[0], targets[1]];
-    const byName: Partial<Record<Target['name'], Measured>> = {};
+    const shift = (round - 1) % targets.length;
+    const rotated = [...targets.slice(shift), ...targets.slice(0, shift)];
+    const order = round % 2 ? rotated.reverse() : rotated;
+    const byName: Partial<Record<TargetName, Measured>> = {};
     for (const target of order) byName[target.name] = await measure(target, postmasterPid, () => runFor(target, round));
-    figures.push({ round, service: byName.service!, floor: byName.floor!, loadAverage: Math.round(os.loadavg()[0]! * 100) / 100 });
+    const refs = Object.fromEntries(targets.slice(1).map((t) => [t.name, byName[t.name]!]));
+    figures.push({ round, service: byName.service!, floor: byName[targets[1]!.name]!, refs, loadAverage: Math.round(os.loadavg()[0]! * 100) / 100 });
   }
   return figures;
 }
 
 function summarize(figures: ScenarioResult['rounds']): ScenarioResult['summary'] {
   const m = (pick: (x: ScenarioResult['rounds'][number]) => number) => median(figures.map(pick));
+  const names = Object.keys(figures[0]?.refs ?? {});
+  const refs: ScenarioResult['summary']['refs'] = {};
+  for (const name of names) {
+    const ratios = figures.map((f) => f.service.load.rps / f.refs[name]!.load.rps);
+    refs[name] = {
+      rps: m((f) => f.refs[name]!.load.rps),
+      rpsRatio: median(ratios),
+      rpsRatioMin: Math.min(...ratios),
+      rpsRatioMax: Math.max(...ratios),
+      p50: m((f) => f.refs[name]!.load.p50),
+      p99: m((f) => f.refs[name]!.load.p99),
+      p50Ratio: m((f) => f.service.load.p50 / f.refs[name]!.load.p50),
+      p99Ratio: m((f) => f.service.load.p99 / f.refs[name]!.load.p99),
+      cpuMs: m((f) => f.refs[name]!.cpuMsPerRequest),
+      cpuRatio: m((f) => f.service.cpuMsPerRequest / f.refs[name]!.cpuMsPerRequest),
+      pgCpuMs: m((f) => f.refs[name]!.pgCpuMsPerRequest),
+    };
+  }
   return {
+    refs,
     serviceRps: m((f) => f.service.load.rps),
     floorRps: m((f) => f.floor.load.rps),
     rpsRatio: m((f) => f.service.load.rps / f.floor.load.rps),
@@ -212,18 +262,21 @@ async function main(): Promise<void> {
   const report: BenchReport = { machine, options: OPTIONS, seed: null, scenarios: [], toggles: [], audit: null, parsers: null, profiles: [], coldStarts: [], notes: [], totalSec: 0 };
 
   // Scenario c100t measures federated traces, which are off unless turned on.
-  const serviceChild = await forkChild(join(root, 'dist/bench/service-child.js'), benchServiceEnv(db.url, work, { FEDERATION_INLINE_TRACES: 'true' }));
+  const serviceChild = await forkChild(join(root, 'dist/bench/service-child.js'), benchServiceEnv(db.url, work, { FEDERATION_INLINE_TRACES: 'true', CONSOLE: 'false', NODE_ENV: process.env.NODE_ENV ?? 'production' }));
   log(`service ready at ${serviceChild.url} in ${serviceChild.startMs} ms (migrations included)`);
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   const seeded = await seed(client);
   report.seed = { tenants: seeded.tenants, connectors: seeded.connectors, applications: seeded.applications, auditEvents: seeded.auditEvents, ms: seeded.ms };
   log(`seeded ${seeded.connectors} connectors, ${seeded.applications} applications, ${seeded.auditEvents} audit events in ${seeded.ms} ms`);
-  const floorChild = await forkChild(join(root, 'dist/bench/floor.js'), { DATABASE_URL: db.url, AUTH_JWT_SECRET: BENCH_JWT_SECRET, PORT: '0', HOST: '127.0.0.1' });
-  log(`floor ready at ${floorChild.url}`);
+  const floorEnv = (mode: string) => ({ DATABASE_URL: db.url, AUTH_JWT_SECRET: BENCH_JWT_SECRET, PORT: '0', HOST: '127.0.0.1', FLOOR_MODE: mode });
   const service: Target = { name: 'service', child: serviceChild };
-  const floor: Target = { name: 'floor', child: floorChild };
-  const targets: [Target, Target] = [service, floor];
+  const floor: Target = { name: 'minimal', child: await forkChild(join(root, 'dist/bench/floor.js'), floorEnv('minimal')) };
+  const same: Target = { name: 'same', child: await forkChild(join(root, 'dist/bench/floor.js'), floorEnv('same')) };
+  const three: Target = { name: 'three', child: await forkChild(join(root, 'dist/bench/floor.js'), floorEnv('three')) };
+  const peer: Target = { name: 'postgraphile', child: await forkChild(join(root, 'dist/bench/postgraphile.js'), { DATABASE_URL: db.url, AUTH_JWT_SECRET: BENCH_JWT_SECRET, NODE_ENV: process.env.NODE_ENV ?? 'production' }) };
+  const children = [floor, same, three, peer];
+  log(`floors ready (minimal ${floor.child.url}, same SQL ${same.child.url}, three statements ${three.child.url}); PostGraphile v4 at ${peer.child.url}`);
 
   const token = await mintDevToken(
     { tenantId: BIG_TENANT, subject: BENCH_SUBJECT, email: `${BENCH_SUBJECT}@example.com`, roles: ['editor'], groups: BENCH_GROUPS },
@@ -239,12 +292,12 @@ async function main(): Promise<void> {
     // (a)–(c): reads
     const step = (n: number) => Math.max(1, Math.floor(readIds.length / n));
     const refs = (n: number) => Array.from({ length: n }, (_, i) => ({ __typename: 'Connector', id: readIds[(i * step(n)) % readIds.length]! }));
-    const reads: Array<{ id: string; title: string; body: object; target?: number; headers?: Record<string, string> }> = [
-      { id: 'a', title: '(a) connectors(first: 50), 20 fields', body: { query: LIST_QUERY }, target: 0.5 },
+    const reads: Array<{ id: string; title: string; body: object; target?: number; headers?: Record<string, string>; peer?: boolean }> = [
+      { id: 'a', title: '(a) connectors(first: 50), 20 fields', body: { query: LIST_QUERY }, target: 0.5, peer: true },
       { id: 'b', title: '(b) connector(id), 20 fields', body: { query: BY_ID_QUERY, variables: { id: readIds[10] } } },
-      { id: 'c1', title: '(c) _entities × 1 Connector', body: { query: ENTITIES_QUERY, variables: { representations: refs(1) } } },
+      { id: 'c1', title: '(c) _entities × 1 Connector', body: { query: ENTITIES_QUERY, variables: { representations: refs(1) } }, target: 0.5 },
       { id: 'c10', title: '(c) _entities × 10 Connectors', body: { query: ENTITIES_QUERY, variables: { representations: refs(10) } } },
-      { id: 'c100', title: '(c) _entities × 100 Connectors', body: { query: ENTITIES_QUERY, variables: { representations: refs(100) } }, target: 0.6 },
+      { id: 'c100', title: '(c) _entities × 100 Connectors', body: { query: ENTITIES_QUERY, variables: { representations: refs(100) } }, target: 0.5 },
       // What a gateway that reports usage to Apollo sends: the subgraph's inline trace plugin then times every field.
       {
         id: 'c100t',
@@ -254,17 +307,51 @@ async function main(): Promise<void> {
       },
     ];
     const readBodies = new Map<string, string>();
-    for (const read of reads) {
-      readBodies.set(read.id, JSON.stringify(read.body));
-      if (!wanted(read.id)) continue;
+    let listServiceRps = NaN;
+    for (const read of reads) readBodies.set(read.id, JSON.stringify(read.body));
+    // A request with federated traces makes Apollo Server wrap every field's resolver for the rest
+    // of the process's life (schemaInstrumentation.js, the first time any plugin has willResolveField):
+    // c100t runs last, after the profiles, so nothing else is measured behind that wrapper.
+    const runRead = async (read: (typeof reads)[number]): Promise<void> => {
+
+      if (!wanted(read.id)) return;
       log(`${read.title}: probing`);
       const s = await probe(service, read.body, token, `bench-probe-${read.id}-service`, read.headers);
       const f = await probe(floor, read.body, token, `bench-probe-${read.id}-floor`, read.headers);
+      const sm = await probe(same, read.body, token, `bench-probe-${read.id}-same`, read.headers);
       const notes: string[] = [];
       if (s.response.json.errors) throw new Error(`${read.title}: the service answered with errors: ${s.response.text.slice(0, 500)}`);
       if (f.response.json.errors) throw new Error(`${read.title}: the floor answered with errors: ${f.response.text.slice(0, 500)}`);
-      const sqlDiff = compareStatements(s.statements, f.statements, true);
-      if (sqlDiff) notes.push(`SQL differs: ${sqlDiff}`);
+      if (sm.response.json.errors) throw new Error(`${read.title}: the same-SQL floor answered with errors: ${sm.response.text.slice(0, 500)}`);
+      // The same-SQL floor replays the service's statements; the minimal floor selects only what the fields need.
+      const sqlDiff = compareStatements(s.statements, sm.statements, true);
+      if (sqlDiff) notes.push(`SQL differs from the same-SQL floor's: ${sqlDiff}`);
+      if (s.counted !== f.counted) notes.push(`the service ran ${s.counted} statements, the minimal floor ${f.counted}`);
+      if (normalize(s.statements[0]?.sql ?? '') !== normalize(f.statements[0]?.sql ?? '')) log(`  service SQL: ${normalize(s.statements[0]?.sql ?? '').slice(0, 400)}`);
+      const bodies = new Map<TargetName, string>([
+        ['service', JSON.stringify(read.body)],
+        ['minimal', JSON.stringify(read.body)],
+        ['same', JSON.stringify(read.body)],
+      ]);
+      const expectedLength = new Map<TargetName, number>([
+        ['service', s.response.text.length],
+        ['minimal', f.response.text.length],
+        ['same', sm.response.text.length],
+      ]);
+      const readTargets: Target[] = [service, floor, same];
+      if (read.peer) {
+        const peerBody = { query: PEER_LIST_QUERY };
+        const pp = await probe(peer, peerBody, token, `bench-probe-${read.id}-peer`);
+        const nodes = (pp.response.json.data as { allConnectors?: { nodes?: Array<{ id: string }> } } | undefined)?.allConnectors?.nodes;
+        const serviceIds = ((s.response.json.data as { connectors: { nodes: Array<{ id: string }> } }).connectors.nodes).map((n) => n.id);
+        if (pp.response.json.errors || !nodes) throw new Error(`${read.title}: PostGraphile answered ${pp.response.text.slice(0, 500)}`);
+        const samePage = isDeepStrictEqual(nodes.map((n) => n.id), serviceIds) && nodes.length === LIST_FIRST;
+        if (!samePage) notes.push(`PostGraphile's page is not the service's (${nodes.length} nodes)`);
+        log(`${read.title}: PostGraphile v4 answers the same page: ${samePage ? 'yes' : 'NO'} (${pp.response.text.length} bytes)`);
+        bodies.set('postgraphile', JSON.stringify(peerBody));
+        expectedLength.set('postgraphile', pp.response.text.length);
+        readTargets.push(peer);
+      }
       if (s.traceLines !== s.statements.length || s.counted !== s.statements.length) {
         notes.push(`the service's trace log has ${s.traceLines} sql lines, x-sql-statements says ${s.counted}, ${s.statements.length} statements were captured`);
       }
@@ -273,29 +360,27 @@ async function main(): Promise<void> {
       const sameBytes = s.response.text === f.response.text;
       const sameJson = sameBytes || isDeepStrictEqual(traced ? s.response.json.data : s.response.json, traced ? f.response.json.data : f.response.json);
       if (!sameJson) notes.push(`JSON differs: service ${s.response.text.slice(0, 200)} … floor ${f.response.text.slice(0, 200)}`);
-      const expectedLength = new Map([
-        ['service', s.response.text.length],
-        ['floor', f.response.text.length],
-      ]);
-      log(`${read.title}: ${s.counted} statement(s) service, ${f.counted} floor; SQL ${sqlDiff ? 'DIFFERS' : 'identical'}; JSON ${sameBytes ? 'byte-identical' : sameJson ? 'equal' : 'DIFFERS'} (${s.response.text.length} bytes)`);
-      const body = readBodies.get(read.id)!;
-      const figures = await rounds(targets, db.postmasterPid, (target, phase) =>
+      const sameAsOld = isDeepStrictEqual(traced ? s.response.json.data : s.response.json, traced ? sm.response.json.data : sm.response.json);
+      if (!sameAsOld) notes.push(`JSON differs from the same-SQL floor's`);
+      log(`${read.title}: ${s.counted} statement(s) service, ${f.counted} minimal floor, ${sm.counted} same-SQL floor; SQL ${sqlDiff ? 'DIFFERS' : 'identical'} to the same-SQL floor's; JSON ${sameBytes ? 'byte-identical' : sameJson ? 'equal' : 'DIFFERS'} (${s.response.text.length} bytes)`);
+      const figures = await rounds(readTargets, db.postmasterPid, (target, phase) =>
         runLoad({
           url: target.child.url,
           connections: OPTIONS.connections,
           durationSec: phase === 'warmup' ? OPTIONS.warmupSec : OPTIONS.durationSec,
           token,
-          body,
+          body: bodies.get(target.name)!,
           headers: read.headers,
           verifyBody: traced ? (text) => text.startsWith('{"data":{"_entities":[{') : (text) => text.length === expectedLength.get(target.name),
         }),
       );
+      if (read.id === 'a') listServiceRps = median(figures.map((f) => f.service.load.rps));
       const result: ScenarioResult = {
         id: read.id,
         title: read.title,
         connections: OPTIONS.connections,
         serviceStatements: String(s.counted),
-        floorStatements: String(f.counted),
+        floorStatements: `${f.counted} (same-SQL ${sm.counted})`,
         sameSql: !sqlDiff,
         sameJson,
         responseBytes: s.response.text.length,
@@ -306,6 +391,47 @@ async function main(): Promise<void> {
       };
       report.scenarios.push(result);
       log(`${read.title}: service ${result.summary.serviceRps.toFixed(0)} req/s, floor ${result.summary.floorRps.toFixed(0)} req/s, ratio ${result.summary.rpsRatio.toFixed(2)}`);
+    };
+    for (const read of reads) if (read.id !== 'c100t') await runRead(read);
+
+    // (a) at a fixed rate, half the service's maximum on (a): latency when nobody is saturated
+    if (wanted('h') && wanted('a') && Number.isFinite(listServiceRps)) {
+      const rate = Math.max(1, Math.round(listServiceRps / 2));
+      const title = `(a) at a fixed ${rate} req/s (half the service's maximum)`;
+      log(`${title}: ${OPTIONS.rounds} rounds`);
+      const bodies = new Map<TargetName, string>([
+        ['service', readBodies.get('a')!],
+        ['minimal', readBodies.get('a')!],
+        ['same', readBodies.get('a')!],
+        ['postgraphile', JSON.stringify({ query: PEER_LIST_QUERY })],
+      ]);
+      const figures = await rounds([service, floor, same, peer], db.postmasterPid, (target, phase) =>
+        runLoad({
+          url: target.child.url,
+          connections: OPTIONS.connections,
+          durationSec: phase === 'warmup' ? OPTIONS.warmupSec : OPTIONS.durationSec,
+          token,
+          body: bodies.get(target.name)!,
+          overallRate: rate,
+        }),
+      );
+      const summary = summarize(figures);
+      report.scenarios.push({
+        id: 'h',
+        title,
+        connections: OPTIONS.connections,
+        serviceStatements: '1',
+        floorStatements: '1',
+        sameSql: true,
+        sameJson: true,
+        responseBytes: 0,
+        target: null,
+        p99Target: 2,
+        rounds: figures,
+        summary,
+        notes: [],
+      });
+      log(`${title}: p50 ${summary.serviceP50.toFixed(1)} vs ${summary.floorP50.toFixed(1)} ms, p99 ${summary.serviceP99.toFixed(1)} vs ${summary.floorP99.toFixed(1)} ms (ratio ${summary.p99Ratio.toFixed(2)})`);
     }
 
     // (d): toggles
@@ -383,11 +509,21 @@ async function main(): Promise<void> {
       const body = (id: string, enabled: boolean, expectedVersion?: number) => ({ query: TOGGLE_MUTATION, variables: { id, enabled, reason: 'bench probe', ...(expectedVersion ? { expectedVersion } : {}) } });
       const [sid, fid] = reserved as [string, string];
       const sOn = await probe(service, body(sid, true), token, 'bench-probe-d-on-service');
-      const fOn = await probe(floor, body(fid, true), token, 'bench-probe-d-on-floor');
+      const fOn = await probe(same, body(fid, true), token, 'bench-probe-d-on-floor');
       const sOff = await probe(service, body(sid, false), token, 'bench-probe-d-off-service');
-      const fOff = await probe(floor, body(fid, false), token, 'bench-probe-d-off-floor');
+      const fOff = await probe(same, body(fid, false), token, 'bench-probe-d-off-floor');
       const sConflict = await probe(service, body(sid, true, 1), token, 'bench-probe-d-conflict-service');
-      const fConflict = await probe(floor, body(fid, true, 1), token, 'bench-probe-d-conflict-floor');
+      const fConflict = await probe(same, body(fid, true, 1), token, 'bench-probe-d-conflict-floor');
+      // The minimal and three-statement floors: the same response shape, their own statements.
+      const lean: Record<string, string> = {};
+      for (const target of [floor, three]) {
+        const on = await probe(target, body(fid, true), token, `bench-probe-d-on-${target.name}`);
+        const off = await probe(target, body(fid, false), token, `bench-probe-d-off-${target.name}`);
+        if (on.response.json.errors || off.response.json.errors) throw new Error(`${title}: the ${target.name} floor answered with errors: ${on.response.text} ${off.response.text}`);
+        if (!isDeepStrictEqual(shape(on.response.json), shape(sOn.response.json))) throw new Error(`${title}: the ${target.name} floor's response has another shape: ${on.response.text}`);
+        lean[target.name] = `${on.counted}/${off.counted}`;
+        log(`  ${target.name} floor: ${on.counted}/${off.counted} statements (enable/disable)`);
+      }
       const notes: string[] = [];
       for (const [what, s, f] of [
         ['enable', sOn, fOn],
@@ -403,17 +539,18 @@ async function main(): Promise<void> {
       const sameSql = !notes.some((n) => n.startsWith('SQL'));
       log(`${title}: service ${sOn.counted}/${sOff.counted}/${sConflict.counted} statements (enable/disable/conflict), floor ${fOn.counted}/${fOff.counted}/${fConflict.counted}; SQL ${sameSql ? 'identical' : 'DIFFERS'}`);
       for (const note of notes) log(`  ${note}`);
-      const figures = await rounds(targets, db.postmasterPid, async (target, phase) => (await runToggles(target, phase === 'warmup' ? 'warmup' : `r${phase}`, toggleIds, phase === 'warmup' ? OPTIONS.warmupSec : OPTIONS.durationSec, false)).load);
+      const figures = await rounds([service, floor, same, three], db.postmasterPid, async (target, phase) => (await runToggles(target, phase === 'warmup' ? 'warmup' : `r${phase}`, toggleIds, phase === 'warmup' ? OPTIONS.warmupSec : OPTIONS.durationSec, false)).load);
       const result: ScenarioResult = {
         id: 'd',
         title,
         connections: OPTIONS.toggleConnections,
         serviceStatements: `${sOn.counted}/${sOff.counted}`,
-        floorStatements: `${fOn.counted}/${fOff.counted}`,
+        floorStatements: `${lean.minimal} (same-SQL ${fOn.counted}/${fOff.counted}, three ${lean.three})`,
         sameSql,
         sameJson: !notes.some((n) => n.startsWith('JSON')),
         responseBytes: sOn.response.text.length,
-        target: 0.7,
+        target: null,
+        refTargets: { same: 0.8, three: 0.5 },
         rounds: figures,
         summary: summarize(figures),
         notes,
@@ -423,7 +560,7 @@ async function main(): Promise<void> {
 
       // Shared expectedVersion: every in-flight request names the version last seen, so all but one conflict.
       const conflictId = reserved[2]!;
-      for (const target of targets) {
+      for (const target of [service, same]) {
         const { summary } = await runToggles(target, 'conflict', [conflictId], OPTIONS.conflictSec, true);
         log(`(d) shared expectedVersion on ${target.name}: ${summary.ok} toggled, ${summary.conflicts} VERSION_CONFLICT, other errors ${JSON.stringify(summary.otherErrors)}`);
       }
@@ -473,6 +610,7 @@ async function main(): Promise<void> {
       const read = (id: string) => (target: Target) => runLoad({ url: target.child.url, connections: OPTIONS.connections, durationSec: OPTIONS.profileSec, token, body: readBodies.get(id)! });
       const plans: Array<{ id: string; title: string; targets: Target[]; load: (target: Target) => Promise<LoadResult> }> = [];
       if (wanted('a')) plans.push({ id: 'a', title: '(a) connectors(first: 50)', targets: [service, floor], load: read('a') });
+      if (wanted('a')) plans.push({ id: 'a', title: '(a) connectors(first: 50)', targets: [peer], load: (target) => runLoad({ url: target.child.url, connections: OPTIONS.connections, durationSec: OPTIONS.profileSec, token, body: JSON.stringify({ query: PEER_LIST_QUERY }) }) });
       if (wanted('c1')) plans.push({ id: 'c1', title: '(c) _entities × 1 (the fixed cost of a request)', targets: [service], load: read('c1') });
       if (wanted('c100')) plans.push({ id: 'c100', title: '(c) _entities × 100', targets: [service, floor], load: read('c100') });
       if (wanted('d')) plans.push({ id: 'd', title: '(d) toggleConnector', targets: [service, floor], load: async (target) => (await runToggles(target, 'profile', toggleIds, OPTIONS.profileSec, false)).load });
@@ -489,10 +627,11 @@ async function main(): Promise<void> {
         }
       }
     }
+    await runRead(reads.find((r) => r.id === 'c100t')!);
   } finally {
     await client.end();
     await serviceChild.stop();
-    await floorChild.stop();
+    for (const child of children) await child.child.stop();
     await db.stop();
   }
 

@@ -33,6 +33,13 @@ const SELECTION = CONNECTOR_FIELDS.join(' ');
 export const LIST_QUERY = `query BenchConnectors { connectors(first: 50) { nodes { ${SELECTION} } pageInfo { hasNextPage endCursor } } }`;
 export const LIST_FIRST = 50;
 
+/**
+ * (a) as PostGraphile v4 names it (bench/postgraphile.ts): the same page of the same view of the
+ * table (visible, not deleted, newest first), the same 20 columns (metrics is its jsonb column
+ * whole, which holds exactly the 3 leaves) and the same pageInfo.
+ */
+export const PEER_LIST_QUERY = `query BenchConnectors { allConnectors(first: 50, orderBy: ID_DESC) { nodes { ${CONNECTOR_FIELDS.map((f) => (f.startsWith('metrics') ? 'metrics' : f)).join(' ')} } pageInfo { hasNextPage endCursor } } }`;
+
 /** (b) One connector by id. */
 export const BY_ID_QUERY = `query BenchConnector($id: ID!) { connector(id: $id) { ${SELECTION} } }`;
 
