@@ -217,14 +217,23 @@ test('create from the catalog, test, enable, HEALTHY, one-click disable with a r
   await page.selectOption('#filter-status', '');
   await page.waitForSelector(row);
 
-  // One click: Disable on the row, a reason, and the run state settles at STOPPED.
+  // One click: Disable on the row, a reason, and the run state moves through STOPPING to STOPPED.
+  // A run is in flight when it is pressed: the upstream answers slowly and a sync was asked for.
+  upstream.delayMs = 4000;
+  await api('mutation($id: ID!) { syncConnector(id: $id) { id } }', { id: connectorId }, adminToken);
+  const inFlight = Date.now() + 20_000;
+  while (!(upstream.inFlight > 0 && (await api('query($id: ID!) { connector(id: $id) { ingestionRuns(first: 1) { status } } }', { id: connectorId }, adminToken)).connector.ingestionRuns[0]?.status === 'RUNNING')) {
+    if (Date.now() > inFlight) throw new Error('no run in flight');
+    await page.waitForTimeout(100);
+  }
   await page.click(`${row} button:has-text("Disable")`);
   expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.activeElement?.id)).toBe('toggle-reason');
   await page.fill('#toggle-reason', 'duplicate flood from the upstream');
   await page.keyboard.press('Tab');
   await page.keyboard.press('Enter');
   await page.waitForSelector('.dialog .progress .run-stopped');
-  expect(await page.textContent('.dialog .progress')).toMatch(/stopped/);
+  expect(await page.textContent('.dialog .progress')).toMatch(/^Run state: running → stopping → stopped$/);
+  upstream.delayMs = 0;
   await page.click('.dialog button:has-text("Close")');
   await page.waitForSelector(`${row} .badge-paused`);
   await page.waitForSelector(`${row} button:has-text("Enable")`);
