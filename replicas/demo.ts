@@ -164,13 +164,16 @@ async function seed(gql: ReturnType<typeof graphqlClient>, twelve: Twelve): Prom
   return seeded;
 }
 
-function printBanner(service: Service, token: string, seeded: Seeded[], siem: Seeded): void {
+function printBanner(service: Service, config: AppConfig, token: string, seeded: Seeded[], siem: Seeded): void {
   const url = `${service.url}/graphql`;
   say();
   say('Twelve connectors in tenant "demo" (created, tested, then enabled through the GraphQL API):');
   for (const s of seeded) say(`  ${s.type.padEnd(12)} ${s.name.padEnd(34)} ${s.provider.padEnd(18)} ${s.id}  ${s.detail}`);
   say();
   say(`GraphiQL:  ${url}`);
+  if (config.http.console) {
+    say(`Console:   ${service.url}/console${config.http.consoleDevSignIn ? ' ("Sign in for development": tenant demo, role admin), or paste the token below' : ' (paste the token below)'}`);
+  }
   say(`Token (admin, tenant "demo", 8 hours): ${token}`);
   say('In GraphiQL, open the Headers tab and paste:');
   say(`  { "Authorization": "Bearer ${token}" }`);
@@ -335,7 +338,7 @@ async function main(): Promise<void> {
   const gql = graphqlClient(`${service.url}/graphql`, token);
   const seeded = await seed(gql, twelve);
   const siem = seeded[twelve.upstreams.indexOf(twelve.get(twelve.siem.key))]!;
-  printBanner(service, token, seeded, siem);
+  printBanner(service, config, token, seeded, siem);
 
   let floodOn = false;
   const stopWatching = watch(gql, siem.id, () => {

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const service = await startService(config, logger);
   const devSecret = !config.auth.jwtSecret && !config.auth.jwksUrl && resolveJwtSecret(config);
   logger.info(
-    { url: `${service.url}/graphql`, ms: Date.now() - started, database: config.databaseUrl ? 'external' : 'embedded', auth: devSecret ? 'development secret in DATA_DIR' : 'configured' },
+    { url: `${service.url}/graphql`, console: config.http.console ? `${service.url}/console` : undefined, ms: Date.now() - started, database: config.databaseUrl ? 'external' : 'embedded', auth: devSecret ? 'development secret in DATA_DIR' : 'configured' },
     `connector subgraph ready: open ${service.url}/graphql (get a token with: npm run token -- --tenant t1 --role admin)`,
   );
 
