@@ -69,6 +69,19 @@ test('prints a working token and URL, seeds twelve ingesting connectors, the flo
   expect(output).toMatch(/mutation Toggle \{\n\s+toggleConnector\(id: "cnn_\w+", enabled: true/);
   expect(output.match(/test passed: 4\/4 steps/g)).toHaveLength(12);
 
+  // The operator console, served from dist/ by a real development process (docs/console.md): the
+  // page and every asset answer, and its development sign-in mints a token the API accepts.
+  const [, consoleUrl] = await waitForOutput(/Console:\s+(http:\/\/\S+\/console) \("Sign in for development"/, 5_000);
+  const page = await (await fetch(consoleUrl!)).text();
+  const assets = [...page.matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+  expect(assets).toHaveLength(5);
+  for (const asset of assets) expect([asset, (await fetch(new URL(asset, consoleUrl!))).status]).toEqual([asset, 200]);
+  const minted = await fetch(`${consoleUrl}/dev-token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo', role: 'viewer' }) });
+  expect(minted.status).toBe(200);
+  const viewerToken = ((await minted.json()) as { token: string }).token;
+  const me = await fetch(url!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${viewerToken}` }, body: JSON.stringify({ query: '{ me { tenantId roles canWrite } connectors(first: 1) { totalCount } }' }) });
+  expect(((await me.json()) as { data: unknown }).data).toEqual({ me: { tenantId: 'demo', roles: ['viewer'], canWrite: false }, connectors: { totalCount: 12 } });
+
   const gql = async (query: string, variables: Record<string, unknown> = {}) => {
     const response = await fetch(url!, {
       method: 'POST',
