@@ -258,6 +258,9 @@ test('create from the catalog, test, enable, HEALTHY, one-click disable with a r
   expect((await api('query($id: ID!) { connector(id: $id) { enabled } }', { id: connectorId }, adminToken)).connector.enabled).toBe(false);
 
   // Bulk: two selected, one switch with one reason (toggleConnectors); one was already off.
+  await page.check('input[aria-label="Select every threat intel connector"]');
+  expect(await page.isChecked('input[aria-label="Select AlienVault OTX pulses"]')).toBe(true);
+  await page.uncheck('input[aria-label="Select every threat intel connector"]');
   await page.check('input[aria-label="Select Legacy CMDB export"]');
   await page.check('input[aria-label="Select Partner IOC feed (staging)"]');
   await page.click('button:has-text("Disable selected")');

@@ -360,7 +360,9 @@
           <h2 id=${'group-' + group.type}>${label(group.type)} (${group.nodes.length})</h2>
           <table>
             <thead><tr>
-              ${me.canWrite ? html`<th scope="col"><span class="visually-hidden">Select</span></th>` : null}
+              ${me.canWrite ? html`<th scope="col"><input type="checkbox" aria-label=${'Select every ' + label(group.type) + ' connector'}
+                checked=${group.nodes.every(function (n) { return selected[n.id]; })}
+                onChange=${function (ev) { var next = Object.assign({}, selected); group.nodes.forEach(function (n) { if (ev.target.checked) next[n.id] = true; else delete next[n.id]; }); setSelected(next); }} /></th>` : null}
               <th scope="col">Connector</th><th scope="col">Provider</th><th scope="col">Health</th><th scope="col">Run state</th>
               <th scope="col">Last sync</th><th scope="col">Records (24 h)</th><th scope="col">Duplicates (last run)</th>
               <th scope="col">Last error</th><th scope="col">Next rotation due</th>
