@@ -298,6 +298,7 @@
     var _t = useState(null), toggling = _t[0], setToggling = _t[1];
     var _k = useState(null), bulk = _k[0], setBulk = _k[1];
     var _u = useState(null), updated = _u[0], setUpdated = _u[1];
+    var _g = useState(''), tagDraft = _g[0], setTagDraft = _g[1];
 
     var load = useCallback(function () {
       var f = {};
@@ -327,6 +328,8 @@
     }, [props.token]);
 
     function set(key) { return function (ev) { var next = Object.assign({}, filter); next[key] = ev.target.value; setFilter(next); }; }
+    // The tag applies on Enter or blur, not on every keystroke.
+    function applyTag() { if (tagDraft.trim() !== filter.tag.trim()) setFilter(Object.assign({}, filter, { tag: tagDraft })); }
 
     var nodes = data ? data.nodes : [];
     var groups = TYPES.map(function (type) { return { type: type, nodes: nodes.filter(function (n) { return n.type === type; }) }; }).filter(function (g) { return g.nodes.length; });
@@ -338,13 +341,14 @@
       ${data ? html`<p class="summary">${data.summary.total} connectors, ${data.summary.enabled} enabled:
         ${data.summary.byStatus.filter(function (s) { return s.count; }).map(function (s) { return html`<span key=${s.status} class="summary-item"><${Badge} status=${s.status} /> ${s.count}</span>`; })}
         <span class="updated">refreshed ${updated ? updated.toLocaleTimeString() : ''}, every ${REFRESH_MS / 1000} s</span></p>` : html`<p>Loading…</p>`}
-      <form class="filters" onSubmit=${function (ev) { ev.preventDefault(); load(); }} aria-label="Filters">
+      <form class="filters" onSubmit=${function (ev) { ev.preventDefault(); if (tagDraft.trim() !== filter.tag.trim()) applyTag(); else load(); }} aria-label="Filters">
         <div><label for="filter-type">Type</label>
           <select id="filter-type" value=${filter.type} onChange=${set('type')}><option value="">any</option>${TYPES.map(function (t) { return html`<option key=${t} value=${t}>${label(t)}</option>`; })}</select></div>
         <div><label for="filter-provider">Provider</label>
           <select id="filter-provider" value=${filter.provider} onChange=${set('provider')}><option value="">any</option>${providers.map(function (p) { return html`<option key=${p.id} value=${p.id}>${p.name}</option>`; })}</select></div>
         <div><label for="filter-tag">Tag</label>
-          <input id="filter-tag" type="text" value=${filter.tag} onChange=${set('tag')} /></div>
+          <input id="filter-tag" type="text" value=${tagDraft} aria-describedby="filter-tag-hint" onInput=${function (ev) { setTagDraft(ev.target.value); }} onBlur=${applyTag} />
+          <small id="filter-tag-hint" class="visually-hidden">Applied on Enter or when you leave the field</small></div>
         <div><label for="filter-status">Health</label>
           <select id="filter-status" value=${filter.status} onChange=${set('status')}><option value="">any</option>${STATUSES.map(function (s) { return html`<option key=${s} value=${s}>${label(s)}</option>`; })}</select></div>
       </form>
