@@ -23,8 +23,11 @@ import {
   isObjectType,
   getNamedType,
   getNullableType,
+  Kind,
+  visit,
   type DocumentNode,
   type GraphQLObjectType,
+  type OperationDefinitionNode,
   type GraphQLSchema,
   type ValidationContext,
   type ValidationRule,
@@ -160,8 +163,7 @@ interface CostContext {
  */
 function costEstimator(schema: GraphQLSchema, limits: QueryLimits): ComplexityEstimator {
   const introspection = introspectionListSizes(schema);
-  const entityType = schema.getType('_Entity');
-  const entityTypes = new Set(entityType instanceof GraphQLUnionType ? entityType.getTypes().map((t) => t.name) : []);
+  const entityTypes = entityTypesOf(schema);
   return ({ type, field, args, childComplexity, context }) => {
     if (isLeafType(getNamedType(field.type))) return type.name.startsWith('__') ? 0 : 1;
     let times = 1;
@@ -184,6 +186,39 @@ function costEstimator(schema: GraphQLSchema, limits: QueryLimits): ComplexityEs
   };
 }
 
+function entityTypesOf(schema: GraphQLSchema): Set<string> {
+  const entityType = schema.getType('_Entity');
+  return new Set(entityType instanceof GraphQLUnionType ? entityType.getTypes().map((t) => t.name) : []);
+}
+
+/**
+ * The operation's variables when each is used only as the `representations` of a root `_entities`
+ * field (no variables: an empty list); null when any variable is used anywhere else. Per operation node.
+ */
+function entityOnlyVariables(operation: OperationDefinitionNode): string[] | null {
+  let names = entityVariables.get(operation);
+  if (names === undefined) {
+    const declared = (operation.variableDefinitions ?? []).map((d) => d.variable.name.value);
+    const asRepresentations = new Set<string>();
+    for (const selection of operation.selectionSet.selections) {
+      if (selection.kind !== Kind.FIELD || selection.name.value !== '_entities') continue;
+      for (const arg of selection.arguments ?? []) if (arg.name.value === 'representations' && arg.value.kind === Kind.VARIABLE) asRepresentations.add(arg.value.name.value);
+    }
+    // Every use of each variable, anywhere in the operation, must be one of those arguments.
+    let uses = 0;
+    visit(operation, { Variable: () => void uses++ });
+    const expected = declared.length + [...operation.selectionSet.selections].reduce(
+      (n, s) => n + (s.kind === Kind.FIELD && s.name.value === '_entities' ? (s.arguments ?? []).filter((a) => a.name.value === 'representations' && a.value.kind === Kind.VARIABLE).length : 0),
+      0,
+    );
+    names = declared.every((name) => asRepresentations.has(name)) && uses === expected ? declared : null;
+    entityVariables.set(operation, names);
+  }
+  return names;
+}
+
+const entityVariables = new WeakMap<OperationDefinitionNode, string[] | null>();
+
 /** The estimated cost of each request that passed the limits, for admission (admission.ts). */
 const costs = new WeakMap<object, number>();
 
@@ -196,18 +231,24 @@ export function estimatedCost(requestContext: object): number | undefined {
  * strings PostgreSQL can store, and the estimated cost with the `_entities` representations.
  */
 export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
-  const constantCosts = new WeakMap<DocumentNode, Map<string, number>>();
-  let estimator: { schema: GraphQLSchema; estimate: ComplexityEstimator } | undefined;
+  const knownCosts = new WeakMap<DocumentNode, Map<string, number>>();
+  let estimator: { schema: GraphQLSchema; estimate: ComplexityEstimator; entityTypes: Set<string> } | undefined;
   /** Checks the operation and returns its estimated cost; throws AppError when it is refused. */
   const measure = ({ schema, document, operation, operationName, request }: GraphQLRequestContextDidResolveOperation<BaseContext>): number => {
     if (operation?.operation === 'subscription') throw new AppError('SUBSCRIPTIONS_NOT_SUPPORTED', 'this subgraph has no subscriptions: send a query or a mutation');
     checkInput(document, request.variables);
-    if (estimator?.schema !== schema) estimator = { schema, estimate: costEstimator(schema, limits) };
-    // Without variables the cost is the document's own: computed once per parsed document (Apollo
-    // keeps those), not on every request of a repeated query.
-    const constant = !operation?.variableDefinitions?.length;
-    const known = constant ? constantCosts.get(document)?.get(operationName ?? '') : undefined;
-    if (known !== undefined) return known;
+    if (estimator?.schema !== schema) estimator = { schema, estimate: costEstimator(schema, limits), entityTypes: entityTypesOf(schema) };
+    // A repeated document's cost is computed once (Apollo keeps parsed documents): without variables
+    // it is the document's own; when its only variables are `_entities` representations (what a
+    // gateway sends) it depends on how many there are, and each request's are still checked.
+    const representations = operation ? entityOnlyVariables(operation) : null;
+    const lists = representations?.map((name) => request.variables?.[name]);
+    const key = lists?.every(Array.isArray) ? `${operationName ?? ''}|${lists.map((list) => (list as unknown[]).length).join(',')}` : null;
+    const known = key !== null ? knownCosts.get(document)?.get(key) : undefined;
+    if (known !== undefined) {
+      for (const name of representations!) checkRepresentations(request.variables?.[name], estimator.entityTypes, limits);
+      return known;
+    }
     let cost: number;
     try {
       const context: CostContext = { representations: 0 };
@@ -218,10 +259,10 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
       throw AppError.badInput(error instanceof Error ? error.message : 'the variables are not valid');
     }
     if (cost > limits.maxCost) throw tooComplex('the estimated cost', cost, 'maxCost', limits);
-    if (constant) {
-      let byName = constantCosts.get(document);
-      if (!byName) constantCosts.set(document, (byName = new Map()));
-      byName.set(operationName ?? '', cost);
+    if (key !== null) {
+      let byKey = knownCosts.get(document);
+      if (!byKey) knownCosts.set(document, (byKey = new Map()));
+      if (byKey.size < 100) byKey.set(key, cost);
     }
     return cost;
   };
