@@ -52,8 +52,12 @@ function checkLiteral(node: ValueNode, path: string, depth: number): void {
   }
 }
 
+/** Documents whose literals passed: Apollo keeps parsed documents, so a repeated one is walked once. */
+const checkedDocuments = new WeakSet<DocumentNode>();
+
 export function checkInput(document: DocumentNode, variables: Record<string, unknown> | undefined): void {
   for (const [name, value] of Object.entries(variables ?? {})) checkValue(value, `$${name}`, 0);
+  if (checkedDocuments.has(document)) return;
   visit(document, {
     Field(field) {
       for (const arg of field.arguments ?? []) checkLiteral(arg.value, `${field.name.value}.${arg.name.value}`, 0);
@@ -62,4 +66,5 @@ export function checkInput(document: DocumentNode, variables: Record<string, unk
       if (definition.defaultValue) checkLiteral(definition.defaultValue, `$${definition.variable.name.value}`, 0);
     },
   });
+  checkedDocuments.add(document);
 }
