@@ -25,13 +25,7 @@ export interface LatestPerParentQuery {
 export function createLatestPerParent<T extends ObjectLiteral>(dataSource: DataSource, target: EntityTarget<T>, parentOf: (row: T) => string) {
   const hydrate = createHydrator(dataSource, target);
   return async (q: LatestPerParentQuery): Promise<Map<string, T[]>> => {
-    const { sql, alias } = q;
-    const where = [...q.where, `${alias}.${q.parentColumn} = k.id`];
-    const rows: Record<string, unknown>[] = await dataSource.query(
-      `SELECT ${columnList(dataSource, target, alias)} FROM unnest(${sql.param(q.parentIds)}::text[]) AS k(id)
-       CROSS JOIN LATERAL (SELECT * FROM ${q.table} ${alias} WHERE ${where.join(' AND ')} ORDER BY ${alias}.id ${q.order ?? 'DESC'} LIMIT ${sql.param(q.limit)}) ${alias}`,
-      sql.values,
-    );
+    const rows = await latestRows(dataSource, q, columnList(dataSource, target, q.alias));
     const byParent = new Map<string, T[]>(q.parentIds.map((id) => [id, []]));
     for (const row of rows) {
       const child = hydrate(row);
@@ -39,4 +33,26 @@ export function createLatestPerParent<T extends ObjectLiteral>(dataSource: DataS
     }
     return byParent;
   };
+}
+
+/**
+ * The same statement with a select list of the caller's (`columns`, for the alias) and each raw
+ * row mapped by `map`: for reads that project the fields a request selected instead of hydrating
+ * every column into an entity.
+ */
+export async function latestPerParentMapped<R>(dataSource: DataSource, q: LatestPerParentQuery, columns: string, map: (row: Record<string, unknown>) => R): Promise<Map<string, R[]>> {
+  const rows = await latestRows(dataSource, q, `k.id AS "k__parent", ${columns}`);
+  const byParent = new Map<string, R[]>(q.parentIds.map((id) => [id, []]));
+  for (const row of rows) byParent.get(row.k__parent as string)?.push(map(row));
+  return byParent;
+}
+
+function latestRows(dataSource: DataSource, q: LatestPerParentQuery, select: string): Promise<Record<string, unknown>[]> {
+  const { sql, alias } = q;
+  const where = [...q.where, `${alias}.${q.parentColumn} = k.id`];
+  return dataSource.query(
+    `SELECT ${select} FROM unnest(${sql.param(q.parentIds)}::text[]) AS k(id)
+       CROSS JOIN LATERAL (SELECT * FROM ${q.table} ${alias} WHERE ${where.join(' AND ')} ORDER BY ${alias}.id ${q.order ?? 'DESC'} LIMIT ${sql.param(q.limit)}) ${alias}`,
+    sql.values,
+  );
 }

@@ -1,13 +1,18 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Caller, Requires, type CallerContext } from '../../graphql/access.js';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { page } from '../../graphql/pagination.js';
-import { toConnector } from '../connectors/connector.mapper.js';
+import { projectionOf } from '../../graphql/selection.js';
 import { ConnectorConnection } from '../connectors/connector.type.js';
 import { toApiKey } from './api-key.mapper.js';
 import { ApiKey } from './api-key.type.js';
 import { toApplication } from './application.mapper.js';
 import { Application, ApplicationConnection } from './application.type.js';
+
+/** The Connector fields of a page's nodes and edges; rows come mapped (connector.projection.ts). */
+const PAGE = [['nodes'], ['edges', 'node']] as const;
+const same = <T>(row: T): T => row;
 
 @Resolver(() => Application)
 export class ApplicationResolver {
@@ -72,9 +77,10 @@ export class ApplicationResolver {
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Caller('viewer') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<ConnectorConnection> {
     const { principal } = rc;
-    const rows = await ctx.loaders.applicationConnectors.load({ parentId: application.id, first, after });
-    return page(rows, first, after, toConnector, Object.assign(new ConnectorConnection(), { countTotal: () => ctx.services.connectors.countForApplication(principal, application.id) }));
+    const rows = await ctx.loaders.applicationConnectors(projectionOf(info, PAGE)).load({ parentId: application.id, first, after });
+    return page(rows, first, after, same, Object.assign(new ConnectorConnection(), { countTotal: () => ctx.services.connectors.countForApplication(principal, application.id) }));
   }
 }

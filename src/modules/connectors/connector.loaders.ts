@@ -1,6 +1,6 @@
 import type DataLoader from 'dataloader';
 import type { Principal } from '../../auth/principal.js';
-import { byIdLoader, pageLoader } from '../../graphql/batch.js';
+import { byIdLoader, pageLoader, type PageKey } from '../../graphql/batch.js';
 import { FULL_PROJECTION, type ConnectorProjection } from './connector.projection.js';
 import type { ConnectorService } from './connector.service.js';
 import type { Connector } from './connector.type.js';
@@ -33,10 +33,24 @@ function projectedLoader(service: ConnectorService, principal: Principal): Conne
   };
 }
 
+/** An application's first page of connectors with a projection's fields; one statement per projection and page. */
+function applicationConnectorsLoader(service: ConnectorService, principal: Principal) {
+  const loaders = new Map<string, DataLoader<PageKey, Connector[], string>>();
+  return (projection: ConnectorProjection = FULL_PROJECTION): DataLoader<PageKey, Connector[], string> => {
+    let loader = loaders.get(projection.key);
+    if (!loader) {
+      loader = pageLoader((ids, first, after) => service.listForApplications(principal, ids, first, after, projection));
+      loader.name = 'applicationConnectors';
+      loaders.set(projection.key, loader);
+    }
+    return loader;
+  };
+}
+
 /** Per-request, tenant-scoped: the principal is fixed when the loaders are made. */
 export function createConnectorLoaders(service: ConnectorService, principal: Principal) {
   return {
     connector: projectedLoader(service, principal),
-    applicationConnectors: pageLoader((ids, first, after) => service.listForApplications(principal, ids, first, after)),
+    applicationConnectors: applicationConnectorsLoader(service, principal),
   };
 }

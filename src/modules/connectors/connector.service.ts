@@ -5,7 +5,7 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import type { Principal } from '../../auth/principal.js';
 import { isAdmin } from '../../auth/principal.js';
 import { columnList, createHydrator } from '../../db/hydrate.js';
-import { createLatestPerParent } from '../../db/latest-per-parent.js';
+import { latestPerParentMapped } from '../../db/latest-per-parent.js';
 import { newId } from '../../db/ids.js';
 import { operationalSettings } from '../../adapters/operations.js';
 import type { SecretVersionInfo } from '../../secrets/contract.js';
@@ -129,7 +129,6 @@ interface ScopeFields {
 export class ConnectorService {
   private readonly hydrate;
   private readonly columns: string;
-  private readonly perApplication;
   /** Entity property → column, and the jsonb properties (sent as JSON text). */
   private readonly columnOf: Map<string, string>;
   private readonly jsonColumns: Set<string>;
@@ -148,7 +147,6 @@ export class ConnectorService {
     private readonly logger: Logger,
   ) {
     this.hydrate = createHydrator(dataSource, ConnectorEntity);
-    this.perApplication = createLatestPerParent(dataSource, ConnectorEntity, (c) => c.applicationId!);
     this.columns = columnList(dataSource, ConnectorEntity, 'c');
     const metadata = dataSource.getMetadata(ConnectorEntity);
     this.columnOf = new Map(metadata.columns.map((c) => [c.propertyName, c.databaseName]));
@@ -889,12 +887,19 @@ export class ConnectorService {
    * The first page of each application's connectors, one statement for all applications of a
    * request (`Application.connectors`).
    */
-  async listForApplications(principal: Principal, applicationIds: readonly string[], first: number, after: string | null): Promise<Map<string, ConnectorEntity[]>> {
+  async listForApplications(
+    principal: Principal,
+    applicationIds: readonly string[],
+    first: number,
+    after: string | null,
+    projection: ConnectorProjection = FULL_PROJECTION,
+  ): Promise<Map<string, Connector[]>> {
     checkFirst(first, CONNECTOR_PAGE_MAX);
     const sql = new SqlParams();
     const where = [connectorVisibility(principal, 'c', sql), 'NOT c.is_deleted'];
     if (after) where.push(`c.id < ${sql.param(decodeCursor(after))}`);
-    return this.perApplication({ table: 'connectors', alias: 'c', parentColumn: 'application_id', parentIds: applicationIds, where, sql, limit: first + 1 });
+    const query = { table: 'connectors', alias: 'c', parentColumn: 'application_id', parentIds: applicationIds, where, sql, limit: first + 1 };
+    return latestPerParentMapped(this.dataSource, query, projection.columns, projection.map);
   }
 
 
