@@ -17,6 +17,24 @@ export interface JobLoopOptions<T> {
   maxBackoffMs?: number;
   /** How long `stop()` waits for jobs in flight. */
   stopTimeoutMs?: number;
+  /** Takes up to `batchSize` due jobs (default: pg-boss's `fetch`). */
+  fetch?: (batchSize: number, db: PgBoss.Db) => Promise<PgBoss.Job<T>[]>;
+  /** Leases: renewed for the jobs in flight, lapsed ones swept back to the queue, both every `everyMs`. */
+  lease?: {
+    everyMs: number;
+    renew(ids: string[]): Promise<void>;
+    sweep(): Promise<number>;
+    /** Puts a job back, due again in `delaySec`, without counting a retry (a handler threw `JobDeferred`). */
+    defer(id: string, delaySec: number): Promise<void>;
+  };
+}
+
+/** Thrown by a handler that cannot run its job here now (e.g. its upstream host is busy): the job goes back, due in `delaySec`. */
+export class JobDeferred extends Error {
+  override name = 'JobDeferred';
+  constructor(readonly delaySec: number, reason: string) {
+    super(reason);
+  }
 }
 
 /**
@@ -24,12 +42,17 @@ export interface JobLoopOptions<T> {
  * (pg-boss 10 settles jobs there without awaiting, so a database going away mid-job ends the
  * process on an unhandled rejection). Every settlement is awaited; one that fails because
  * PostgreSQL is unreachable is logged and retried until the job would expire anyway (pg-boss then
- * retries the job itself). The loop fetches again at once after a full batch, waits the polling
- * interval only when the queue ran dry, backs off while PostgreSQL is unreachable, and stops by
- * waiting (bounded) for the jobs in flight.
+ * retries the job itself). The loop fetches again as soon as a quarter of its slots are free (so a
+ * slow job holds its own slot and nothing else), waits the polling interval only when the queue ran
+ * dry, backs off while PostgreSQL is unreachable, and stops by waiting (bounded) for the jobs in
+ * flight. With `lease`, the jobs in flight have their lease renewed and the queue's lapsed leases
+ * (a dead process's jobs) are put back, every `lease.everyMs`.
  */
 export class JobLoop<T = unknown> {
   private readonly active = new Set<Promise<void>>();
+  /** Ids of the jobs in flight, for lease renewals. */
+  private readonly activeIds = new Set<string>();
+  private leaseTimer: NodeJS.Timeout | null = null;
   private readonly stopController = new AbortController();
   private loop: Promise<void> | null = null;
   private readonly stopped: Promise<void>;
@@ -57,15 +80,40 @@ export class JobLoop<T = unknown> {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    if (this.loop) return;
+    this.loop = this.run();
+    const lease = this.options.lease;
+    if (lease) {
+      this.leaseTimer = setInterval(() => void this.tendLeases(), lease.everyMs);
+      this.leaseTimer.unref();
+    }
+  }
+
+  private tending = false;
+
+  /** Renews the leases of the jobs in flight, then puts lapsed ones of the queue back; never throws. */
+  private async tendLeases(): Promise<void> {
+    const lease = this.options.lease;
+    if (!lease || this.tending || this.stopping) return;
+    this.tending = true;
+    try {
+      if (this.activeIds.size) await lease.renew([...this.activeIds]);
+      await lease.sweep();
+    } catch (error) {
+      this.options.logger.debug({ queue: this.options.queue, err: error instanceof Error ? error.message : String(error) }, 'job queue: could not tend leases; next time');
+    } finally {
+      this.tending = false;
+    }
   }
 
   private async run(): Promise<void> {
     const { queue, concurrency, pollingIntervalMs, logger } = this.options;
+    // Fetch when this many slots are free: one fetch per job would cost a transaction each.
+    const minBatch = Math.max(1, Math.floor(concurrency / 4));
     let failures = 0;
     while (!this.stopping) {
       try {
-        if (this.active.size >= concurrency) {
+        if (this.active.size > concurrency - minBatch) {
           await Promise.race([...this.active, this.stopped]);
           continue;
         }
@@ -106,7 +154,12 @@ export class JobLoop<T = unknown> {
         }
       },
     };
-    const jobs = await this.options.boss.fetch<T>(this.options.queue, { batchSize, db });
+    let jobs: PgBoss.Job<T>[] | null = null;
+    try {
+      jobs = this.options.fetch ? await this.options.fetch(batchSize, db) : await this.options.boss.fetch<T>(this.options.queue, { batchSize, db });
+    } catch (error) {
+      failure ??= error;
+    }
     if (failure) {
       if (isDatabaseUnavailable(failure)) return 'unreachable';
       // e.g. a stately queue's unique index when a key's next job is due while its current one runs
@@ -117,7 +170,11 @@ export class JobLoop<T = unknown> {
   }
 
   private track(job: PgBoss.Job<T>): void {
-    const done: Promise<void> = this.execute(job).finally(() => this.active.delete(done));
+    this.activeIds.add(job.id);
+    const done: Promise<void> = this.execute(job).finally(() => {
+      this.active.delete(done);
+      this.activeIds.delete(job.id);
+    });
     this.active.add(done);
   }
 
@@ -129,6 +186,16 @@ export class JobLoop<T = unknown> {
     try {
       await traceJob(queue, job, () => this.options.handler(job));
     } catch (error) {
+      if (error instanceof JobDeferred && this.options.lease) {
+        logger.debug({ queue, jobId: job.id, delaySec: error.delaySec, reason: error.message }, 'job deferred');
+        try {
+          await this.options.lease.defer(job.id, error.delaySec);
+          return;
+        } catch (deferError) {
+          // Not put back: failing it lets the queue retry it.
+          error = deferError;
+        }
+      }
       failure = error instanceof Error ? { name: error.name, message: error.message } : { name: 'Error', message: String(error) };
       logger.warn({ queue, jobId: job.id, err: error }, 'job failed; the queue will retry it');
     }
@@ -166,6 +233,8 @@ export class JobLoop<T = unknown> {
   /** Stops fetching, then waits up to `stopTimeoutMs` for the jobs in flight to end and settle. */
   async stop(): Promise<void> {
     this.stopController.abort();
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leaseTimer = null;
     await this.loop;
     if (!this.active.size) return;
     let timer: NodeJS.Timeout | undefined;

@@ -13,10 +13,21 @@ export const QUEUES = {
   webhook: 'connector-webhook',
 } as const;
 
+/**
+ * Job priorities: the queue hands out due jobs by priority, then by the instant they became due.
+ * `urgent` is what a person (or a new connector) waits for: the first check and sync of a connector
+ * just enabled or created enabled, `syncConnector`, a cursor reset; it passes every overdue
+ * scheduled job, however long the backlog.
+ */
+export const PRIORITY = { scheduled: 0, urgent: 10 } as const;
+
 export interface JobQueueOptions {
   url: string;
   logger: Logger;
-  /** A job still active after this long is considered lost (worker crash) and retried. */
+  /**
+   * The lease of an active job: its worker renews it every third of this while the job runs; one not
+   * renewed for this long (its process died) is handed to another worker (docs/capacity.md).
+   */
   jobTimeoutSec: number;
   /** How often pg-boss looks for lost jobs. */
   maintenanceIntervalSec: number;
@@ -32,7 +43,7 @@ export class JobQueue {
   constructor(private readonly options: JobQueueOptions) {
     this.pollingIntervalMs = options.pollingIntervalMs;
     this.boss = new PgBoss({
-      connectionString: options.url,
+      connectionString: asyncCommit(options.url),
       schema: 'pgboss',
       max: 4,
       application_name: 'connector-subgraph-jobs',
@@ -51,7 +62,93 @@ export class JobQueue {
    * fetch/complete/fail (never `boss.work()`); start it with `start()`, end it with `stop()`.
    */
   loop<T>(queue: string, concurrency: number, handler: (job: PgBoss.Job<T>) => Promise<void>): JobLoop<T> {
-    return new JobLoop<T>({ boss: this.boss, queue, concurrency, pollingIntervalMs: this.pollingIntervalMs, logger: this.options.logger, handler });
+    const stately = STATELY.has(queue);
+    return new JobLoop<T>({
+      boss: this.boss,
+      queue,
+      concurrency,
+      pollingIntervalMs: this.pollingIntervalMs,
+      logger: this.options.logger,
+      handler,
+      fetch: (batchSize, db) => this.fetchDue<T>(queue, batchSize, stately, db),
+      lease: {
+        everyMs: Math.max(1000, Math.floor((this.options.jobTimeoutSec * 1000) / 3)),
+        renew: (ids) => this.renew(queue, ids),
+        sweep: () => this.sweepLapsed(queue),
+        defer: (id, delaySec) => this.defer(queue, id, delaySec),
+      },
+    });
+  }
+
+  /**
+   * Up to `batchSize` due jobs, made active: by priority, then oldest due first (`start_after`, through
+   * the `job_fetch_due` index, so a fetch reads about as many index entries as it takes however long
+   * the backlog). On a stately queue, a key whose job is active is skipped (pg-boss's own fetch
+   * would fail the whole batch on the unique index and take nothing).
+   */
+  private async fetchDue<T>(queue: string, batchSize: number, stately: boolean, db: PgBoss.Db): Promise<PgBoss.Job<T>[]> {
+    const skipActive = stately
+      ? `AND NOT EXISTS (SELECT 1 FROM pgboss.job a WHERE a.name = $1 AND a.state = 'active' AND a.policy = 'stately' AND COALESCE(a.singleton_key, '') = COALESCE(j.singleton_key, ''))`
+      : '';
+    const { rows } = await db.executeSql(
+      `WITH next AS (
+         SELECT j.id, j.singleton_key FROM pgboss.job j
+          WHERE j.name = $1 AND j.state < 'active' AND j.start_after < now() ${skipActive}
+          ORDER BY j.priority DESC, j.start_after, j.id
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED
+       ), grouped AS (
+         SELECT id, row_number() OVER (PARTITION BY CASE WHEN $3::bool THEN COALESCE(singleton_key, id::text) ELSE id::text END) AS n FROM next
+       )
+       UPDATE pgboss.job j SET state = 'active', started_on = now(),
+              retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
+         FROM grouped g
+        WHERE j.name = $1 AND j.id = g.id AND g.n = 1
+       RETURNING j.id, j.name, j.data, EXTRACT(epoch FROM j.expire_in) AS "expireInSeconds"`,
+      [queue, batchSize, stately],
+    );
+    return rows as PgBoss.Job<T>[];
+  }
+
+  /** Renews the lease of jobs this process runs: each expires a full lease from now. */
+  private async renew(queue: string, ids: string[]): Promise<void> {
+    await this.boss.getDb().executeSql(
+      `UPDATE pgboss.job SET expire_in = (now() - started_on) + make_interval(secs => $3) WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'active'`,
+      [queue, ids, this.options.jobTimeoutSec],
+    );
+  }
+
+  /**
+   * Active jobs whose lease lapsed (their process died, or lost the database for longer than a
+   * lease) go back to the queue at once, due now: any worker takes them at its next fetch. Within
+   * the retry limit; past it they fail (the maintenance's reconcile queues the connector again).
+   * One statement, so two processes sweeping at once cannot take a job twice or touch one renewed.
+   */
+  private async sweepLapsed(queue: string): Promise<number> {
+    const { rows } = await this.boss.getDb().executeSql(
+      `UPDATE pgboss.job j SET
+              state = CASE WHEN j.retry_count < j.retry_limit THEN 'retry'::pgboss.job_state ELSE 'failed'::pgboss.job_state END,
+              start_after = now(), completed_on = CASE WHEN j.retry_count < j.retry_limit THEN NULL ELSE now() END,
+              output = '{"value":{"message":"lease lapsed: the worker that held this job stopped renewing it"}}'::jsonb
+        WHERE j.name = $1 AND j.state = 'active' AND j.started_on + j.expire_in < now()
+          AND NOT EXISTS (SELECT 1 FROM pgboss.job r WHERE r.name = $1 AND r.state = 'retry' AND r.id <> j.id AND j.policy = 'stately' AND r.policy = 'stately'
+                            AND COALESCE(r.singleton_key, '') = COALESCE(j.singleton_key, ''))
+       RETURNING j.id`,
+      [queue],
+    );
+    if (rows.length) this.options.logger.warn({ queue, jobs: rows.length }, 'job queue: leases lapsed (a worker stopped); jobs handed to the next worker');
+    return rows.length;
+  }
+
+  /** A job put back without counting a retry: due again in `delaySec` (its upstream is busy here). */
+  private async defer(queue: string, id: string, delaySec: number): Promise<void> {
+    await this.boss.getDb().executeSql(
+      `UPDATE pgboss.job j SET state = 'retry', started_on = NULL, start_after = now() + make_interval(secs => $3)
+        WHERE j.name = $1 AND j.id = $2 AND j.state = 'active'
+          AND NOT EXISTS (SELECT 1 FROM pgboss.job r WHERE r.name = $1 AND r.state = 'retry' AND r.id <> j.id AND j.policy = 'stately' AND r.policy = 'stately'
+                            AND COALESCE(r.singleton_key, '') = COALESCE(j.singleton_key, ''))`,
+      [queue, id, delaySec],
+    );
   }
 
   async start(): Promise<void> {
@@ -59,12 +156,26 @@ export class JobQueue {
     await this.boss.start();
     const common = { expireInSeconds: this.options.jobTimeoutSec, retryLimit: 2, retryDelay: 1, retentionDays: 1 };
     await this.ensureQueue({ name: QUEUES.sync, policy: 'stately', ...common });
-    await this.ensureQueue({ name: QUEUES.health, policy: 'stately', ...common, expireInSeconds: 120 });
+    await this.ensureQueue({ name: QUEUES.health, policy: 'stately', ...common });
     await this.ensureQueue({ name: QUEUES.control, policy: 'standard', ...common });
     await this.ensureQueue({ name: QUEUES.maintenance, policy: 'singleton', ...common });
     // Deliveries schedule their own retries (notification.service.ts); the queue's retries cover a lost worker.
     await this.ensureQueue({ name: QUEUES.webhook, policy: 'standard', ...common, expireInSeconds: 120 });
+    await this.ensureFetchIndex();
     this.started = true;
+  }
+
+  /**
+   * The index of `fetchDue`'s order (pg-boss's own orders by creation and reads every due job per
+   * fetch). On the partitioned job table, so every queue's partition has it. Processes starting at
+   * once may race to create it: the loser's error is harmless.
+   */
+  private async ensureFetchIndex(): Promise<void> {
+    try {
+      await this.boss.getDb().executeSql(`CREATE INDEX IF NOT EXISTS job_fetch_due ON pgboss.job (name, priority DESC, start_after, id) WHERE state < 'active'`, []);
+    } catch (error) {
+      this.options.logger.debug({ err: error instanceof Error ? error.message : String(error) }, 'job queue: fetch index created elsewhere meanwhile');
+    }
   }
 
   /** Creates the queue, or brings an existing one's settings up to this process's configuration. */
@@ -90,6 +201,26 @@ export class JobQueue {
     this.started = false;
     // Our loops have stopped already; pg-boss has no workers of its own left to wait for.
     await this.boss.stop({ graceful: true, wait: true, timeout: 10_000 }).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'job queue did not stop cleanly'));
+  }
+}
+
+/** Queues with one job per key queued and one active (`stately`). */
+const STATELY = new Set<string>([QUEUES.sync, QUEUES.health]);
+
+/**
+ * pg-boss's own connections commit without waiting for the WAL flush: they only move job states
+ * (fetch, complete, fail, lease renewals) and send jobs outside our transactions. A PostgreSQL crash
+ * may lose the last such commits: a completed job then runs again (runs resume from their committed
+ * cursor, checks are idempotent) and a lost send is queued again by the maintenance's reconcile.
+ * Jobs sent inside our transactions use our connection and stay durable with them.
+ */
+function asyncCommit(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.searchParams.has('options')) parsed.searchParams.set('options', '-c synchronous_commit=off');
+    return parsed.toString();
+  } catch {
+    return url;
   }
 }
 
