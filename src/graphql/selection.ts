@@ -5,9 +5,18 @@ import { connectorProjection, type ConnectorProjection } from '../modules/connec
  * The columns and compiled mapper for the `Connector` fields a resolver's selection asks for, at
  * `paths` below it (default: the field's own object; `[['nodes'], ['edges', 'node']]` for a page).
  */
-export function projectionOf(info: GraphQLResolveInfo, paths: ReadonlyArray<readonly string[]> = [[]]): ConnectorProjection {
-  return connectorProjection(selectedFields(info, 'Connector', paths));
+export function projectionOf(info: GraphQLResolveInfo, paths: ReadonlyArray<readonly string[]> = OWN): ConnectorProjection {
+  // Per field node and paths: `_entities` asks once per reference, a list field once per request.
+  const node = info.fieldNodes[0]!;
+  let byPaths = projections.get(node);
+  if (!byPaths) projections.set(node, (byPaths = new Map()));
+  let projection = byPaths.get(paths);
+  if (!projection) byPaths.set(paths, (projection = connectorProjection(selectedFields(info, 'Connector', paths))));
+  return projection;
 }
+
+const OWN: ReadonlyArray<readonly string[]> = [[]];
+const projections = new WeakMap<FieldNode, Map<ReadonlyArray<readonly string[]>, ConnectorProjection>>();
 
 /**
  * The field names a resolver's selection asks of objects of type `typeName`, at `path` below the
