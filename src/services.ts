@@ -56,7 +56,7 @@ export function createServices(dataSource: DataSource, config: AppConfig, databa
   connectors.pipeline = {
     async onEnabled(m, connector) {
       await ingestion.onEnabled(m, connector);
-      await health.schedule(m, connector.id, 0);
+      await health.scheduleFirst(m, connector.id);
     },
     async onDisabled(m, connector) {
       await health.unschedule(m, connector.id);

@@ -83,12 +83,15 @@ function num(config: ConnectorConfig, key: string): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
+/** Seconds between scheduled health checks when a connector's config does not say. */
+export const DEFAULT_HEALTH_CHECK_INTERVAL_SEC = 300;
+
 /** Reads the settings from a stored (validated) config, with the platform defaults where absent. */
 export function operationalSettings(config: ConnectorConfig): OperationalSettings {
   const syncIntervalSec = num(config, 'syncIntervalSec') ?? 300;
   return {
     syncIntervalSec,
-    healthCheckIntervalSec: num(config, 'healthCheckIntervalSec') ?? 300,
+    healthCheckIntervalSec: num(config, 'healthCheckIntervalSec') ?? DEFAULT_HEALTH_CHECK_INTERVAL_SEC,
     degradedLatencyMs: num(config, 'degradedLatencyMs') ?? 5000,
     failureThreshold: num(config, 'failureThreshold') ?? 3,
     recoveryThreshold: num(config, 'recoveryThreshold') ?? 2,

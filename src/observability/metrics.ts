@@ -100,6 +100,8 @@ function sameSecret(given: string, expected: string): boolean {
 interface DatabaseFigures {
   queues: Array<{ name: string; ready: number; scheduled: number; active: number; oldest: number }>;
   connectors: Array<{ provider: string; status: string; count: number }>;
+  /** Enabled connectors whose health check is overdue (older than 1.5 × its interval). */
+  overdueChecks: number;
 }
 
 /** The syslog receiver's counters, as exported families. */
@@ -122,6 +124,7 @@ export class Metrics {
   private readonly cacheMs: number;
   private dataSource: DataSource | null = null;
   private syslog: { readonly counters: Readonly<SyslogCounters>; readonly queued: number } | null = null;
+  private health: { overdueChecks(): Promise<number> } | null = null;
   private snapshot: { at: number; pending: boolean; value: Promise<DatabaseFigures | null> } | null = null;
   private server: Server | null = null;
   /** Where the METRICS_PORT listener listens, once `listen()` ran. */
@@ -270,6 +273,16 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: 'connector_health_checks_overdue',
+      help: 'Enabled connectors whose last health check is older than 1.5 × their healthCheckIntervalSec (the workers are not keeping up; docs/capacity.md). Read at scrape time, cached.',
+      registers,
+      async collect() {
+        const figures = await self.databaseFigures();
+        this.reset();
+        if (figures) this.set(figures.overdueChecks);
+      },
+    });
+    new Gauge({
       name: 'connector_connectors',
       help: 'Connectors (not deleted) by provider and health status. Read at scrape time, cached.',
       labelNames: ['provider', 'status'],
@@ -363,6 +376,7 @@ export class Metrics {
   watch({ dataSource, services, syslog }: { dataSource: DataSource; services: Services; syslog: { readonly counters: Readonly<SyslogCounters>; readonly queued: number } | null }): void {
     this.dataSource = dataSource;
     this.syslog = syslog;
+    this.health = services.health;
     services.runtime.meter = (provider, outcome) => {
       const label = providerLabel(provider);
       const status = outcome.status !== null ? statusClass(outcome.status) : (outcome.code ?? 'unknown').toLowerCase();
@@ -421,7 +435,9 @@ export class Metrics {
       const connectors: Array<Record<string, unknown>> = await this.dataSource.query(
         'SELECT provider, sync_status, count(*)::int AS n FROM connectors WHERE NOT is_deleted GROUP BY provider, sync_status',
       );
+      const overdueChecks = this.health ? await this.health.overdueChecks() : 0;
       return {
+        overdueChecks,
         queues: queues.map((r) => ({ name: String(r.name), ready: Number(r.ready), scheduled: Number(r.scheduled), active: Number(r.active), oldest: Number(r.oldest) })),
         connectors: connectors.map((r) => ({ provider: String(r.provider), status: String(r.sync_status), count: Number(r.n) })),
       };

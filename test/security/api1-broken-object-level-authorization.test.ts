@@ -281,6 +281,14 @@ describe('API1:2023 Broken Object Level Authorization', () => {
       const summary = (await svc.ok('{ connectorHealthSummary { total enabled } }', {}, bAdmin)).connectorHealthSummary;
       expect(summary).toEqual({ total: 1, enabled: 0 });
     });
+
+    test("connectorHealthSummary's schedule figures (checksOverdue, oldestCheckWaitSec) count only B connectors", async () => {
+      // A's enabled connector has a check waiting for an hour (no workers run here).
+      await svc.dataSource.query(`UPDATE pgboss.job SET start_after = now() - interval '1 hour' WHERE name = 'connector-health' AND singleton_key = $1 AND state < 'active'`, [a.enabled]);
+      const query = '{ connectorHealthSummary { checksOverdue oldestCheckWaitSec } }';
+      expect((await svc.ok(query, {}, aAdmin)).connectorHealthSummary.oldestCheckWaitSec).toBeGreaterThanOrEqual(3590);
+      expect((await svc.ok(query, {}, bAdmin)).connectorHealthSummary).toEqual({ checksOverdue: 0, oldestCheckWaitSec: 0 });
+    });
   });
 
   describe("writes: every mutation on tenant A's ids answers NOT_FOUND to tenant B and changes nothing", () => {

@@ -160,7 +160,7 @@ const READS: Operation[] = [
     prepare: async () => ({ id: 'aud_01ARZ3NDEKTSV4RRFFQ69G5FAV' }),                                                                                                         allowed: [Y, Y, Y, Y, Y] },
   { name: 'connectorProviders', field: 'connectorProviders', document: '{ connectorProviders { id } }', prepare: async () => ({}),                                          allowed: [Y, Y, Y, Y, Y] },
   { name: 'me', field: 'me', document: '{ me { tenantId roles canWrite canAdmin } }', prepare: async () => ({}),                                                      allowed: [Y, Y, Y, Y, Y] },
-  { name: 'connectorHealthSummary', field: 'connectorHealthSummary', document: '{ connectorHealthSummary { total } }', prepare: async () => ({}),                            allowed: [Y, Y, Y, Y, Y] },
+  { name: 'connectorHealthSummary', field: 'connectorHealthSummary', document: '{ connectorHealthSummary { total checksOverdue oldestCheckWaitSec } }', prepare: async () => ({}),  allowed: [Y, Y, Y, Y, Y] },
   { name: 'previewNormalization', field: 'previewNormalization', document: '{ previewNormalization(format: CEF, lines: ["CEF:0|V|P|1|100|n|5|src=10.0.0.1"]) { ok } }',
     prepare: async () => ({}),                                                                                                                                               allowed: [Y, Y, Y, Y, Y] },
   { name: '_entities', field: '_entities', document: 'query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Connector { id } } }',

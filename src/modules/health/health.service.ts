@@ -2,12 +2,12 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { isPushProvider } from '../../adapters/registry.js';
 import { recordOAuthState } from '../connectors/oauth-state.js';
-import { operationalSettings } from '../../adapters/operations.js';
+import { DEFAULT_HEALTH_CHECK_INTERVAL_SEC, operationalSettings } from '../../adapters/operations.js';
 import type { Principal } from '../../auth/principal.js';
 import { createLatestPerParent } from '../../db/latest-per-parent.js';
 import { newId } from '../../db/ids.js';
 import { SqlParams } from '../../db/sql.js';
-import { QUEUES, type JobQueue } from '../../jobs/job-queue.js';
+import { PRIORITY, QUEUES, type JobQueue } from '../../jobs/job-queue.js';
 import type { Logger } from '../../server/logger.js';
 import { systemActor } from '../audit/audit.actor.js';
 import type { AuditService } from '../audit/audit.service.js';
@@ -22,6 +22,8 @@ import type { RunOutcome } from '../ingestion/ingestion.service.js';
 import { HealthEventEntity } from './health-event.entity.js';
 import { decide, movingAverage, type HealthObservation } from './health.rules.js';
 import { isDatabaseUnavailable } from '../../db/unavailable.js';
+import { HostGate, upstreamHost } from '../../jobs/host-gate.js';
+import { JobDeferred } from '../../jobs/job-loop.js';
 
 export interface HealthJob {
   connectorId: string;
@@ -33,6 +35,14 @@ export interface HealthOptions {
 }
 
 const MONITOR = systemActor('health-monitor');
+
+/**
+ * A connector's check is overdue when its last one (or its enabling, or creation, whichever is
+ * newest) is older than 1.5 × its `healthCheckIntervalSec`: the fairness promise of the scheduler
+ * (docs/capacity.md). SQL over the connectors row aliased `c`.
+ */
+const OVERDUE_CHECK = (c: string) =>
+  `GREATEST(${c}.last_checked_at, ${c}.enabled_changed_at, ${c}.created_at) < now() - make_interval(secs => 1.5 * COALESCE(CASE WHEN jsonb_typeof(${c}.config->'healthCheckIntervalSec') = 'number' THEN (${c}.config->>'healthCheckIntervalSec')::float8 END, ${DEFAULT_HEALTH_CHECK_INTERVAL_SEC}))`;
 /** The window the duplicate-flood guard judges a push connector's intake over. */
 export const FLOOD_WINDOW_MS = 60_000;
 
@@ -42,6 +52,8 @@ export const FLOOD_WINDOW_MS = 60_000;
  */
 export class HealthService {
   private readonly perConnector;
+  /** Scheduled checks per upstream host: a slow host holds one slot of this process (src/jobs/host-gate.ts). */
+  readonly hosts: HostGate;
   /** Announces health transitions (connector.health_changed), in their transaction. */
   notify: Notify | null = null;
 
@@ -56,12 +68,23 @@ export class HealthService {
     private readonly options: HealthOptions,
   ) {
     this.perConnector = createLatestPerParent(dataSource, HealthEventEntity, (e) => e.connectorId);
+    // A check taking a quarter of its budget (at least 2 s) is slow: its host gets one check at a time.
+    this.hosts = new HostGate(Math.max(2000, Math.floor(options.checkTimeoutMs / 4)));
   }
 
   /** Queues the connector's next check, `delaySec` from now with up to 10 % jitter. */
-  async schedule(m: EntityManager | undefined, connectorId: string, delaySec: number): Promise<void> {
+  async schedule(m: EntityManager | undefined, connectorId: string, delaySec: number, priority: number = PRIORITY.scheduled): Promise<void> {
     const startAfter = Math.max(0, Math.round(delaySec * (1 + Math.random() * 0.1)));
-    await this.queue.send(QUEUES.health, { connectorId } satisfies HealthJob, { singletonKey: connectorId, startAfter, manager: m });
+    await this.queue.send(QUEUES.health, { connectorId } satisfies HealthJob, { singletonKey: connectorId, startAfter, priority, manager: m });
+  }
+
+  /**
+   * The first check of a connector just enabled (or created enabled): now, ahead of every scheduled
+   * check however long the backlog (`PRIORITY.urgent`). A check already queued is brought forward.
+   */
+  async scheduleFirst(m: EntityManager, connectorId: string): Promise<void> {
+    await this.unschedule(m, connectorId);
+    await this.schedule(m, connectorId, 0, PRIORITY.urgent);
   }
 
   async unschedule(m: EntityManager, connectorId: string): Promise<void> {
@@ -73,17 +96,40 @@ export class HealthService {
     await m.query('DELETE FROM health_events WHERE tenant_id = $1 AND connector_id = $2', [connector.tenantId, connector.id]);
   }
 
-  /** A scheduled check (job); `checkNow` skips disabled or deleted connectors. */
+  /**
+   * A scheduled check (job); `checkNow` skips disabled or deleted connectors. While the connector's
+   * upstream host is slow and already has a check running in this process, the job goes back to the
+   * queue (due again in half a check budget) instead of waiting in a slot.
+   */
   async runScheduled(job: HealthJob): Promise<void> {
-    await this.checkNow(job.connectorId, true);
+    await this.checkNow(job.connectorId, true, true);
   }
 
-  /** Runs one cheap check and folds it into the status; `reschedule` queues the next one. */
-  async checkNow(connectorId: string, reschedule: boolean): Promise<ConnectorEntity | null> {
+  /** Runs one cheap check and folds it into the status; `reschedule` queues the next one; `gated` goes through the host gate. */
+  async checkNow(connectorId: string, reschedule: boolean, gated = false): Promise<ConnectorEntity | null> {
     const connector = await this.connectors.loadById(connectorId);
     if (!connector || !connector.enabled || connector.isDeleted) return connector;
-    let observation: HealthObservation;
     if (isPushProvider(connector.provider)) return this.record(connectorId, await this.pushObservation(connector), reschedule);
+    if (!gated) return this.checkUpstream(connector, reschedule);
+    const host = upstreamHost(connector.provider, connector.config);
+    const release = this.hosts.enter(host);
+    if (!release) {
+      // A host not yet known is probed by one check; the others come back in a second. A slow one's
+      // come back in half a check budget.
+      const known = this.hosts.known(host);
+      throw new JobDeferred(known ? Math.max(1, Math.ceil(this.options.checkTimeoutMs / 2000)) : 1, `upstream ${host} ${known ? 'is slow and has a check running' : 'is being probed'}`);
+    }
+    try {
+      return await this.checkUpstream(connector, reschedule, release);
+    } finally {
+      release();
+    }
+  }
+
+  /** The check itself; `upstreamDone` is told when the upstream's part ended (the host gate times the upstream only). */
+  private async checkUpstream(connector: ConnectorEntity, reschedule: boolean, upstreamDone?: () => void): Promise<ConnectorEntity | null> {
+    const connectorId = connector.id;
+    let observation: HealthObservation;
     try {
       const credentials = await this.credentials.resolve(connector);
       const { result, oauth } = await this.tests.run(
@@ -91,6 +137,7 @@ export class HealthService {
         { config: connector.config, authType: connector.authType, credentials, eventTypes: connector.eventTypes },
         { cheap: true, timeoutMs: this.options.checkTimeoutMs },
       );
+      upstreamDone?.();
       await recordOAuthState(this.dataSource, connector.id, oauth, this.notify);
       const failed = result.steps.find((s) => !s.passed && s.errorCode);
       observation = {
@@ -117,6 +164,11 @@ export class HealthService {
       const withRecords = this.withRecordExpectation(connector, observation, now);
       const patch = await this.apply(m, connector, withRecords);
       patch.lastCheckedAt = now;
+      // A check that changes nothing but its time is an observation the next check makes again: its
+      // commit does not wait for the WAL flush (a PostgreSQL crash may lose the last few; the
+      // maintenance's reconcile queues a lost next check). A transition, audited here, stays durable.
+      // This is what lets one process keep up with thousands of checks a minute (docs/capacity.md).
+      if (patch.syncStatus === connector.syncStatus) await m.query('SET LOCAL synchronous_commit = off');
       patch.metrics = { ...connector.metrics, avgLatencyMs: movingAverage(connector.metrics.avgLatencyMs ?? null, observation.latencyMs) };
       await m.update(ConnectorEntity, { id: connectorId }, patch as QueryDeepPartialEntity<ConnectorEntity>);
       // While the connector's alerts are snoozed the policy does not disable it (the checks go on).
@@ -281,20 +333,43 @@ export class HealthService {
   }
 
 
-  /** Counts of visible, non-deleted connectors by status, for a dashboard. */
-  async summary(principal: Principal): Promise<{ total: number; enabled: number; byStatus: Array<{ status: HealthStatus; count: number }> }> {
+  /**
+   * Counts of visible, non-deleted connectors by status, for a dashboard, and whether their checks
+   * keep their schedule: `checksOverdue` (enabled connectors whose last check, or enabling, is older
+   * than 1.5 × their interval) and `oldestCheckWaitSec` (how long the longest-waiting due check of
+   * these connectors has waited for a worker). Both stay 0 while the workers keep up.
+   */
+  async summary(principal: Principal): Promise<{ total: number; enabled: number; byStatus: Array<{ status: HealthStatus; count: number }>; checksOverdue: number; oldestCheckWaitSec: number }> {
     const sql = new SqlParams();
-    const rows: Array<{ status: HealthStatus; count: number; enabled: number }> = await this.dataSource.query(
-      `SELECT c.sync_status AS status, count(*)::int AS count, count(*) FILTER (WHERE c.enabled)::int AS enabled
+    const rows: Array<{ status: HealthStatus; count: number; enabled: number; overdue: number }> = await this.dataSource.query(
+      `SELECT c.sync_status AS status, count(*)::int AS count, count(*) FILTER (WHERE c.enabled)::int AS enabled,
+              count(*) FILTER (WHERE c.enabled AND ${OVERDUE_CHECK('c')})::int AS overdue
        FROM connectors c WHERE ${connectorVisibility(principal, 'c', sql)} AND NOT c.is_deleted GROUP BY c.sync_status`,
       sql.values,
+    );
+    const waitSql = new SqlParams();
+    const queue = waitSql.param(QUEUES.health);
+    const [wait]: Array<{ seconds: number }> = await this.dataSource.query(
+      `SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(j.start_after)), 0)::float8 AS seconds
+         FROM pgboss.job j JOIN connectors c ON c.id = j.singleton_key
+        WHERE j.name = ${queue} AND j.state < 'active' AND j.start_after <= now()
+          AND c.enabled AND NOT c.is_deleted AND ${connectorVisibility(principal, 'c', waitSql)}`,
+      waitSql.values,
     );
     const order: HealthStatus[] = ['PENDING', 'HEALTHY', 'DEGRADED', 'FAILING', 'PAUSED'];
     return {
       total: rows.reduce((n, r) => n + r.count, 0),
       enabled: rows.reduce((n, r) => n + r.enabled, 0),
       byStatus: order.map((status) => ({ status, count: rows.find((r) => r.status === status)?.count ?? 0 })),
+      checksOverdue: rows.reduce((n, r) => n + r.overdue, 0),
+      oldestCheckWaitSec: Math.floor(Number(wait?.seconds ?? 0)),
     };
+  }
+
+  /** Enabled connectors of every tenant whose check is overdue (the `connector_health_checks_overdue` metric). */
+  async overdueChecks(): Promise<number> {
+    const [row]: Array<{ overdue: number }> = await this.dataSource.query(`SELECT count(*)::int AS overdue FROM connectors c WHERE c.enabled AND NOT c.is_deleted AND ${OVERDUE_CHECK('c')}`);
+    return row?.overdue ?? 0;
   }
 
   /** Ensures every enabled connector has a check queued (after restarts, restores, lost jobs). */

@@ -21,4 +21,11 @@ export class ConnectorHealthSummary {
   @Field(() => Int) total!: number;
   @Field(() => Int) enabled!: number;
   @Field(() => [HealthCount]) byStatus!: HealthCount[];
+  @Field(() => Int, {
+    description:
+      'Enabled connectors whose last health check (or enabling) is older than 1.5 × their healthCheckIntervalSec: the workers are not keeping up with the schedule (docs/capacity.md). 0 while they do.',
+  })
+  checksOverdue!: number;
+  @Field(() => Int, { description: 'Seconds the longest-waiting due health check of these connectors has waited for a worker; 0 when none waits.' })
+  oldestCheckWaitSec!: number;
 }
