@@ -15,7 +15,7 @@ import { SqlParams } from '../../db/sql.js';
 import { newId } from '../../db/ids.js';
 import { isDatabaseUnavailable, pause, unavailableBackoffMs } from '../../db/unavailable.js';
 import { isConnectorError } from '../../errors/connector-error.js';
-import { QUEUES, type JobQueue } from '../../jobs/job-queue.js';
+import { PRIORITY, QUEUES, type JobQueue } from '../../jobs/job-queue.js';
 import type { Logger } from '../../server/logger.js';
 import { actorOf, systemActor } from '../audit/audit.actor.js';
 import type { RequestContext } from '../../context/request-context.js';
@@ -130,8 +130,11 @@ export class IngestionService {
   async onEnabled(m: EntityManager, connector: ConnectorEntity): Promise<void> {
     // A push connector has nothing to poll: the intake takes its messages from this commit on.
     if (isPushProvider(connector.provider)) return;
+    // Ahead of every scheduled sync, however long the backlog; a scheduled one still queued is brought forward.
+    await this.removeQueuedRuns(m, connector.id, 'cancelled: superseded by the sync of the enable');
     await this.queue.send(QUEUES.sync, { connectorId: connector.id, tenantId: connector.tenantId, trigger: 'enable' } satisfies SyncJob, {
       singletonKey: connector.id,
+      priority: PRIORITY.urgent,
       manager: m,
     });
   }
@@ -222,6 +225,7 @@ export class IngestionService {
       await this.queue.removeQueued(m, QUEUES.sync, connector.id);
       const jobId = await this.queue.send(QUEUES.sync, { connectorId: connector.id, tenantId: connector.tenantId, trigger: 'manual' } satisfies SyncJob, {
         singletonKey: connector.id,
+        priority: PRIORITY.urgent,
         manager: m,
       });
       await this.cancelOrphanedRuns(m, connector.id, 'cancelled: superseded by a newer sync request', now);
@@ -356,12 +360,23 @@ export class IngestionService {
       const now = new Date();
       // Never two runs of one connector at once: a live run elsewhere keeps it; a stale one died. One
       // this very worker claimed for this job (its claim's answer was lost) is this claim's own.
-      const [{ live }] = await m.query(
-        `SELECT count(*)::int AS live FROM ingestion_runs WHERE connector_id = $1 AND status = 'RUNNING' AND heartbeat_at > now() - make_interval(secs => $2)
-         AND NOT (job_id IS NOT DISTINCT FROM $3 AND worker_id IS NOT DISTINCT FROM $4)`,
+      const [{ live, beatAgeSec }] = await m.query(
+        `SELECT count(*)::int AS live, COALESCE(EXTRACT(EPOCH FROM now() - max(heartbeat_at)), 0)::float8 AS "beatAgeSec"
+           FROM ingestion_runs WHERE connector_id = $1 AND status = 'RUNNING' AND heartbeat_at > now() - make_interval(secs => $2)
+            AND NOT (job_id IS NOT DISTINCT FROM $3 AND worker_id IS NOT DISTINCT FROM $4)`,
         [connector.id, this.options.staleRunSec, jobId, workerId],
       );
-      if (live) return null;
+      if (live) {
+        // Another worker's run is live, or its worker died less than a stale interval ago: this job
+        // comes back the moment that run would be stale. A live run's end queues its successor (the
+        // queue keeps one of the two); a dead one's is then taken over, resuming from its cursor.
+        await this.queue.send(QUEUES.sync, { connectorId: job.connectorId, tenantId: job.tenantId, trigger: job.trigger } satisfies SyncJob, {
+          singletonKey: job.connectorId,
+          startAfter: Math.max(1, Math.ceil(this.options.staleRunSec - Number(beatAgeSec)) + 1),
+          manager: m,
+        });
+        return null;
+      }
       // Runs of other jobs or workers that are still RUNNING died; this worker's own claim of this
       // job (its answer lost) is taken up again below, so the run id a caller was given stays the one.
       await m.query(
@@ -564,7 +579,7 @@ export class IngestionService {
       if (locked.enabled) {
         // Whatever was queued is brought forward; a run in flight ends at its next batch.
         await this.queue.removeQueued(m, QUEUES.sync, locked.id);
-        await this.queue.send(QUEUES.sync, { connectorId: locked.id, tenantId: locked.tenantId, trigger: 'manual' } satisfies SyncJob, { singletonKey: locked.id, manager: m });
+        await this.queue.send(QUEUES.sync, { connectorId: locked.id, tenantId: locked.tenantId, trigger: 'manual' } satisfies SyncJob, { singletonKey: locked.id, priority: PRIORITY.urgent, manager: m });
         await this.cancelOrphanedRuns(m, locked.id, 'cancelled: superseded by a reset of the cursor', new Date());
       }
       await this.audit.record(m, actorOf(rc), {
@@ -603,6 +618,21 @@ export class IngestionService {
     const schedule = operationalSettings(connector.config).schedule;
     if (queued) return heldUntil(schedule, queued) ?? queued;
     return nextRunAt(schedule, this.clock());
+  }
+
+  /**
+   * The heartbeat of this worker's runs in flight (every third of `staleRunSec`, from the worker): a
+   * run whose process died stops beating, and is stale — taken over by the next claim, or settled
+   * by a pending stop — one `staleRunSec` later.
+   */
+  async heartbeat(workerId: string, connectorIds: string[]): Promise<void> {
+    if (!connectorIds.length) return;
+    await this.dataSource.query(`UPDATE ingestion_runs SET heartbeat_at = now() WHERE worker_id = $1 AND connector_id = ANY($2::text[]) AND status = 'RUNNING'`, [workerId, connectorIds]);
+  }
+
+  /** Every how many ms a worker beats for its runs in flight. */
+  get heartbeatEveryMs(): number {
+    return Math.max(500, Math.floor((this.options.staleRunSec * 1000) / 3));
   }
 
   /** A stop whose run was on a worker that died: settle it once that run is stale. */

@@ -22,6 +22,7 @@ export class IngestionWorker {
   private loops: Array<JobLoop<SyncJob> | JobLoop<ControlJob>> = [];
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectAttempts = 0;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly queue: JobQueue,
@@ -38,6 +39,17 @@ export class IngestionWorker {
       this.queue.loop<ControlJob>(QUEUES.control, 1, (job) => this.ingestion.settleStop(job.data)),
     ];
     for (const loop of this.loops) loop.start();
+    // Runs in flight beat while this process lives; once it dies they go stale within STALE_RUN_SEC.
+    this.heartbeatTimer = setInterval(() => void this.beat(), this.ingestion.heartbeatEveryMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      await this.ingestion.heartbeat(this.id, [...this.inFlight.keys()]);
+    } catch (error) {
+      this.logger.debug({ err: error instanceof Error ? error.message : String(error) }, 'could not beat for the runs in flight; next time');
+    }
   }
 
   private get stopped(): boolean {
@@ -134,6 +146,8 @@ export class IngestionWorker {
 
   async stop(): Promise<void> {
     this.lifetime.abort();
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     for (const controller of this.inFlight.values()) controller.abort(new Error('worker stopping'));
