@@ -1,7 +1,9 @@
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
 import { execute, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { getVariableValues } from 'graphql/execution/values.js';
-import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import type { CompiledQuery } from 'graphql-jit';
+
+type Jit = typeof import('graphql-jit');
 
 /**
  * Compiled execution of repeated queries (graphql-jit, what Mercurius uses), under Apollo Server.
@@ -15,7 +17,9 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
  * - requests whose variables do not coerce (graphql-js's errors and HTTP 400, as before);
  * - requests with federated traces (Apollo then wraps the resolvers to time them, which a
  *   compiled query would not see);
- * - documents graphql-jit does not compile.
+ * - documents graphql-jit does not compile;
+ * - until graphql-jit is loaded: it is imported on the first query, not at start (its module graph,
+ *   fast-json-stringify and ajv, takes about 0.5 s to load here, which would add to every start).
  * Measured by `node dist/bench/jit.js` (bench/RESULTS.md) before it was adopted.
  */
 export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
@@ -23,7 +27,15 @@ export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
   const slow = (document: DocumentNode, contextValue: unknown, variableValues: Record<string, unknown> | undefined, operationName: string | undefined) =>
     execute({ schema, document, contextValue, variableValues, operationName }) as Promise<ExecutionResult> | ExecutionResult;
 
+  let jit: Jit | null = null;
+  let loading: Promise<unknown> | null = null;
   const compiledFor = (document: DocumentNode, operationName: string | undefined): CompiledQuery | null => {
+    if (!jit) {
+      // Failing to load leaves every query on graphql-js.
+      loading ??= import('graphql-jit').then((module) => (jit = module), () => undefined);
+      return null;
+    }
+    const { compileQuery, isCompiledQuery } = jit;
     let byName = compiled.get(document);
     if (!byName) compiled.set(document, (byName = new Map()));
     const key = operationName ?? '';
