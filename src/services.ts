@@ -53,6 +53,8 @@ export function createServices(dataSource: DataSource, config: AppConfig, databa
     checkTimeoutMs: config.health.checkTimeoutMs,
   });
   ingestion.onRunOutcome = health.onRunOutcome;
+  // A host the checks found slow runs one sync at a time per process (docs/capacity.md).
+  ingestion.slowHost = (host) => health.hosts.slow(host);
   connectors.pipeline = {
     async onEnabled(m, connector) {
       await ingestion.onEnabled(m, connector);

@@ -31,6 +31,14 @@ export class HostGate {
     };
   }
 
+  /** Whether the host is known to be slow: its last call took `slowMs` or more, or a running one has. */
+  slow(host: string): boolean {
+    const state = this.hosts.get(host);
+    if (!state || state.lastMs === null) return false;
+    const now = Date.now();
+    return state.lastMs >= this.slowMs || [...state.running].some((startedAt) => now - startedAt >= this.slowMs);
+  }
+
   /** Whether a call to the host has ended in this process (a host not yet known gets one probe at a time). */
   known(host: string): boolean {
     return (this.hosts.get(host)?.lastMs ?? null) !== null;

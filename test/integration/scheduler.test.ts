@@ -63,7 +63,7 @@ async function checkedAndSynced(svc: TestService, id: string): Promise<boolean> 
   return row.checked && row.synced;
 }
 
-test('a connector switched on, or created enabled, is checked and synced within 5 s behind a backlog of thousands of overdue checks and syncs', async () => {
+test('a connector switched on, or created enabled, is checked and synced within 5 s behind a backlog of thousands of overdue checks and syncs; syncConnector too', async () => {
   const svc = await startTestService('scheduler_backlog', { RUN_WORKERS: 'true', JOB_POLL_MS: '500' });
   services.push(svc);
   const ed = await editor('t1');
@@ -108,6 +108,15 @@ test('a connector switched on, or created enabled, is checked and synced within 
   expect(left.checks).toBeGreaterThan(100);
   const [{ n }] = await svc.dataSource.query('SELECT count(*)::int AS n FROM ingested_records WHERE connector_id = $1', [off.id]);
   expect(n).toBe(5);
+  // syncConnector jumps it too.
+  const requestedAt = Date.now();
+  const run = (await svc.ok(`mutation($id: ID!) { syncConnector(id: $id) { id status } }`, { id: off.id }, ed)).syncConnector;
+  expect(run.status).toBe('QUEUED');
+  await waitFor('the requested run finished', async () => {
+    const [row] = await svc.dataSource.query('SELECT status FROM ingestion_runs WHERE id = $1', [run.id]);
+    return row.status === 'SUCCEEDED';
+  }, 5_000, 100);
+  expect((Date.now() - requestedAt) / 1000).toBeLessThan(5);
   // The backlog's tenant sees its checks overdue and how long the oldest has waited; t1 sees none of it.
   const backlogAdmin = await editor('backlog');
   const backlog = (await svc.ok(SUMMARY, {}, backlogAdmin)).connectorHealthSummary;

@@ -27,8 +27,11 @@ describe('HostGate: concurrency per upstream host', () => {
       expect(gate.enter('a:443')).not.toBeNull(); // fast so far
       now += 2500; // the running calls have taken 2.5 s
       expect(gate.enter('a:443')).toBeNull();
+      expect(gate.slow('a:443')).toBe(true); // what the syncs of the host go by
       running();
       expect(gate.enter('a:443')).toBeNull(); // one still running, and the last one ended slow
+      expect(gate.slow('a:443')).toBe(true);
+      expect(gate.slow('b:443')).toBe(false); // not known: not slow
     } finally {
       spy.mockRestore();
     }

@@ -16,6 +16,8 @@ import { newId } from '../../db/ids.js';
 import { isDatabaseUnavailable, pause, unavailableBackoffMs } from '../../db/unavailable.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import { PRIORITY, QUEUES, type JobQueue } from '../../jobs/job-queue.js';
+import { upstreamHost } from '../../jobs/host-gate.js';
+import { JobDeferred } from '../../jobs/job-loop.js';
 import type { Logger } from '../../server/logger.js';
 import { actorOf, systemActor } from '../audit/audit.actor.js';
 import type { RequestContext } from '../../context/request-context.js';
@@ -36,6 +38,8 @@ interface Interruption {
   retryAfterSec: number;
 }
 const DATABASE_GONE: Interruption = { reason: INTERRUPTED_BY_DATABASE, retryAfterSec: 1 };
+/** When a sync for a slow upstream host that already has one running here comes back. */
+const SLOW_HOST_SYNC_DEFER_SEC = 15;
 /** A stream outage lasts longer than a database restart: the next run waits a little. */
 const DELIVERY_RETRY_SEC = 30;
 const RESET_SUPERSEDED = 'superseded: the cursor was reset while the run was in flight; the next run reads from the reset position';
@@ -107,6 +111,14 @@ export class IngestionService {
    * a reset's `from`). Tests set it to walk across a DST change; runs and audit keep real time.
    */
   clock: () => Date = () => new Date();
+  /**
+   * Whether an upstream host is slow (the health checks' host gate, wired in src/services.ts): a slow
+   * host runs one sync at a time per process, so it holds one sync slot and nothing else.
+   */
+  slowHost: ((host: string) => boolean) | null = null;
+  /** The upstream host of each connector this process ran, and the syncs running per host. */
+  private readonly hostOf = new Map<string, string>();
+  private readonly syncsPerHost = new Map<string, number>();
   /** Told what each committed batch held and how each run ended (src/observability/metrics.ts). */
   meter: { batch(provider: string, read: number, duplicates: number): void; run(provider: string, status: 'succeeded' | 'failed' | 'cancelled' | 'interrupted'): void } | null = null;
 
@@ -257,10 +269,29 @@ export class IngestionService {
    * ends that wait. Throws only when the run's end could not be recorded.
    */
   async execute(job: SyncJob, jobId: string, workerId: string, signal: AbortSignal, stopping?: AbortSignal): Promise<void> {
+    // A slow upstream host runs one sync at a time in this process: the job comes back later rather
+    // than wait in a slot (the host as this process last saw the connector's config).
+    const lastHost = this.hostOf.get(job.connectorId);
+    if (lastHost && this.slowHost?.(lastHost) && (this.syncsPerHost.get(lastHost) ?? 0) > 0) {
+      throw new JobDeferred(SLOW_HOST_SYNC_DEFER_SEC, `upstream ${lastHost} is slow and has a sync running in this process`);
+    }
     // Retried like the run's end: a claim whose commit answer was lost is found again as ours.
     const claim = await this.whenDatabaseAnswers(stopping, { connectorId: job.connectorId, jobId }, () => this.claim(job, jobId, workerId));
     if (!claim) return;
-    const { connector, run } = claim;
+    const host = upstreamHost(claim.connector.provider, claim.connector.config);
+    this.hostOf.set(claim.connector.id, host);
+    this.syncsPerHost.set(host, (this.syncsPerHost.get(host) ?? 0) + 1);
+    try {
+      await this.runClaimed(claim.connector, claim.run, signal, stopping);
+    } finally {
+      const left = (this.syncsPerHost.get(host) ?? 1) - 1;
+      if (left > 0) this.syncsPerHost.set(host, left);
+      else this.syncsPerHost.delete(host);
+    }
+  }
+
+  /** A claimed run: read, commit batch by batch, record its end. */
+  private async runClaimed(connector: ConnectorEntity, run: IngestionRunEntity, signal: AbortSignal, stopping?: AbortSignal): Promise<void> {
     let outcome: RunOutcome = { ok: true, error: null, read: 0, written: 0, duplicates: 0 };
     let cancelled = false;
     /** Set when a reset of the cursor ended this run (its batches were not committed). */
