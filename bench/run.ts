@@ -327,7 +327,6 @@ async function main(): Promise<void> {
       const sqlDiff = compareStatements(s.statements, sm.statements, true);
       if (sqlDiff) notes.push(`SQL differs from the same-SQL floor's: ${sqlDiff}`);
       if (s.counted !== f.counted) notes.push(`the service ran ${s.counted} statements, the minimal floor ${f.counted}`);
-      if (normalize(s.statements[0]?.sql ?? '') !== normalize(f.statements[0]?.sql ?? '')) log(`  service SQL: ${normalize(s.statements[0]?.sql ?? '').slice(0, 400)}`);
       const bodies = new Map<TargetName, string>([
         ['service', JSON.stringify(read.body)],
         ['minimal', JSON.stringify(read.body)],
