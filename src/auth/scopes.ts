@@ -1,4 +1,4 @@
-import { rolesAtOrAbove, type Role } from './principal.js';
+import { hasRole, ROLES, rolesAtOrAbove, type Principal, type Role } from './principal.js';
 
 /**
  * The OAuth scope each role corresponds to, for a router that enforces `@requiresScopes`
@@ -22,4 +22,15 @@ export function scopeAlternatives(role: Role): string[][] {
 /** The `scope` claim for a token with these roles: one scope per role, space-separated (RFC 6749 §3.3). */
 export function scopeClaim(roles: readonly Role[]): string {
   return [...new Set(roles.map((r) => SCOPE_OF_ROLE[r]))].join(' ');
+}
+
+/** What a principal may do, as a client shows it (`me`): the roles it passes, their scopes, and the two capability flags. */
+export function capabilitiesOf(principal: Principal): { roles: Role[]; scopes: string[]; canWrite: boolean; canAdmin: boolean } {
+  const granted = ROLES.filter((role) => hasRole(principal, role));
+  return {
+    roles: [...principal.roles],
+    scopes: granted.map((role) => SCOPE_OF_ROLE[role]),
+    canWrite: hasRole(principal, 'editor'),
+    canAdmin: hasRole(principal, 'admin'),
+  };
 }

@@ -4,8 +4,7 @@
  * token it decoded itself; the API still checks every call.
  */
 import { Field, ObjectType, Query, Resolver } from 'type-graphql';
-import { hasRole, ROLES } from '../../auth/principal.js';
-import { SCOPE_OF_ROLE } from '../../auth/scopes.js';
+import { capabilitiesOf } from '../../auth/scopes.js';
 import { Caller, type CallerContext } from '../../graphql/access.js';
 
 @ObjectType({ description: 'The caller of this request, from its verified token.' })
@@ -25,17 +24,13 @@ export class CallerInfo {
 export class CallerResolver {
   @Query(() => CallerInfo, { description: 'Who is calling and what they may do, from the verified token (any role).' })
   me(@Caller('viewer') { principal }: CallerContext): CallerInfo {
-    const granted = ROLES.filter((role) => hasRole(principal, role));
     return {
       tenantId: principal.tenantId,
       subject: principal.subject,
       email: principal.email,
       actorType: principal.actorType,
       appId: principal.appId,
-      roles: [...principal.roles],
-      scopes: granted.map((role) => SCOPE_OF_ROLE[role]),
-      canWrite: hasRole(principal, 'editor'),
-      canAdmin: hasRole(principal, 'admin'),
+      ...capabilitiesOf(principal),
     };
   }
 }
