@@ -658,7 +658,12 @@ export class IngestionService {
    */
   async heartbeat(workerId: string, connectorIds: string[]): Promise<void> {
     if (!connectorIds.length) return;
-    await this.dataSource.query(`UPDATE ingestion_runs SET heartbeat_at = now() WHERE worker_id = $1 AND connector_id = ANY($2::text[]) AND status = 'RUNNING'`, [workerId, connectorIds]);
+    // A run whose row is locked is committing a batch or ending, which sets its heartbeat itself: skipped, not waited for.
+    await this.dataSource.query(
+      `UPDATE ingestion_runs SET heartbeat_at = now() WHERE id IN (
+         SELECT id FROM ingestion_runs WHERE worker_id = $1 AND connector_id = ANY($2::text[]) AND status = 'RUNNING' FOR UPDATE SKIP LOCKED)`,
+      [workerId, connectorIds],
+    );
   }
 
   /** Every how many ms a worker beats for its runs in flight. */
