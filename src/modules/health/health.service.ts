@@ -80,10 +80,9 @@ export class HealthService {
 
   /**
    * The first check of a connector just enabled (or created enabled): now, ahead of every scheduled
-   * check however long the backlog (`PRIORITY.urgent`). A check already queued is brought forward.
+   * check however long the backlog (`PRIORITY.urgent`). Disabling removed any queued check.
    */
   async scheduleFirst(m: EntityManager, connectorId: string): Promise<void> {
-    await this.unschedule(m, connectorId);
     await this.schedule(m, connectorId, 0, PRIORITY.urgent);
   }
 

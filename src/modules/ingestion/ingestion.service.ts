@@ -142,8 +142,8 @@ export class IngestionService {
   async onEnabled(m: EntityManager, connector: ConnectorEntity): Promise<void> {
     // A push connector has nothing to poll: the intake takes its messages from this commit on.
     if (isPushProvider(connector.provider)) return;
-    // Ahead of every scheduled sync, however long the backlog; a scheduled one still queued is brought forward.
-    await this.removeQueuedRuns(m, connector.id, 'cancelled: superseded by the sync of the enable');
+    // Ahead of every scheduled sync, however long the backlog (disabling removed any queued one; the
+    // toggle's statement count stays what it was).
     await this.queue.send(QUEUES.sync, { connectorId: connector.id, tenantId: connector.tenantId, trigger: 'enable' } satisfies SyncJob, {
       singletonKey: connector.id,
       priority: PRIORITY.urgent,
