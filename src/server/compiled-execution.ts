@@ -56,7 +56,7 @@ export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
     const { errors } = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {});
     const query = errors ? null : compiledFor(document, name);
     if (!query) return slow(document, context, request.variables, name);
-    return query.query(undefined, context, request.variables ?? {}) as Promise<ExecutionResult> | ExecutionResult;
+    return withExtensions(await (query.query(undefined, context, request.variables ?? {}) as Promise<ExecutionResult> | ExecutionResult));
   };
 
   let announce: ((schemaContext: { apiSchema: GraphQLSchema; coreSupergraphSdl: string }) => void) | null = null;
@@ -82,4 +82,19 @@ function traced(context: object): boolean {
 
 function introspects(selections: ReadonlyArray<{ kind: string; name?: { value: string } }>): boolean {
   return selections.some((s) => s.kind !== 'Field' || s.name?.value === '__schema' || s.name?.value === '__type');
+}
+
+/**
+ * graphql-jit's errors leave `extensions` undefined when their cause has none, where graphql-js gives
+ * `{}`; Apollo reads `extensions.code` before our formatter sees the error, so such an error would
+ * come out as Apollo's bare "Internal server error", without the request id. Each is copied with `{}`.
+ */
+function withExtensions(result: ExecutionResult): ExecutionResult {
+  if (!result.errors?.some((error) => error.extensions === undefined)) return result;
+  const errors = result.errors.map((error) =>
+    error.extensions !== undefined
+      ? error
+      : (Object.create(Object.getPrototypeOf(error), { ...Object.getOwnPropertyDescriptors(error), extensions: { value: {}, enumerable: false } }) as typeof error),
+  );
+  return { ...result, errors };
 }

@@ -40,19 +40,22 @@ test('every response carries a request id; a given one is echoed', async () => {
   expect(res.headers.get('x-request-id')).toBe('req-123');
 });
 
-test('an unexpected error is masked with a request id and logged', async () => {
+test('an unexpected error is masked with a request id and logged, on the interpreted and the compiled execution path', async () => {
   // Break the table under the service to provoke an unexpected database error.
   await svc.dataSource.query('ALTER TABLE applications RENAME TO applications_moved');
   try {
-    const res = await fetch(`${svc.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-request-id': 'req-boom', authorization: `Bearer ${await admin('h')}` },
-      body: JSON.stringify({ query: '{ applications { totalCount } }' }),
-    });
-    const body = (await res.json()) as any;
-    expect(body.errors[0].extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', requestId: 'req-boom' });
-    expect(body.errors[0].message).not.toMatch(/applications|relation/);
-    expect(svc.logs.text()).toMatch(/"requestId":"req-boom"/);
+    // The first run of a document is interpreted (graphql-js) while graphql-jit loads; later ones run compiled.
+    for (const requestId of ['req-boom-1', 'req-boom-2', 'req-boom-3']) {
+      const res = await fetch(`${svc.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': requestId, authorization: `Bearer ${await admin('h')}` },
+        body: JSON.stringify({ query: '{ applications { totalCount } }' }),
+      });
+      const body = (await res.json()) as any;
+      expect(body.errors[0].extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', requestId });
+      expect(body.errors[0].message).toBe(`Internal server error (request ${requestId})`);
+      expect(svc.logs.text()).toContain(`"requestId":"${requestId}"`);
+    }
   } finally {
     await svc.dataSource.query('ALTER TABLE applications_moved RENAME TO applications');
   }
