@@ -31,6 +31,15 @@ export interface AppConfig {
   http: {
     /** GraphiQL in a browser at /graphql. */
     graphiql: boolean;
+    /** The operator console at /console (docs/console.md). */
+    console: boolean;
+    /**
+     * The console's "sign in for development" endpoint (POST /console/dev-token): only when this
+     * process is a development one, i.e. it signs tokens with the secret it generated into DATA_DIR
+     * (no AUTH_JWT_SECRET, no AUTH_JWKS_URL) on its embedded database (no DATABASE_URL). No setting
+     * turns it on elsewhere; CONSOLE_DEV_SIGN_IN=false turns it off there too.
+     */
+    consoleDevSignIn: boolean;
     /** Schema introspection (`__schema`, `__type`). Federation's `_service { sdl }` stays available. */
     introspection: boolean;
     /** Federated inline traces (`ftv1`) for a gateway that asks with `apollo-federation-include-trace`. */
@@ -59,13 +68,13 @@ export interface AppConfig {
   /** Where the bootstrap runs background workers (ingestion, health) in this process. */
   runWorkers: boolean;
   jobs: {
-    /** A job active for longer is taken as lost (crashed worker) and retried. */
+    /** JOB_TIMEOUT_SEC: the lease of an active job, renewed every third of it while its process lives; one not renewed for this long is handed to another worker (docs/capacity.md). */
     timeoutSec: number;
     maintenanceIntervalSec: number;
     pollingIntervalMs: number;
     /** Sync runs one worker process executes at once. */
     concurrency: number;
-    /** A RUNNING run without a heartbeat for this long is taken as interrupted. */
+    /** A RUNNING run without a heartbeat for this long is taken as interrupted (its worker beats every third of it). */
     staleRunSec: number;
   };
   sink: { retentionDays: number };
@@ -357,6 +366,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     testsPerTenant: int(env, 'TESTS_PER_TENANT', 4, 1, 256),
     http: {
       graphiql: bool(env, 'GRAPHIQL', true),
+      console: bool(env, 'CONSOLE', true),
+      consoleDevSignIn: !str(env, 'DATABASE_URL') && !str(env, 'AUTH_JWT_SECRET') && !str(env, 'AUTH_JWKS_URL') && bool(env, 'CONSOLE_DEV_SIGN_IN', true),
       introspection: bool(env, 'INTROSPECTION', true),
       inlineTraces: bool(env, 'FEDERATION_INLINE_TRACES', false),
       maxConcurrentOperations: int(env, 'GRAPHQL_CONCURRENCY', 2, 1, 1024),
@@ -382,11 +393,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     exposeSqlCount: bool(env, 'EXPOSE_SQL_COUNT', false),
     runWorkers: bool(env, 'RUN_WORKERS', true),
     jobs: {
-      timeoutSec: int(env, 'JOB_TIMEOUT_SEC', 3600, 1, 86400),
+      timeoutSec: int(env, 'JOB_TIMEOUT_SEC', 30, 1, 86400),
       maintenanceIntervalSec: int(env, 'JOB_MAINTENANCE_SEC', 60, 1, 3600),
       pollingIntervalMs: int(env, 'JOB_POLL_MS', 2000, 500, 60000),
-      concurrency: int(env, 'INGEST_CONCURRENCY', 4, 1, 64),
-      staleRunSec: int(env, 'STALE_RUN_SEC', 300, 1, 86400),
+      concurrency: int(env, 'INGEST_CONCURRENCY', 8, 1, 64),
+      staleRunSec: int(env, 'STALE_RUN_SEC', 30, 1, 86400),
     },
     sink: { retentionDays: int(env, 'SINK_RETENTION_DAYS', 30, 1, 3650) },
     intake: {
@@ -397,7 +408,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     syslog: syslogSettings(env),
     nats: natsSettings(env),
     health: {
-      concurrency: int(env, 'HEALTH_CONCURRENCY', 8, 1, 256),
+      concurrency: int(env, 'HEALTH_CONCURRENCY', 32, 1, 256),
       checkTimeoutMs: int(env, 'HEALTH_CHECK_TIMEOUT_MS', 10000, 100, 120000),
     },
     metrics: metricsSettings(env),
