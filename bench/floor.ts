@@ -86,11 +86,6 @@ const DISABLE_PIPELINE_MINIMAL = `WITH del AS (DELETE FROM pgboss.job WHERE name
     WHERE r.connector_id = $1 AND r.status = 'QUEUED'
       AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = 'connector-sync' AND j.id::text = r.job_id AND j.state IN ('created', 'retry', 'active') AND j.id NOT IN (SELECT id FROM del)))
   SELECT pg_notify($5, $6) AS notified, (SELECT count(*)::int FROM ingestion_runs WHERE connector_id = $1 AND status = 'RUNNING') AS running`;
-/** Minimal floor, enable: both queues' queued jobs and the QUEUED runs they leave orphaned, one statement. */
-const REMOVE_QUEUED_MINIMAL = `WITH del AS (DELETE FROM pgboss.job WHERE name = ANY($2::text[]) AND singleton_key = $1 AND state IN ('created', 'retry') RETURNING id)
-  UPDATE ingestion_runs r SET status = 'CANCELLED', finished_at = $3, error = $4
-    WHERE r.connector_id = $1 AND r.status = 'QUEUED'
-      AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = 'connector-sync' AND j.id::text = r.job_id AND j.state IN ('created', 'retry', 'active') AND j.id NOT IN (SELECT id FROM del))`;
 const TOGGLE_UPDATE_THREE = `UPDATE connectors SET ${TOGGLE_SET} WHERE id = $1 ${TOGGLE_RETURNING}`;
 /** The columns ConnectorService.toggle writes (its patch, then the versioned write's own four), in its order. */
 const TOGGLE_UPDATE_COLUMNS = ['enabled', 'enabled_changed_at', 'enabled_changed_by', 'enabled_reason', 'sync_status', 'health_candidate', 'health_candidate_count', 'consecutive_errors', 'run_state', 'version', 'updated_at', 'updated_by', 'source_type'];
@@ -343,9 +338,7 @@ export async function startFloor(options: FloorOptions): Promise<Floor> {
           return after!;
         }
         if (enabled) {
-          // What is queued goes (with the QUEUED runs it leaves orphaned), then both urgent jobs in one insert:
-          // two statements, since an insert in the delete's statement would still see the deleted singleton.
-          await run(client, counter, REMOVE_QUEUED_MINIMAL, [id, ['connector-health', 'connector-sync'], now, 'cancelled: superseded by the sync of the enable']);
+          // Both urgent jobs in one insert (disabling removed what was queued, as in the service).
           const jobs = [
             { name: 'connector-sync', data: { connectorId: id, tenantId: before.tenant_id, trigger: 'enable' }, singletonKey: id, priority: 10 },
             { name: 'connector-health', data: { connectorId: id }, singletonKey: id, priority: 10 },
@@ -450,12 +443,9 @@ export async function startFloor(options: FloorOptions): Promise<Floor> {
           source_type: 'FRONTEND',
         };
         if (enabled) {
-          // IngestionService.onEnabled and HealthService.scheduleFirst: what is queued goes, the urgent first sync and check come in.
+          // IngestionService.onEnabled and HealthService.scheduleFirst: the urgent first sync and check (disabling removed what was queued).
           const job = (name: string, data: object) => [null, name, data, 10, null, id, null, 0, null, null, null, null, null, null, null, null, null, null, null];
-          await run(client, counter, DELETE_QUEUED, ['connector-sync', id]);
-          await run(client, counter, CANCEL_ORPHANED_RUNS, [id, new Date(), 'cancelled: superseded by the sync of the enable', 'connector-sync']);
           await run(client, counter, INSERT_JOB, job('connector-sync', { connectorId: id, tenantId: before.tenant_id, trigger: 'enable' }));
-          await run(client, counter, DELETE_QUEUED, ['connector-health', id]);
           await run(client, counter, INSERT_JOB, job('connector-health', { connectorId: id }));
         }
         const changes: Row = { enabled: { before: before.enabled, after: enabled } };
