@@ -104,8 +104,13 @@ export function toConnectionTestResult(data: ConnectionTestResultData): Connecti
 const helpers = {
   config: (provider: string, config: Record<string, unknown>) => redactConfig(getAdapter(provider)?.spec, config),
   lastTest: toConnectionTestResult,
-  snoozed: (until: Date | null) => until !== null && until !== undefined && until.getTime() > Date.now(),
+  snoozed: snoozedAt,
 };
+
+/** Whether a snooze ending at `until` is still on at `now` (ConnectorService's alertsSnoozed too). */
+export function snoozedAt(until: Date | null | undefined, now: Date = new Date()): boolean {
+  return until !== null && until !== undefined && until.getTime() > now.getTime();
+}
 
 export interface ConnectorProjection {
   /** Sorted field names, the cache key. */

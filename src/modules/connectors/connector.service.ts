@@ -26,7 +26,7 @@ import type { ConnectorScope, RunState } from './connector.enums.js';
 import type { ConnectorFilter, CreateConnectorInput, ToggleConnectorsInput, UpdateConnectorInput } from './connector.inputs.js';
 import { cleanEventTypes, cleanId, cleanName, cleanReason, cleanSource, cleanTags, DEFAULT_SOURCE, LIMITS, requireReason } from './connector.validation.js';
 import { connectorVisibility } from './connector.visibility.js';
-import { FULL_PROJECTION, type ConnectorProjection } from './connector.projection.js';
+import { FULL_PROJECTION, snoozedAt, type ConnectorProjection } from './connector.projection.js';
 import type { Connector } from './connector.type.js';
 import { redactConfig, requireAdapter, validateAuthType, validateConfig, validateCredentials } from './provider-catalog.js';
 
@@ -70,7 +70,7 @@ export interface BulkToggleResult {
 
 /** True while the connector's alerts are snoozed: alert notifications and automatic disabling are suppressed. */
 export function alertsSnoozed(c: Pick<ConnectorEntity, 'alertsSnoozedUntil'>, now: Date = new Date()): boolean {
-  return c.alertsSnoozedUntil !== null && c.alertsSnoozedUntil !== undefined && c.alertsSnoozedUntil.getTime() > now.getTime();
+  return snoozedAt(c.alertsSnoozedUntil, now);
 }
 
 /** Who a versioned write is by: `updatedBy`, and where it came from (`sourceType`). */
