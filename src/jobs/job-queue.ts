@@ -131,8 +131,7 @@ export class JobQueue {
               start_after = now(), completed_on = CASE WHEN j.retry_count < j.retry_limit THEN NULL ELSE now() END,
               output = '{"value":{"message":"lease lapsed: the worker that held this job stopped renewing it"}}'::jsonb
         WHERE j.name = $1 AND j.state = 'active' AND j.started_on + j.expire_in < now()
-          AND NOT EXISTS (SELECT 1 FROM pgboss.job r WHERE r.name = $1 AND r.state = 'retry' AND r.id <> j.id AND j.policy = 'stately' AND r.policy = 'stately'
-                            AND COALESCE(r.singleton_key, '') = COALESCE(j.singleton_key, ''))
+          AND ${NO_RETRY_TWIN}
        RETURNING j.id`,
       [queue],
     );
@@ -145,8 +144,7 @@ export class JobQueue {
     await this.boss.getDb().executeSql(
       `UPDATE pgboss.job j SET state = 'retry', started_on = NULL, start_after = now() + make_interval(secs => $3)
         WHERE j.name = $1 AND j.id = $2 AND j.state = 'active'
-          AND NOT EXISTS (SELECT 1 FROM pgboss.job r WHERE r.name = $1 AND r.state = 'retry' AND r.id <> j.id AND j.policy = 'stately' AND r.policy = 'stately'
-                            AND COALESCE(r.singleton_key, '') = COALESCE(j.singleton_key, ''))`,
+          AND ${NO_RETRY_TWIN}`,
       [queue, id, delaySec],
     );
   }
@@ -203,6 +201,13 @@ export class JobQueue {
     await this.boss.stop({ graceful: true, wait: true, timeout: 10_000 }).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'job queue did not stop cleanly'));
   }
 }
+
+/**
+ * For putting active job `j` back in `retry` ($1: its queue): a stately key holds at most one job
+ * waiting (pg-boss's unique index), so a job whose key already has one waiting stays where it is.
+ */
+const NO_RETRY_TWIN = `NOT EXISTS (SELECT 1 FROM pgboss.job r WHERE r.name = $1 AND r.state = 'retry' AND r.id <> j.id AND j.policy = 'stately' AND r.policy = 'stately'
+                            AND COALESCE(r.singleton_key, '') = COALESCE(j.singleton_key, ''))`;
 
 /** Queues with one job per key queued and one active (`stately`). */
 const STATELY = new Set<string>([QUEUES.sync, QUEUES.health]);
