@@ -5,8 +5,15 @@
  * gets one call at a time, so a host that never answers holds one slot and nothing else. A job
  * refused here goes back to the queue for later (`JobDeferred`), without waiting in a slot.
  */
+interface HostState {
+  /** Start instants of the calls running now. */
+  running: Set<number>;
+  /** How long the last call that ended took; null before any ended. */
+  lastMs: number | null;
+}
+
 export class HostGate {
-  private readonly hosts = new Map<string, { running: Set<number>; lastMs: number | null }>();
+  private readonly hosts = new Map<string, HostState>();
   private ticket = 0;
 
   constructor(private readonly slowMs: number) {}
@@ -19,7 +26,7 @@ export class HostGate {
       this.hosts.set(host, state);
     }
     const now = Date.now();
-    const slow = state.lastMs === null || state.lastMs >= this.slowMs || [...state.running].some((startedAt) => now - startedAt >= this.slowMs);
+    const slow = state.lastMs === null || this.tookLong(state, now);
     if (slow && state.running.size > 0) return null;
     // Distinct keys for calls started in the same millisecond.
     const startedAt = now + (this.ticket = (this.ticket + 1) % 1000) / 1000;
@@ -35,8 +42,12 @@ export class HostGate {
   slow(host: string): boolean {
     const state = this.hosts.get(host);
     if (!state || state.lastMs === null) return false;
-    const now = Date.now();
-    return state.lastMs >= this.slowMs || [...state.running].some((startedAt) => now - startedAt >= this.slowMs);
+    return this.tookLong(state, Date.now());
+  }
+
+  /** The host's last call took `slowMs` or more, or a running one has been running that long. */
+  private tookLong(state: HostState, now: number): boolean {
+    return (state.lastMs ?? 0) >= this.slowMs || [...state.running].some((startedAt) => now - startedAt >= this.slowMs);
   }
 
   /** Whether a call to the host has ended in this process (a host not yet known gets one probe at a time). */
