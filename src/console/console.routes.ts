@@ -6,8 +6,7 @@
  * (config.http.consoleDevSignIn) and mints what `npm run token` mints.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -15,8 +14,8 @@ import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { DEV_TENANT_PATTERN, devTokenClaims, mintDevToken } from '../auth/dev-tokens.js';
 import { ROLES, type Role } from '../auth/principal.js';
 import { AppError } from '../errors/app-error.js';
+import { packageFile } from '../server/package-files.js';
 
-const require = createRequire(import.meta.url);
 const HERE = dirname(fileURLToPath(import.meta.url));
 const JS = 'text/javascript; charset=utf-8';
 
@@ -33,22 +32,6 @@ const OWN_ASSETS: Record<string, string> = {
 };
 /** Scripts in the order the page loads them. */
 const SCRIPTS = ['react.js', 'react-dom.js', 'htm.js', 'console.js'];
-
-/** A package's folder: up from its entry point to its package.json (htm's `exports` hide package.json). */
-function packageRoot(pkg: string): string {
-  let dir = dirname(require.resolve(pkg));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === pkg) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`the console needs the ${pkg} package (a runtime dependency)`);
-    dir = up;
-  }
-}
-
-function packageFile(pkg: string, file: string): Buffer {
-  return readFileSync(join(packageRoot(pkg), file));
-}
 
 /**
  * The console's own file. The build (swc --copy-files) compiles src/console/assets/console.js like

@@ -1,10 +1,6 @@
 /** GraphiQL served entirely from node_modules: the machines that run this are offline. */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-
-const require = createRequire(import.meta.url);
+import { packageFile } from './package-files.js';
 
 const ASSETS: Record<string, { pkg: string; file: string; type: string }> = {
   'react.js': { pkg: 'react', file: 'umd/react.production.min.js', type: 'text/javascript; charset=utf-8' },
@@ -12,11 +8,6 @@ const ASSETS: Record<string, { pkg: string; file: string; type: string }> = {
   'graphiql.js': { pkg: 'graphiql', file: 'graphiql.min.js', type: 'text/javascript; charset=utf-8' },
   'graphiql.css': { pkg: 'graphiql', file: 'graphiql.min.css', type: 'text/css; charset=utf-8' },
 };
-
-/** Packages' own files by path: these browser builds are not in their `exports`. */
-function packageFile(pkg: string, file: string): Buffer {
-  return readFileSync(join(dirname(require.resolve(`${pkg}/package.json`)), file));
-}
 
 export const DEFAULT_QUERY = `# Paste a token from \`npm run token -- --tenant t1 --role admin\` into the Headers tab:
 # { "Authorization": "Bearer <token>" }
