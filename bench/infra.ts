@@ -196,6 +196,8 @@ export function benchServiceEnv(databaseUrl: string, workDir: string, extra: Rec
     RATE_LIMIT_PER_PRINCIPAL: '0',
     RATE_LIMIT_PER_TENANT: '0',
     RATE_LIMIT_ANONYMOUS: '0',
+    // Like the rate limits: the floors keep no metrics, so neither does the measured service.
+    METRICS: 'off',
     ...extra,
   };
 }

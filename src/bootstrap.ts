@@ -21,7 +21,7 @@ export interface Service {
   services: Services;
   /** The syslog receiver, when a SYSLOG_*_PORT is set. */
   syslog: SyslogReceiver | null;
-  /** Prometheus metrics, when METRICS_TOKEN or METRICS_PORT is set (`metrics.url`: the METRICS_PORT listener). */
+  /** Prometheus metrics unless METRICS=off (`metrics.url`: the METRICS_PORT listener). */
   metrics: Metrics | null;
   /** Where the HTTP server listens, once `listen` was called. */
   url: string;

@@ -96,7 +96,7 @@ export interface AppConfig {
     concurrency: number;
     checkTimeoutMs: number;
   };
-  /** Prometheus /metrics (docs/metrics.md): off unless METRICS_TOKEN or METRICS_PORT is set. */
+  /** Prometheus /metrics (docs/metrics.md): on the main port unless METRICS_PORT moves it or METRICS=off. */
   metrics: MetricsSettings;
   /** Webhook deliveries (docs/notifications.md). */
   webhooks: {
@@ -111,6 +111,8 @@ export interface AppConfig {
 
 /** METRICS_*: who may scrape /metrics, where, and how often (docs/metrics.md). */
 export interface MetricsSettings {
+  /** METRICS=off: no /metrics anywhere and no instrumentation; on by default. */
+  enabled: boolean;
   /** METRICS_TOKEN: the bearer token every scrape must send; when set, /metrics is also served on the main port. */
   token?: string;
   /** METRICS_PORT: a listener of its own for /metrics (the only one `npm run worker` has). */
@@ -291,13 +293,16 @@ function natsSettings(env: Env): NatsSettings | null {
   return settings;
 }
 
-/** METRICS_*: off unless a token or a port is set; a token is long enough not to be guessed. */
+/** METRICS_*: on unless METRICS=off; a token is long enough not to be guessed. */
 function metricsSettings(env: Env): MetricsSettings {
+  const switched = str(env, 'METRICS')?.toLowerCase();
+  if (switched !== undefined && switched !== 'on' && switched !== 'off') throw new ConfigError('METRICS must be on or off');
   const token = str(env, 'METRICS_TOKEN');
   if (token !== undefined && !/^[A-Za-z0-9._~+/=-]{16,512}$/.test(token)) {
     throw new ConfigError('METRICS_TOKEN must be 16 to 512 characters from A-Z a-z 0-9 . _ ~ + / = - (for example: openssl rand -hex 32)');
   }
   return {
+    enabled: switched !== 'off',
     token,
     port: optionalPort(env, 'METRICS_PORT'),
     host: str(env, 'METRICS_HOST') ?? '127.0.0.1',

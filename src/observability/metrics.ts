@@ -14,9 +14,9 @@
  * names are bounded (a safe pattern, at most METRICS_MAX_OPERATIONS, the rest "other"). No tenant
  * id, connector id or connector name is ever a label.
  *
- * /metrics is off unless METRICS_TOKEN (served on the main port, bearer token required) or
- * METRICS_PORT (a listener of its own, loopback by default) is set; every scrape counts against a
- * per-address rate limit.
+ * /metrics is on the main port, open, unless METRICS_TOKEN requires a bearer token there, or
+ * METRICS_PORT alone moves it to a listener of its own (loopback by default); METRICS=off turns it
+ * off. Every scrape counts against a per-address rate limit.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -468,9 +468,12 @@ export class Metrics {
     return { status: 200, headers: { 'content-type': this.registry.contentType, 'cache-control': 'no-store' }, body };
   }
 
-  /** GET /metrics on the main port, only when METRICS_TOKEN is set (without a token it would be public). */
+  /**
+   * GET /metrics on the main port: with METRICS_TOKEN behind it, or open when no METRICS_PORT
+   * listener takes its place (API contract: "METRICS_TOKEN unset: open on the service port").
+   */
   route(app: FastifyInstance): void {
-    if (this.settings.token === undefined) return;
+    if (this.settings.token === undefined && this.settings.port !== undefined) return;
     app.get('/metrics', async (request, reply) => {
       const answer = await this.scrape(request.ip ?? 'unknown', request.headers.authorization);
       return reply.code(answer.status).headers(answer.headers).send(answer.body);
@@ -523,8 +526,8 @@ export class Metrics {
   }
 }
 
-/** The service's metrics, or null when /metrics is off (neither METRICS_TOKEN nor METRICS_PORT set). */
+/** The service's metrics, or null when METRICS=off. */
 export function createMetrics(settings: MetricsSettings, logger: Logger): Metrics | null {
-  if (settings.token === undefined && settings.port === undefined) return null;
+  if (!settings.enabled) return null;
   return new Metrics(settings, logger);
 }

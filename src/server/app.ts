@@ -206,7 +206,7 @@ export async function createApp({ config, dataSource, schema, services, verifier
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
-  // Only with METRICS_TOKEN; METRICS_PORT alone serves it on its own listener (docs/metrics.md).
+  // Open, or behind METRICS_TOKEN; METRICS_PORT alone serves it on its own listener instead (docs/metrics.md).
   metrics?.route(app);
   // Public keys of the tokens this service signs (application API keys), for outside verifiers.
   app.get('/.well-known/jwks.json', async (_request, reply) => {

@@ -1,16 +1,19 @@
 /**
- * API8 (security misconfiguration) and API4 (resource consumption) for /metrics: off by default;
- * with METRICS_TOKEN it answers only that bearer token (compared in constant time); with
+ * API8 (security misconfiguration) and API4 (resource consumption) for /metrics: by default open on
+ * the service port as the API contract says (no tenant or connector in any label, rate-limited),
+ * METRICS=off removes it; with METRICS_TOKEN it answers only that bearer token (compared in constant time); with
  * METRICS_PORT alone it is not on the public port at all; a flood of scrapes is rate-limited per
  * address, and however many scrapes arrive the database figures are read once per METRICS_CACHE_SEC.
  */
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { startTestService, type TestService } from '../helpers/server.js';
 import { parseExposition, total } from '../helpers/prometheus.js';
+import { admin } from '../helpers/tokens.js';
 
 const METRICS_TOKEN = 'scrape-token-for-the-security-suite-0001';
 const services: TestService[] = [];
 let plain: TestService;
+let off: TestService;
 let guarded: TestService;
 let separate: TestService;
 
@@ -18,6 +21,8 @@ beforeAll(async () => {
   plain = await startTestService('api8_metrics');
   services.push(plain);
   const shared = { DATABASE_URL: plain.databaseUrl };
+  off = await startTestService('api8_metrics', { ...shared, METRICS: 'off' });
+  services.push(off);
   guarded = await startTestService('api8_metrics', { ...shared, METRICS_TOKEN, METRICS_RATE_LIMIT: '100', METRICS_CACHE_SEC: '60' });
   services.push(guarded);
   separate = await startTestService('api8_metrics', { ...shared, METRICS_PORT: '0', METRICS_RATE_LIMIT: '10' });
@@ -27,10 +32,27 @@ afterAll(async () => {
   for (const svc of services) await svc.close();
 });
 
-test('off by default: no /metrics anywhere, no listener', async () => {
-  expect(plain.metrics).toBeNull();
-  expect((await fetch(`${plain.url}/metrics`)).status).toBe(404);
-  expect(loadConfig({}).metrics).toMatchObject({ token: undefined, port: undefined, host: '127.0.0.1' });
+test('by default open on the service port, with no tenant, connector or name in any label; no listener of its own', async () => {
+  expect(loadConfig({}).metrics).toMatchObject({ enabled: true, token: undefined, port: undefined, host: '127.0.0.1' });
+  // Something tenant-shaped to leak: a connector with a recognisable name, read through GraphQL.
+  const name = 'leak-probe-connector-name';
+  const { createConnector } = await plain.ok(`mutation($input: CreateConnectorInput!) { createConnector(input: $input) { id } }`, {
+    input: { name, provider: 'generic_rest', config: { baseUrl: 'https://api.example.com' } },
+  }, await admin('tenant-leak-probe'));
+  const response = await fetch(`${plain.url}/metrics`);
+  expect(response.status).toBe(200);
+  expect(plain.metrics!.url).toBeNull();
+  const text = await response.text();
+  expect(parseExposition(text).has('connector_graphql_operation_duration_seconds')).toBe(true);
+  expect(text).not.toContain('tenant-leak-probe');
+  expect(text).not.toContain(name);
+  expect(text).not.toContain(createConnector.id);
+});
+
+test('METRICS=off: no /metrics, no instrumentation; anything else than on or off is refused at start-up', async () => {
+  expect(off.metrics).toBeNull();
+  expect((await fetch(`${off.url}/metrics`)).status).toBe(404);
+  expect(() => loadConfig({ METRICS: 'maybe' })).toThrow(/METRICS must be on or off/);
 });
 
 test('a short or malformed METRICS_TOKEN is refused at start-up', () => {
