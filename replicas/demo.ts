@@ -208,7 +208,7 @@ function printBanner(service: Service, config: AppConfig, token: string, seeded:
   say();
   say('Webhooks: nothing is subscribed. To receive signed events (docs/notifications.md), run a receiver on loopback and:');
   say(`  mutation { createWebhookEndpoint(input: { name: "my receiver", url: "http://127.0.0.1:8080/hooks",
-    eventTypes: [CONNECTOR_AUTO_DISABLED, CONNECTOR_HEALTH_CHANGED, CONNECTOR_TOGGLED] }) { endpoint { id } signingSecret } }`);
+    eventTypes: [CONNECTOR_AUTO_DISABLED, CONNECTOR_HEALTH_CHANGED, CONNECTOR_TOGGLED] }) { endpoint { id } secret } }`);
   say();
 }
 

@@ -6,6 +6,7 @@ import { createConnectorLoaders } from '../modules/connectors/connector.loaders.
 import { createHealthLoaders } from '../modules/health/health.loaders.js';
 import { createIngestionLoaders } from '../modules/ingestion/ingestion.loaders.js';
 import { createIntakeLoaders } from '../modules/intake/intake.loaders.js';
+import { createWebhookLoaders } from '../modules/notifications/webhook.loaders.js';
 import { createRecordLoaders } from '../modules/records/record.loaders.js';
 import type { Services } from '../services.js';
 
@@ -18,6 +19,7 @@ export function createLoaders(services: Services, principal: Principal) {
     ...createHealthLoaders(services.health, principal),
     ...createRecordLoaders(services.records, principal),
     ...createIntakeLoaders(services.intakeTokens, services.intake, principal),
+    ...createWebhookLoaders(services.webhookEndpoints, principal),
   });
 }
 

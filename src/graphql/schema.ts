@@ -16,9 +16,10 @@ import { IngestionResolver } from '../modules/ingestion/ingestion.resolver.js';
 import { ConnectorIntakeTokensResolver, IntakeTokenResolver } from '../modules/intake/intake-token.resolver.js';
 import { NormalizationResolver } from '../modules/normalization/normalization.resolver.js';
 import { WebhookResolver } from '../modules/notifications/webhook.resolver.js';
+import { toWebhookEndpoint } from '../modules/notifications/webhook.mapper.js';
 import { ConnectorRecordsResolver, RecordResolver } from '../modules/records/record.resolver.js';
 import { toRecord } from '../modules/records/record.mapper.js';
-import type { Role } from '../auth/principal.js';
+import { hasRole, ROLES, type Role } from '../auth/principal.js';
 import { withAuthDirectives } from './access.js';
 import { caller, type GraphQLContext } from './context.js';
 import { DateTimeScalar } from './scalars.js';
@@ -34,9 +35,10 @@ type Ref = { id: string };
  * The entities a gateway resolves here, each with the role its references need: checked by
  * `__resolveReference` and printed on the entity's fields for the router (access.ts). They load
  * through the per-request, tenant-scoped loaders: any number of references costs one statement
- * per entity type; another tenant's id resolves to null.
+ * per entity type; another tenant's id resolves to null. `belowRole: 'null'`: a caller below the
+ * role gets null too, as for an id it cannot see, instead of FORBIDDEN.
  */
-const entities: Record<string, { role: Role; load(ref: Ref, ctx: GraphQLContext, info: GraphQLResolveInfo): Promise<unknown> }> = {
+const entities: Record<string, { role: Role; belowRole?: 'null'; load(ref: Ref, ctx: GraphQLContext, info: GraphQLResolveInfo): Promise<unknown> }> = {
   Connector: {
     role: 'viewer',
     // Only the columns the gateway's selection on Connector needs, every reference in one statement.
@@ -65,6 +67,15 @@ const entities: Record<string, { role: Role; load(ref: Ref, ctx: GraphQLContext,
       return row && toRecord(row);
     },
   },
+  WebhookEndpoint: {
+    // As webhookEndpoint(id): admins of its tenant (and application, for application tokens); never the secret.
+    role: 'admin',
+    belowRole: 'null',
+    async load(ref, ctx) {
+      const row = await ctx.loaders.webhookEndpoint.load(ref.id);
+      return row && toWebhookEndpoint(row);
+    },
+  },
 };
 
 /**
@@ -83,9 +94,10 @@ export async function buildFederatedSchema(): Promise<GraphQLSchema> {
   const resolvers = createResolversMap(schema) as GraphQLResolverMap<unknown>;
   // Plain properties resolve with graphql-js's default resolver, not a type-graphql wrapper per value.
   dropPlainFieldResolvers(resolvers);
-  for (const [type, { role, load }] of Object.entries(entities)) {
+  for (const [type, { role, belowRole, load }] of Object.entries(entities)) {
     const __resolveReference = (ref: Ref, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
-      caller(ctx, role);
+      if (belowRole !== 'null') caller(ctx, role);
+      else if (!hasRole(caller(ctx, ROLES[0]).principal, role)) return null;
       return load(ref, ctx, info);
     };
     resolvers[type] = { ...(resolvers[type] as object), __resolveReference } as GraphQLResolverMap<unknown>[string];

@@ -66,7 +66,7 @@ const STATE = `query($id: ID!) { connector(id: $id) { id provider enabled enable
   healthHistory(first: 50) { at from to reason }
   ingestionRuns(first: 100) { id status trigger startedAt finishedAt recordsRead recordsWritten duplicates error }
   records(first: 200) { totalCount nodes { id title duplicateCount data } } } }`;
-const ENDPOINT = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { signingSecret endpoint { id } } }`;
+const ENDPOINT = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret endpoint { id } } }`;
 const AUDIT = `query($filter: AuditEventFilter) { auditEvents(filter: $filter, first: 100) { nodes { id eventType actorType actorId targetId reason changes occurredAt } } }`;
 
 interface Run {
@@ -193,10 +193,10 @@ describe('twelve sources, one SIEM floods', () => {
     for (const tenant of ['acme', 'globex'] as const) {
       const r = await new Receiver().start();
       receivers[tenant] = r;
-      const { signingSecret } = (
+      const { secret } = (
         await svc.ok(ENDPOINT, { input: { name: `${tenant} SOC`, url: r.url, eventTypes: ['CONNECTOR_AUTO_DISABLED', 'CONNECTOR_TOGGLED', 'CONNECTOR_HEALTH_CHANGED'] } }, bearerOf(tenant))
       ).createWebhookEndpoint;
-      secrets[tenant] = signingSecret;
+      secrets[tenant] = secret;
     }
   });
 

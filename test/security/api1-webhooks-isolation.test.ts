@@ -10,11 +10,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { admin, editor } from '../helpers/tokens.js';
+import { admin, editor, viewer } from '../helpers/tokens.js';
 import { errorCode, startTestService, type TestService } from '../helpers/server.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
-const CREATE_ENDPOINT = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { signingSecret endpoint { id applicationId } } }`;
+const CREATE_ENDPOINT = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret endpoint { id applicationId } } }`;
 const CREATE_CONNECTOR = `mutation($input: CreateConnectorInput!) { createConnector(input: $input) { id } }`;
 const TOGGLE = `mutation($id: ID!, $enabled: Boolean!) { toggleConnector(id: $id, enabled: $enabled) { enabled } }`;
 
@@ -78,13 +78,13 @@ describe('webhook endpoints across tenants and applications', () => {
   });
 
   test("another tenant's admin reaches none of the endpoint's queries and mutations", async () => {
-    const read = (await svc.ok(`query($id: ID!) { webhookEndpoint(id: $id) { id } webhookEndpoints { nodes { id } } }`, { id: aEndpoint }, bAdmin));
+    const read = (await svc.ok(`query($id: ID!) { webhookEndpoint(id: $id) { id } webhookEndpoints { id } }`, { id: aEndpoint }, bAdmin));
     expect(read.webhookEndpoint).toBeNull();
-    expect(read.webhookEndpoints.nodes.map((n: any) => n.id)).toEqual([bEndpoint]);
+    expect(read.webhookEndpoints.map((n: any) => n.id)).toEqual([bEndpoint]);
     const attempts: Array<[string, Record<string, unknown>]> = [
       [`query($id: ID!) { webhookDeliveries(endpointId: $id) { nodes { id } } }`, { id: aEndpoint }],
       [`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { name: "mine now" }) { id } }`, { id: aEndpoint }],
-      [`mutation($id: ID!) { rotateWebhookSecret(id: $id) { signingSecret } }`, { id: aEndpoint }],
+      [`mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret signingSecret } }`, { id: aEndpoint }],
       [`mutation($id: ID!) { sendTestWebhook(endpointId: $id) { id } }`, { id: aEndpoint }],
       [`mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { id } }`, { id: aDelivery }],
       [`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }`, { id: aEndpoint }],
@@ -100,7 +100,12 @@ describe('webhook endpoints across tenants and applications', () => {
   });
 
   test("a tenant's events reach only its own endpoints, even when its connector names another tenant's endpoint", async () => {
-    const a = (await svc.ok(CREATE_CONNECTOR, { input: connectorInput('A feed', { webhookEndpointId: bEndpoint }) }, aAdmin)).createConnector.id;
+    // The API refuses to name another tenant's endpoint, as an unknown one.
+    const named = await svc.gql(CREATE_CONNECTOR, { input: connectorInput('A feed', { webhookEndpointId: bEndpoint }) }, aAdmin);
+    expect(errorCode(named)).toBe('BAD_USER_INPUT');
+    // A row that names it anyway (written before that check, or by hand) still sends B nothing.
+    const a = (await svc.ok(CREATE_CONNECTOR, { input: connectorInput('A feed') }, aAdmin)).createConnector.id;
+    await svc.dataSource.query(`UPDATE connectors SET webhook_endpoint_id = $2 WHERE id = $1`, [a, bEndpoint]);
     const b = (await svc.ok(CREATE_CONNECTOR, { input: connectorInput('B feed') }, bAdmin)).createConnector.id;
     await svc.ok(TOGGLE, { id: a, enabled: true }, aAdmin);
     await svc.ok(TOGGLE, { id: b, enabled: true }, bAdmin);
@@ -122,7 +127,7 @@ describe('webhook endpoints across tenants and applications', () => {
     const created = (await svc.ok(CREATE_ENDPOINT, { input: { name: 'app', url: r.url, eventTypes: ['CONNECTOR_TOGGLED'] } }, appAdmin)).createWebhookEndpoint.endpoint;
     expect(created.applicationId).toBe(app);
     // The application's token sees its own endpoint, not the tenant-wide one.
-    const listed = (await svc.ok(`{ webhookEndpoints { nodes { id } } }`, {}, appAdmin)).webhookEndpoints.nodes.map((n: any) => n.id);
+    const listed = (await svc.ok(`{ webhookEndpoints { id } }`, {}, appAdmin)).webhookEndpoints.map((n: any) => n.id);
     expect(listed).toEqual([created.id]);
     expect(errorCode(await svc.gql(`mutation($id: ID!) { sendTestWebhook(endpointId: $id) { id } }`, { id: aEndpoint }, appAdmin))).toBe('NOT_FOUND');
     const mine = (await svc.ok(CREATE_CONNECTOR, { input: connectorInput('app feed', { applicationId: app }) }, aAdmin)).createConnector.id;
@@ -136,9 +141,54 @@ describe('webhook endpoints across tenants and applications', () => {
     expect(errorCode(await svc.gql(CREATE_ENDPOINT, { input: { name: 'x', url: r.url, eventTypes: ['CONNECTOR_TOGGLED'], connectorIds: [theirs] } }, appAdmin))).toBe('NOT_FOUND');
   });
 
+  test("_entities resolves a WebhookEndpoint for its tenant's admins only: another tenant's, an editor's or a viewer's reference is null, with nothing of it", async () => {
+    const ENTITIES = `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on WebhookEndpoint { id name url eventTypes enabled } } }`;
+    const reps = (...ids: string[]) => ({ reps: ids.map((id) => ({ __typename: 'WebhookEndpoint', id })) });
+    // Positive control: the owner's admin resolves its endpoint (never a secret).
+    const own = await svc.gql(ENTITIES, reps(aEndpoint), aAdmin);
+    expect(own.body.errors).toBeUndefined();
+    expect(own.body.data._entities).toEqual([{ id: aEndpoint, name: 'A', url: aReceiver.url, eventTypes: ['CONNECTOR_TOGGLED'], enabled: true }]);
+    expect(JSON.stringify(own.body)).not.toMatch(/whsec_|secret/i);
+    // Mixed: each admin gets its own and null for the other tenant's, in one statement.
+    const missing = 'whk_01ARZ3NDEKTSV4RRFFQ69G5FAV';
+    const mixed = await svc.gql(ENTITIES, reps(aEndpoint, bEndpoint, missing), aAdmin);
+    expect(mixed.body.errors).toBeUndefined();
+    expect(mixed.body.data._entities.map((e: any) => e?.id ?? null)).toEqual([aEndpoint, null, null]);
+    expect(mixed.statements).toBe(1);
+    const fromB = await svc.gql(ENTITIES, reps(aEndpoint, bEndpoint), bAdmin);
+    expect(fromB.body.errors).toBeUndefined();
+    expect(fromB.body.data._entities.map((e: any) => e?.id ?? null)).toEqual([null, bEndpoint]);
+    // Below admin in the same tenant: null, like an id that does not exist, and no error that says more.
+    for (const who of [await editor('tenant-a'), await viewer('tenant-a')]) {
+      const res = await svc.gql(ENTITIES, reps(aEndpoint), who);
+      expect(res.body.errors).toBeUndefined();
+      expect(res.body.data).toEqual({ _entities: [null] });
+      expect(JSON.stringify(res.body)).not.toContain(aReceiver.url);
+      expect(res.statements).toBe(0);
+    }
+    // Without a token: UNAUTHENTICATED, nothing resolved.
+    const anonymous = await svc.gql(ENTITIES, reps(aEndpoint));
+    expect(errorCode(anonymous)).toBe('UNAUTHENTICATED');
+    expect(JSON.stringify(anonymous.body)).not.toContain(aReceiver.url);
+  });
+
+  test("_entities with an application token resolves its application's endpoints only", async () => {
+    const ENTITIES = `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on WebhookEndpoint { id applicationId } } }`;
+    const app = (await svc.ok(`mutation { createApplication(name: "Entities app") { id } }`, {}, aAdmin)).createApplication.id;
+    const appAdmin = await admin('tenant-a', { appId: app, subject: 'entities-app-admin' });
+    const r = await new Receiver().start();
+    receivers.push(r);
+    const mine = (await svc.ok(CREATE_ENDPOINT, { input: { name: 'app entity', url: r.url, eventTypes: ['CONNECTOR_TOGGLED'] } }, appAdmin)).createWebhookEndpoint.endpoint.id;
+    const res = await svc.gql(ENTITIES, { reps: [mine, aEndpoint, bEndpoint].map((id) => ({ __typename: 'WebhookEndpoint', id })) }, appAdmin);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data._entities).toEqual([{ id: mine, applicationId: app }, null, null]);
+    // The tenant's admin sees the application's endpoint too, as in webhookEndpoint(id).
+    expect((await svc.ok(ENTITIES, { reps: [{ __typename: 'WebhookEndpoint', id: mine }] }, aAdmin))._entities).toEqual([{ id: mine, applicationId: app }]);
+  });
+
   test('editors cannot see or change endpoints', async () => {
     const ed = await editor('tenant-a');
-    for (const query of [`{ webhookEndpoints { nodes { id } } }`, `mutation { sendTestWebhook(endpointId: "${aEndpoint}") { id } }`]) {
+    for (const query of [`{ webhookEndpoints { id } }`, `mutation { sendTestWebhook(endpointId: "${aEndpoint}") { id } }`]) {
       expect(errorCode(await svc.gql(query, {}, ed))).toBe('FORBIDDEN');
     }
   });

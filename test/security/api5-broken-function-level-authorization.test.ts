@@ -127,13 +127,13 @@ const MUTATIONS: Operation[] = [
     prepare: async () => ({ id: await snoozedConnector() }),                                                                                                                 allowed: [N, Y, Y, N, Y] },
   { name: 'resetConnectorCursor', field: 'resetConnectorCursor', document: 'mutation($id: ID!) { resetConnectorCursor(id: $id, reason: "matrix") { id } }',
     prepare: async () => ({ id: await connector() }),                                                                                                                        allowed: [N, Y, Y, N, Y] },
-  { name: 'createWebhookEndpoint', field: 'createWebhookEndpoint', document: 'mutation($url: String!) { createWebhookEndpoint(input: { name: "matrix", url: $url, eventTypes: [CONNECTOR_TOGGLED] }) { signingSecret } }',
+  { name: 'createWebhookEndpoint', field: 'createWebhookEndpoint', document: 'mutation($url: String!) { createWebhookEndpoint(input: { name: "matrix", url: $url, eventTypes: [CONNECTOR_TOGGLED] }) { secret signingSecret } }',
     prepare: async () => ({ url: `${up.url}/hooks` }),                                                                                                                       allowed: [N, N, Y, N, N] },
   { name: 'updateWebhookEndpoint', field: 'updateWebhookEndpoint', document: 'mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { name: "renamed" }) { id } }',
     prepare: async () => ({ id: await webhookEndpoint() }),                                                                                                                  allowed: [N, N, Y, N, N] },
   { name: 'deleteWebhookEndpoint', field: 'deleteWebhookEndpoint', document: 'mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }',
     prepare: async () => ({ id: await webhookEndpoint() }),                                                                                                                  allowed: [N, N, Y, N, N] },
-  { name: 'rotateWebhookSecret', field: 'rotateWebhookSecret', document: 'mutation($id: ID!) { rotateWebhookSecret(id: $id) { signingSecret } }',
+  { name: 'rotateWebhookSecret', field: 'rotateWebhookSecret', document: 'mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret signingSecret } }',
     prepare: async () => ({ id: await webhookEndpoint() }),                                                                                                                  allowed: [N, N, Y, N, N] },
   { name: 'sendTestWebhook', field: 'sendTestWebhook', document: 'mutation($id: ID!) { sendTestWebhook(endpointId: $id) { id } }',
     prepare: async () => ({ id: await webhookEndpoint() }),                                                                                                                  allowed: [N, N, Y, N, N] },
@@ -143,7 +143,7 @@ const MUTATIONS: Operation[] = [
 
 // prettier-ignore
 const READS: Operation[] = [
-  { name: 'webhookEndpoints', field: 'webhookEndpoints', document: '{ webhookEndpoints { nodes { id } } }', prepare: async () => ({}),                                     allowed: [N, N, Y, N, N] },
+  { name: 'webhookEndpoints', field: 'webhookEndpoints', document: '{ webhookEndpoints { id } }', prepare: async () => ({}),                                               allowed: [N, N, Y, N, N] },
   { name: 'webhookDeliveries', field: 'webhookDeliveries', document: 'query($id: ID!) { webhookDeliveries(endpointId: $id) { nodes { id } } }',
     prepare: async () => ({ id: await webhookEndpoint() }),                                                                                                                  allowed: [N, N, Y, N, N] },
   { name: 'Application.apiKeys (admin-only field)', field: 'application', document: 'query($id: ID!) { application(id: $id) { id apiKeys { id } } }',

@@ -14,7 +14,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { HttpClient } from '../../adapters/http/client.js';
 import type { Principal } from '../../auth/principal.js';
 import type { RequestContext } from '../../context/request-context.js';
-import { checkFirst, decodeCursor } from '../../context/cursors.js';
+import { bindList, keysetSql, pageWindow, type CursorBinding, type PageArgs, type PageWindow } from '../../context/cursors.js';
 import { newId } from '../../db/ids.js';
 import { SqlParams } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
@@ -28,6 +28,7 @@ import { NOTIFICATION_EVENT_TYPES, connectorRefOfRow, isSnoozable, type Connecto
 import { signWebhook } from './webhook.signing.js';
 
 export const DELIVERY_PAGE_MAX = 100;
+const DELIVERY_KEY = /^dlv_[0-9A-Z]{26}$/;
 export const DELIVERY_STATUSES = ['PENDING', 'RETRYING', 'SUCCEEDED', 'FAILED', 'SKIPPED'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
@@ -302,20 +303,29 @@ export class NotificationService {
     return (await this.delivery(id))!;
   }
 
-  /** The delivery log of an endpoint the caller can see, newest first (`first + 1` rows). */
-  async deliveries(principal: Principal, endpointId: string, first: number, after?: string | null, status?: DeliveryStatus[] | null): Promise<DeliveryRow[]> {
-    checkFirst(first, DELIVERY_PAGE_MAX);
+  /** An endpoint's delivery log with this status filter, for cursors bound to it (cursors.ts): a cursor of another endpoint or filter is refused. */
+  static deliveriesBinding(endpointId: string, status?: DeliveryStatus[] | null): CursorBinding {
+    return bindList('webhookDeliveries', { endpointId, status: status?.length ? [...new Set(status)].sort() : null }, DELIVERY_KEY);
+  }
+
+  /**
+   * The delivery log of an endpoint the caller can see, newest first: `limit + 1` rows from the
+   * window's side (reverse order when it pages backwards), in one statement after the endpoint's check.
+   */
+  async deliveries(principal: Principal, endpointId: string, args: PageArgs, status?: DeliveryStatus[] | null): Promise<{ rows: DeliveryRow[]; window: PageWindow }> {
+    const window = pageWindow(args, DELIVERY_PAGE_MAX, NotificationService.deliveriesBinding(endpointId, status));
     if (!(await this.endpoints.get(principal, endpointId))) throw AppError.notFound('webhook endpoint', endpointId);
     const sql = new SqlParams();
     const where = [`d.tenant_id = ${sql.param(principal.tenantId)}`, `d.endpoint_id = ${sql.param(endpointId)}`];
     if (status?.length) where.push(`d.status = ANY(${sql.param(status)}::text[])`);
-    if (after) where.push(`d.id < ${sql.param(decodeCursor(after))}`);
+    const keyset = keysetSql(window, 'd.id', (v) => sql.param(v));
+    where.push(...keyset.where);
     const rows = await this.dataSource.query(
       `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN notification_events ev ON ev.id = d.event_id
-        WHERE ${where.join(' AND ')} ORDER BY d.id DESC LIMIT ${sql.param(first + 1)}`,
+        WHERE ${where.join(' AND ')} ORDER BY d.id ${keyset.order} LIMIT ${sql.param(window.limit + 1)}`,
       sql.values,
     );
-    return rows.map(toDelivery);
+    return { rows: rows.map(toDelivery), window };
   }
 
   private async delivery(id: string): Promise<DeliveryRow | null> {

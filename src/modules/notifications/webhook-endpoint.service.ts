@@ -7,11 +7,11 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { assertUrlAllowed, type EgressPolicy } from '../../adapters/http/egress.js';
 import type { Principal } from '../../auth/principal.js';
 import type { RequestContext } from '../../context/request-context.js';
-import { checkFirst, decodeCursor } from '../../context/cursors.js';
 import { newId } from '../../db/ids.js';
 import { SqlParams } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
 import { isConnectorError } from '../../errors/connector-error.js';
+import { rateLimited } from '../../server/rate-limits.js';
 import { actorOf } from '../audit/audit.actor.js';
 import { diffChanges } from '../audit/audit.changes.js';
 import type { AuditService } from '../audit/audit.service.js';
@@ -21,7 +21,16 @@ import type { WebhookSecrets } from './webhook-secrets.js';
 import { SUBSCRIBABLE_EVENTS, type NotificationEventName } from './notification.events.js';
 import { mintWebhookSecret } from './webhook.signing.js';
 
-export const ENDPOINT_PAGE_MAX = 100;
+/**
+ * The most endpoints a tenant may have (application endpoints included): creating one more is
+ * BAD_USER_INPUT. It bounds `webhookEndpoints`, which answers them all in one list.
+ */
+export const ENDPOINTS_PER_TENANT = 100;
+/** Class id of the advisory lock that serializes endpoint creation per tenant (`pg_advisory_xact_lock(int, int)`), so the cap holds under concurrent creates. */
+export const CREATE_LOCK_CLASS = 0x7768;
+const CREATE_LOCK_WAIT_MS = 5000;
+/** PostgreSQL's lock_not_available: lock_timeout ran out. */
+const LOCK_NOT_AVAILABLE = '55P03';
 const MAX_URL_LENGTH = 2048;
 const MAX_CONNECTOR_IDS = 1000;
 
@@ -103,6 +112,7 @@ export class WebhookEndpointService {
     const id = newId('whk', now);
     const secret = mintWebhookSecret();
     return this.dataSource.transaction(async (m) => {
+      await this.checkCap(m, principal.tenantId);
       const connectorIds = await this.cleanConnectorIds(m, principal, input.connectorIds);
       const row: WebhookEndpointRow = {
         id,
@@ -218,14 +228,25 @@ export class WebhookEndpointService {
     return row ? toEndpoint(row) : null;
   }
 
-  /** Newest first; `first + 1` rows so the caller can tell whether there is a next page. */
-  async list(principal: Principal, first: number, after?: string | null): Promise<WebhookEndpointRow[]> {
-    checkFirst(first, ENDPOINT_PAGE_MAX);
+  /**
+   * Every endpoint the caller can see, newest first: at most ENDPOINTS_PER_TENANT (the cap at
+   * creation), so one list without paging; the LIMIT only restates that bound.
+   */
+  async list(principal: Principal): Promise<WebhookEndpointRow[]> {
     const sql = new SqlParams();
-    const where = [endpointVisibility(principal, sql)];
-    if (after) where.push(`e.id < ${sql.param(decodeCursor(after))}`);
     const rows = await this.dataSource.query(
-      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints e WHERE ${where.join(' AND ')} ORDER BY e.id DESC LIMIT ${sql.param(first + 1)}`,
+      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints e WHERE ${endpointVisibility(principal, sql)} ORDER BY e.id DESC LIMIT ${sql.param(ENDPOINTS_PER_TENANT)}`,
+      sql.values,
+    );
+    return rows.map(toEndpoint);
+  }
+
+  /** The endpoints among `ids` the caller can see (another tenant's or application's are left out), in one statement. */
+  async findByIds(principal: Principal, ids: readonly string[]): Promise<WebhookEndpointRow[]> {
+    if (!ids.length) return [];
+    const sql = new SqlParams();
+    const rows = await this.dataSource.query(
+      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints e WHERE e.id = ANY(${sql.param([...new Set(ids)])}::text[]) AND ${endpointVisibility(principal, sql)}`,
       sql.values,
     );
     return rows.map(toEndpoint);
@@ -237,6 +258,31 @@ export class WebhookEndpointService {
     const [row] = await m.query(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints e WHERE e.id = ${sql.param(id)} AND ${endpointVisibility(principal, sql)} FOR UPDATE`, sql.values);
     if (!row) throw AppError.notFound('webhook endpoint', id);
     return toEndpoint(row);
+  }
+
+  /**
+   * Refuses a new endpoint when the tenant has ENDPOINTS_PER_TENANT already. Creations of one
+   * tenant wait for each other here (until their transaction ends), so concurrent ones cannot both
+   * take the last place. The wait is bounded: a waiter holds a pooled connection, and the holder
+   * needs another one for the secret store, so a burst of creations gives up (RATE_LIMITED, retry)
+   * rather than starve the pool.
+   */
+  private async checkCap(m: EntityManager, tenantId: string): Promise<void> {
+    await m.query(`SELECT set_config('lock_timeout', $1, true)`, [`${CREATE_LOCK_WAIT_MS}ms`]);
+    try {
+      await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CREATE_LOCK_CLASS, tenantId]);
+    } catch (error) {
+      if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) throw rateLimited('other webhook endpoints of this tenant are being created', 1);
+      throw error;
+    }
+    await m.query(`SET LOCAL lock_timeout TO DEFAULT`);
+    const [{ n }] = await m.query('SELECT count(*)::int AS n FROM webhook_endpoints WHERE tenant_id = $1', [tenantId]);
+    if (n >= ENDPOINTS_PER_TENANT) {
+      throw AppError.badInput(
+        `this tenant has ${n} webhook endpoints, the most it may have (${ENDPOINTS_PER_TENANT} per tenant): delete one before creating another`,
+        [{ path: 'input', message: `at most ${ENDPOINTS_PER_TENANT} webhook endpoints per tenant` }],
+      );
+    }
   }
 
   /** An absolute http(s) URL the egress guard lets us reach; never echoed back in the error. */

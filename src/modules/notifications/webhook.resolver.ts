@@ -1,23 +1,23 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { Caller, type CallerContext } from '../../graphql/access.js';
 import type { GraphQLContext } from '../../graphql/context.js';
-import { page } from '../../graphql/pagination.js';
+import { boundPage } from '../../graphql/pagination.js';
 import type { DeliveryRow, DeliveryStatus } from './notification.service.js';
-import type { WebhookEndpointRow } from './webhook-endpoint.service.js';
+import { ENDPOINTS_PER_TENANT, type WebhookEndpointRow } from './webhook-endpoint.service.js';
+import { toWebhookEndpoint as toEndpoint } from './webhook.mapper.js';
 import {
   CreateWebhookEndpointInput,
+  CreatedWebhookEndpoint,
   UpdateWebhookEndpointInput,
   WebhookDelivery,
   WebhookDeliveryConnection,
   WebhookDeliveryStatusEnum,
   WebhookEndpoint,
-  WebhookEndpointConnection,
-  WebhookEndpointWithSecret,
 } from './webhook.type.js';
 
-function toEndpoint(row: WebhookEndpointRow): WebhookEndpoint {
-  const { tenantId: _tenant, updatedBy: _by, ...visible } = row;
-  return Object.assign(new WebhookEndpoint(), visible);
+/** The answer that carries the signing secret, under its name and its deprecated one. */
+function withSecret(endpoint: WebhookEndpointRow, secret: string): CreatedWebhookEndpoint {
+  return Object.assign(new CreatedWebhookEndpoint(), { endpoint: toEndpoint(endpoint), secret, signingSecret: secret });
 }
 
 function toDelivery(row: DeliveryRow): WebhookDelivery {
@@ -27,15 +27,11 @@ function toDelivery(row: DeliveryRow): WebhookDelivery {
 /** Webhook endpoints and their delivery logs: admins only (URLs may carry tokens of the receiver). */
 @Resolver(() => WebhookEndpoint)
 export class WebhookResolver {
-  @Query(() => WebhookEndpointConnection, { description: 'Newest first; first ≤ 100.' })
-  async webhookEndpoints(
-    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
-    @Caller('admin') rc: CallerContext,
-    @Ctx() ctx: GraphQLContext,
-  ): Promise<WebhookEndpointConnection> {
-    const rows = await ctx.services.webhookEndpoints.list(rc.principal, first, after);
-    return page(rows, first, after, toEndpoint, new WebhookEndpointConnection());
+  @Query(() => [WebhookEndpoint], {
+    description: `Every webhook endpoint you can see (the tenant's; an application token: its application's), newest first. Not paged: a tenant has at most ${ENDPOINTS_PER_TENANT} endpoints (creating one more is BAD_USER_INPUT).`,
+  })
+  async webhookEndpoints(@Caller('admin') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<WebhookEndpoint[]> {
+    return (await ctx.services.webhookEndpoints.list(rc.principal)).map(toEndpoint);
   }
 
   @Query(() => WebhookEndpoint, { nullable: true })
@@ -44,27 +40,33 @@ export class WebhookResolver {
     return row && toEndpoint(row);
   }
 
-  @Query(() => WebhookDeliveryConnection, { description: 'An endpoint\'s delivery log, newest first; first ≤ 100.' })
+  @Query(() => WebhookDeliveryConnection, {
+    description: 'An endpoint\'s delivery log, newest first; first or last ≤ 100 (neither: first 50). Cursors page only the log (endpoint and status filter) they came from.',
+  })
   async webhookDeliveries(
     @Arg('endpointId', () => ID) endpointId: string,
     @Arg('status', () => [WebhookDeliveryStatusEnum], { nullable: true }) status: DeliveryStatus[] | null,
-    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Arg('first', () => Int, { nullable: true, description: 'Forwards from after; default 50 unless last is given.' }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: 'Backwards from before (or from the oldest delivery).' }) last: number | null,
+    @Arg('before', () => String, { nullable: true }) before: string | null,
     @Caller('admin') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<WebhookDeliveryConnection> {
-    const rows = await ctx.services.notifications.deliveries(rc.principal, endpointId, first, after, status);
-    return page(rows, first, after, toDelivery, new WebhookDeliveryConnection());
+    const { rows, window } = await ctx.services.notifications.deliveries(rc.principal, endpointId, { first, after, last, before }, status);
+    return boundPage(rows, window, (row) => row.id, toDelivery, new WebhookDeliveryConnection());
   }
 
-  @Mutation(() => WebhookEndpointWithSecret, { description: 'The signing secret is in this response and nowhere else.' })
+  @Mutation(() => CreatedWebhookEndpoint, {
+    description: `The signing secret is in this response and nowhere else. At most ${ENDPOINTS_PER_TENANT} endpoints per tenant: one more is BAD_USER_INPUT, nothing created.`,
+  })
   async createWebhookEndpoint(
     @Arg('input', () => CreateWebhookEndpointInput) input: CreateWebhookEndpointInput,
     @Caller('admin') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
-  ): Promise<WebhookEndpointWithSecret> {
+  ): Promise<CreatedWebhookEndpoint> {
     const { endpoint, secret } = await ctx.services.webhookEndpoints.create(rc, input);
-    return { endpoint: toEndpoint(endpoint), signingSecret: secret };
+    return withSecret(endpoint, secret);
   }
 
   @Mutation(() => WebhookEndpoint)
@@ -83,10 +85,10 @@ export class WebhookResolver {
     return toEndpoint(await ctx.services.webhookEndpoints.delete(rc, id));
   }
 
-  @Mutation(() => WebhookEndpointWithSecret, { description: 'A new signing secret, in this response only; the old one stops signing at once.' })
-  async rotateWebhookSecret(@Arg('id', () => ID) id: string, @Caller('admin') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<WebhookEndpointWithSecret> {
+  @Mutation(() => CreatedWebhookEndpoint, { description: 'A new signing secret, in this response only; the old one stops signing at once.' })
+  async rotateWebhookSecret(@Arg('id', () => ID) id: string, @Caller('admin') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<CreatedWebhookEndpoint> {
     const { endpoint, secret } = await ctx.services.webhookEndpoints.rotateSecret(rc, id);
-    return { endpoint: toEndpoint(endpoint), signingSecret: secret };
+    return withSecret(endpoint, secret);
   }
 
   @Mutation(() => WebhookDelivery, { description: 'Sends a webhook.test event to the endpoint now; answers with that attempt (not retried).' })

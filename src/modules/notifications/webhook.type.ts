@@ -1,4 +1,4 @@
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { PageInfo } from '../../graphql/pagination.js';
 import { NOTIFICATION_EVENT_TYPES, type NotificationEventName } from './notification.events.js';
 import { DELIVERY_STATUSES, type DeliveryStatus } from './notification.service.js';
@@ -16,7 +16,16 @@ registerEnumType(WebhookDeliveryStatusEnum, {
   description: 'PENDING: not tried yet; RETRYING: failed, retried at nextAttemptAt; SUCCEEDED: answered 2xx; FAILED: every attempt failed; SKIPPED: the endpoint was disabled.',
 });
 
-@ObjectType({ description: 'Where notifications go: signed per Standard Webhooks. Admins only. The signing secret is shown once (create, rotate).' })
+/**
+ * An entity: another subgraph may hold a reference (`{ __typename: "WebhookEndpoint", id }`) and the
+ * gateway resolves it here (src/graphql/schema.ts), for admins of the endpoint's tenant (and its
+ * application, for application tokens) only; anyone else gets null. The secret is never a field.
+ */
+@Directive('@key(fields: "id")')
+@ObjectType({
+  description:
+    'Where notifications go: signed per Standard Webhooks. Admins only (a reference through _entities resolves for admins of its tenant, null for anyone else). The signing secret is shown once (create, rotate) and is never a field of the endpoint.',
+})
 export class WebhookEndpoint {
   @Field(() => ID, { description: 'Type-prefixed ULID (whk_…).' }) id!: string;
   @Field(() => String) name!: string;
@@ -37,23 +46,11 @@ export class WebhookEndpoint {
   @Field(() => Int) version!: number;
 }
 
-@ObjectType()
-export class WebhookEndpointWithSecret {
+@ObjectType({ description: 'A webhook endpoint with its signing secret: the answer of createWebhookEndpoint and rotateWebhookSecret, the only place the secret is shown.' })
+export class CreatedWebhookEndpoint {
   @Field(() => WebhookEndpoint) endpoint!: WebhookEndpoint;
-  @Field(() => String, { description: 'whsec_ + base64 of 32 bytes. Shown once: keep it with the receiver.' }) signingSecret!: string;
-}
-
-@ObjectType()
-export class WebhookEndpointEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => WebhookEndpoint) node!: WebhookEndpoint;
-}
-
-@ObjectType()
-export class WebhookEndpointConnection {
-  @Field(() => [WebhookEndpointEdge]) edges!: WebhookEndpointEdge[];
-  @Field(() => [WebhookEndpoint]) nodes!: WebhookEndpoint[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
+  @Field(() => String, { description: 'whsec_ + base64 of 32 bytes (Standard Webhooks). Shown once: keep it with the receiver.' }) secret!: string;
+  @Field(() => String, { deprecationReason: 'Use secret', description: 'The same value as secret.' }) signingSecret!: string;
 }
 
 @ObjectType({ description: 'One event sent (or being sent) to one endpoint. Never the secret nor the response body.' })
@@ -68,7 +65,7 @@ export class WebhookDelivery {
   @Field(() => Date, { nullable: true }) nextAttemptAt!: Date | null;
   @Field(() => Date, { nullable: true }) lastAttemptAt!: Date | null;
   @Field(() => Int, { nullable: true, description: 'HTTP status of the last attempt; null when no response came.' }) responseStatus!: number | null;
-  @Field(() => Int, { nullable: true }) latencyMs!: number | null;
+  @Field(() => Float, { nullable: true, description: 'How long the last attempt took, in milliseconds; null until an attempt was made.' }) latencyMs!: number | null;
   @Field(() => String, { nullable: true }) error!: string | null;
   @Field(() => Date, { nullable: true }) deliveredAt!: Date | null;
   @Field(() => Date) createdAt!: Date;
