@@ -34,7 +34,7 @@ const ROUNDS = option('rounds', 5);
 const WRITE = !process.argv.includes('--no-write');
 const TENANT = 'bench-fleet';
 const log = (line: string) => console.log(`[fleet ${new Date().toISOString().slice(11, 19)}] ${line}`);
-const BULK = `mutation BenchBulk($input: ToggleConnectorsInput!) { toggleConnectors(input: $input) { bulkId counts { total changed failed } } }`;
+const BULK = `mutation BenchBulk($input: BulkToggleInput!) { toggleConnectors(input: $input) { bulkId counts { total changed failed } } }`;
 
 async function seed(client: pg.Client): Promise<string[]> {
   const rows = await client.query(

@@ -1,5 +1,5 @@
 import { Directive, Field, ObjectType } from 'type-graphql';
-import { encodeBoundCursor, encodeCursor, type PageWindow } from '../context/cursors.js';
+import { encodeBoundCursor, type PageWindow } from '../context/cursors.js';
 import { sliced } from './cooperative.js';
 
 /** Relay's PageInfo, which other subgraphs define the same way: shareable, or composition fails. */
@@ -10,34 +10,6 @@ export class PageInfo {
   @Field(() => Boolean) hasPreviousPage!: boolean;
   @Field(() => String, { nullable: true }) startCursor!: string | null;
   @Field(() => String, { nullable: true }) endCursor!: string | null;
-}
-
-/**
- * Fills `target` with Relay page fields from `first + 1` rows fetched newest first: `nodes` mapped
- * once, `pageInfo`, and `edges` computed only if a client selects them.
- */
-export function page<R extends { id: string }, N, T extends object>(
-  rows: R[],
-  first: number,
-  after: string | null | undefined,
-  map: (row: R) => N,
-  target: T,
-): T & { nodes: N[]; pageInfo: PageInfo; readonly edges: Array<{ cursor: string; node: N }> } {
-  const hasNextPage = rows.length > first;
-  const kept = hasNextPage ? rows.slice(0, first) : rows;
-  const nodes = kept.map(map);
-  const pageInfo: PageInfo = {
-    hasNextPage,
-    hasPreviousPage: Boolean(after),
-    startCursor: kept.length ? encodeCursor(kept[0]!.id) : null,
-    endCursor: kept.length ? encodeCursor(kept[kept.length - 1]!.id) : null,
-  };
-  return Object.defineProperties(target, {
-    // A long page completes in slices (cooperative.ts); the type stays a list of nodes.
-    nodes: { value: sliced(nodes), enumerable: true },
-    pageInfo: { value: pageInfo, enumerable: true },
-    edges: { get: () => sliced(nodes.map((node, i) => ({ cursor: encodeCursor(kept[i]!.id), node }))), enumerable: false },
-  }) as T & { nodes: N[]; pageInfo: PageInfo; readonly edges: Array<{ cursor: string; node: N }> };
 }
 
 /**

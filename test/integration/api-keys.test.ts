@@ -494,3 +494,128 @@ describe('tenant isolation and listing', () => {
     expect(four.statements).toBe(without.statements + 1);
   });
 });
+
+describe('paging applications and Application.connectors both ways', () => {
+  const tenant = 'apps-paging';
+  const PAGE = 'pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor } nodes { id }';
+  type Page = { pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null }; edges: Array<{ cursor: string }>; nodes: Array<{ id: string }> };
+  let t: string;
+  let apps: string[] = [];
+  /** Six connectors of apps[0], one of apps[1]. */
+  let conns: string[] = [];
+  let otherConn = '';
+
+  const applications = async (args: Record<string, unknown>, as?: string) =>
+    (await svc.ok(`query($first: Int, $after: String, $last: Int, $before: String) { applications(first: $first, after: $after, last: $last, before: $before) { totalCount ${PAGE} } }`, args, as ?? t)).applications as Page & { totalCount: number };
+  const APP_CONNECTORS = `query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) { application(id: $id) { connectors(first: $first, after: $after, last: $last, before: $before) { totalCount ${PAGE} } } }`;
+  const appConnectors = async (args: Record<string, unknown>, id = apps[0]) => (await svc.ok(APP_CONNECTORS, { id, ...args }, t)).application.connectors as Page & { totalCount: number };
+  const v1 = (id: string) => Buffer.from(`v1:${id}`, 'utf8').toString('base64url');
+
+  /** Walks forwards with first/after, then backwards with last/before; pageInfo and cursors agree both ways. */
+  async function walk(fetch: (args: Record<string, unknown>) => Promise<Page>, size: number, pages: number): Promise<string[]> {
+    const forward: Page[] = [];
+    let after: string | null = null;
+    for (let i = 0; i < pages; i++) {
+      const page = await fetch({ first: size, after });
+      forward.push(page);
+      expect(page.nodes).toHaveLength(size);
+      expect(page.pageInfo).toMatchObject({ hasPreviousPage: i > 0, hasNextPage: i < pages - 1 });
+      expect(page.pageInfo.startCursor).toBe(page.edges[0]!.cursor);
+      expect(page.pageInfo.endCursor).toBe(page.edges[size - 1]!.cursor);
+      after = page.pageInfo.endCursor;
+    }
+    const backward: Page[] = [];
+    let before: string | null = null;
+    for (let i = 0; i < pages; i++) {
+      const page = await fetch({ last: size, before });
+      backward.push(page);
+      expect(page.nodes).toHaveLength(size);
+      expect(page.pageInfo).toMatchObject({ hasNextPage: i > 0, hasPreviousPage: i < pages - 1 });
+      expect(page.pageInfo.startCursor).toBe(page.edges[0]!.cursor);
+      before = page.pageInfo.startCursor;
+    }
+    expect(backward.map((p) => p.nodes.map((n) => n.id))).toEqual(forward.map((p) => p.nodes.map((n) => n.id)).reverse());
+    expect(backward.map((p) => p.edges.map((e) => e.cursor))).toEqual(forward.map((p) => p.edges.map((e) => e.cursor)).reverse());
+    return forward.flatMap((p) => p.nodes.map((n) => n.id));
+  }
+
+  beforeAll(async () => {
+    t = await admin(tenant);
+    apps = [];
+    for (let i = 0; i < 6; i++) apps.push(await createApp(`Paged app ${i}`, t));
+    conns = [];
+    for (let i = 0; i < 6; i++) conns.push((await svc.ok(CREATE, { input: restInput(`Paged connector ${i}`, { applicationId: apps[0] }) }, t)).createConnector.id);
+    otherConn = (await svc.ok(CREATE, { input: restInput('Other app connector', { applicationId: apps[1] }) }, t)).createConnector.id;
+  });
+
+  test('applications: 6 in pages of 2, forwards and backwards, newest first', async () => {
+    expect(await walk(applications, 2, 3)).toEqual([...apps].reverse());
+    // Neither first nor last: the first 50.
+    const all = await applications({});
+    expect(all.nodes.map((n) => n.id)).toEqual([...apps].reverse());
+    expect(all.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: false });
+    expect(all.totalCount).toBe(6);
+    // last without before: the oldest ones, in list order.
+    expect((await applications({ last: 4 })).nodes.map((n) => n.id)).toEqual(apps.slice(0, 4).reverse());
+  });
+
+  test('Application.connectors: 6 in pages of 2, forwards and backwards; its own application only', async () => {
+    expect(await walk((args) => appConnectors(args), 2, 3)).toEqual([...conns].reverse());
+    expect((await appConnectors({ last: 10 })).nodes.map((n) => n.id)).toEqual([...conns].reverse());
+    expect((await appConnectors({}, apps[1])).nodes.map((n) => n.id)).toEqual([otherConn]);
+  });
+
+  test('Application.connectors of many applications: one statement per page asked, backwards too', async () => {
+    const query = (nested: string) => `{ applications(first: 6) { nodes { id ${nested} } } }`;
+    const without = await svc.gql(query(''), {}, t);
+    const forwards = await svc.gql(query('connectors(first: 2) { nodes { id } }'), {}, t);
+    const backwards = await svc.gql(query('connectors(last: 2) { nodes { id } pageInfo { hasPreviousPage } }'), {}, t);
+    for (const res of [forwards, backwards]) {
+      expect(res.body.errors).toBeUndefined();
+      expect(res.statements).toBe(without.statements + 1);
+    }
+    const byApp = new Map(backwards.body.data.applications.nodes.map((n: any) => [n.id, n.connectors]));
+    expect(byApp.get(apps[0])).toEqual({ nodes: conns.slice(0, 2).reverse().map((id) => ({ id })), pageInfo: { hasPreviousPage: true } });
+    expect(byApp.get(apps[1])).toEqual({ nodes: [{ id: otherConn }], pageInfo: { hasPreviousPage: false } });
+    expect(byApp.get(apps[2])).toEqual({ nodes: [], pageInfo: { hasPreviousPage: false } });
+  });
+
+  test('a cursor of another list, or of another application\'s connectors, is BAD_USER_INPUT, not an empty page', async () => {
+    const fromApps = (await applications({ first: 1 })).pageInfo.endCursor!;
+    const fromAppConnectors = (await appConnectors({ first: 1 })).pageInfo.endCursor!;
+    const fromConnectors = (await svc.ok(`{ connectors(first: 1) { pageInfo { endCursor } } }`, {}, t)).connectors.pageInfo.endCursor;
+    const fromAudit = (await svc.ok(`{ auditEvents(first: 1) { pageInfo { endCursor } } }`, {}, t)).auditEvents.pageInfo.endCursor;
+    const appsQuery = `query($after: String, $before: String, $last: Int) { applications(first: null, after: $after, last: $last, before: $before) { nodes { id } } }`;
+    const cases: Array<[string, Promise<any>]> = [
+      ['connectors cursor → applications', svc.gql(appsQuery, { after: fromConnectors }, t)],
+      ['Application.connectors cursor → applications', svc.gql(appsQuery, { last: 2, before: fromAppConnectors }, t)],
+      ['auditEvents cursor → applications', svc.gql(appsQuery, { after: fromAudit }, t)],
+      ['v1 connector id → applications', svc.gql(appsQuery, { after: v1(conns[0]!) }, t)],
+      ['applications cursor → Application.connectors', svc.gql(APP_CONNECTORS, { id: apps[0], first: 2, after: fromApps }, t)],
+      ['connectors cursor → Application.connectors', svc.gql(APP_CONNECTORS, { id: apps[0], first: 2, after: fromConnectors }, t)],
+      ["another application's cursor → Application.connectors", svc.gql(APP_CONNECTORS, { id: apps[1], last: 2, before: fromAppConnectors }, t)],
+      ['v1 application id → Application.connectors', svc.gql(APP_CONNECTORS, { id: apps[0], first: 2, after: v1(apps[0]!) }, t)],
+      ['garbage', svc.gql(APP_CONNECTORS, { id: apps[0], first: 2, after: 'not-a-cursor' }, t)],
+      ['first and last together', svc.gql(APP_CONNECTORS, { id: apps[0], first: 2, last: 2 }, t)],
+      ['first and last together (applications)', svc.gql(`{ applications(first: 2, last: 2) { nodes { id } } }`, {}, t)],
+      ['last over the limit', svc.gql(`{ applications(last: 201) { nodes { id } } }`, {}, t)],
+      ['last over the limit (Application.connectors)', svc.gql(APP_CONNECTORS, { id: apps[0], last: 201 }, t)],
+    ];
+    for (const [label, res] of cases) expect([label, errorCode(await res)]).toEqual([label, 'BAD_USER_INPUT']);
+    // The error names the argument.
+    const named = await svc.gql(APP_CONNECTORS, { id: apps[1], first: 2, after: fromAppConnectors }, t);
+    expect(named.body.errors![0]!.message).toMatch(/^after is a cursor of application\.connectors with another filter or parent/);
+  });
+
+  test('v1 cursors clients already hold still page both lists, in both directions', async () => {
+    const newestApps = [...apps].reverse();
+    expect((await applications({ first: 2, after: v1(newestApps[1]!) })).nodes.map((n) => n.id)).toEqual(newestApps.slice(2, 4));
+    expect((await applications({ last: 2, before: v1(newestApps[4]!) })).nodes.map((n) => n.id)).toEqual(newestApps.slice(2, 4));
+    const newest = [...conns].reverse();
+    expect((await appConnectors({ first: 2, after: v1(newest[1]!) })).nodes.map((n) => n.id)).toEqual(newest.slice(2, 4));
+    expect((await appConnectors({ last: 2, before: v1(newest[4]!) })).nodes.map((n) => n.id)).toEqual(newest.slice(2, 4));
+    // The old default still answers: first 50, its cursors now bound to the list.
+    const page = await svc.ok(`query($first: Int!) { applications(first: $first) { pageInfo { endCursor } nodes { id } } }`, { first: 3 }, t);
+    expect(Buffer.from(page.applications.pageInfo.endCursor, 'base64url').toString('utf8')).toMatch(/^v2:applications:/);
+  });
+});

@@ -219,3 +219,110 @@ describe('bad input is BAD_USER_INPUT and writes nothing', () => {
     expect(errorCode(res)).toBe('NOT_FOUND');
   });
 });
+
+describe('webhookEndpointId names a webhook endpoint the caller may use', () => {
+  const GET_HOOK = 'query($id: ID!) { connector(id: $id) { id version webhookEndpointId } }';
+  let app = '';
+  let otherApp = '';
+  const hook = { mine: 'whk_01J0000000000000000000MINE', foreign: 'whk_01J00000000000000000FOREIGN', ofApp: 'whk_01J00000000000000000000APP', ofOtherApp: 'whk_01J0000000000000000000OTHER' };
+  const unknown = 'whk_01J0000000000000000UNKNOWN';
+
+  /** Every row a refused create or update could have written: connectors, their secrets, audit events. */
+  async function state() {
+    const [row] = await svc.dataSource.query(
+      `SELECT (SELECT count(*) FROM connectors)::int AS connectors, (SELECT count(*) FROM connector_secrets)::int AS secrets, (SELECT count(*) FROM audit_events)::int AS audits,
+              (SELECT json_agg(c ORDER BY c.id)::text FROM connectors c) AS rows`,
+    );
+    return row;
+  }
+
+  function expectRefused(res: Awaited<ReturnType<TestService['gql']>>) {
+    expect(errorCode(res)).toBe('BAD_USER_INPUT');
+    expect(res.body.errors![0]!.message).toMatch(/^webhookEndpointId /);
+    expect(res.body.errors![0]!.extensions!.fieldErrors).toEqual([{ path: 'webhookEndpointId', message: expect.any(String) }]);
+  }
+
+  beforeAll(async () => {
+    const ad = await admin('t1');
+    app = (await svc.ok('mutation { createApplication(name: "Hooked app") { id } }', {}, ad)).createApplication.id;
+    otherApp = (await svc.ok('mutation { createApplication(name: "Other hooked app") { id } }', {}, ad)).createApplication.id;
+    // Endpoints straight into their table: what matters here is only whose they are.
+    const rows: Array<[string, string, string | null]> = [
+      [hook.mine, 't1', null],
+      [hook.foreign, 't2', null],
+      [hook.ofApp, 't1', app],
+      [hook.ofOtherApp, 't1', otherApp],
+    ];
+    for (const [id, tenant, application] of rows) {
+      await svc.dataSource.query(
+        `INSERT INTO webhook_endpoints (id, tenant_id, application_id, name, url, event_types, secret_version) VALUES ($1, $2, $3, $4, 'https://hooks.example.com/x', ARRAY['CONNECTOR_TOGGLED'], 1)`,
+        [id, tenant, application, `endpoint ${id}`],
+      );
+    }
+  });
+
+  test("create: another tenant's endpoint or an unknown one is BAD_USER_INPUT naming the field, and nothing is written (credentials included)", async () => {
+    const before = await state();
+    for (const webhookEndpointId of [hook.foreign, unknown]) {
+      expectRefused(await svc.gql(CREATE, { input: restInput('Hooked', { webhookEndpointId }) }, ed));
+      expectRefused(await svc.gql(CREATE, { input: restInput('Hooked with secret', { webhookEndpointId, authType: 'API_KEY', credentials: { apiKey: 'upstream-key' } }) }, ed));
+    }
+    // Another tenant's endpoint and a missing one read the same: nothing tells them apart.
+    const [foreign, missing] = await Promise.all([hook.foreign, unknown].map((id) => svc.gql(CREATE, { input: restInput('Hooked', { webhookEndpointId: id }) }, ed)));
+    expect(foreign!.body.errors![0]!.message.replace(hook.foreign, 'ID')).toBe(missing!.body.errors![0]!.message.replace(unknown, 'ID'));
+    expect(await state()).toEqual(before);
+  });
+
+  test('create with an endpoint of the tenant stores it; with null, none', async () => {
+    const created = (await svc.ok(CREATE, { input: restInput('Hooked ok', { webhookEndpointId: hook.mine }) }, ed)).createConnector;
+    expect((await svc.ok(GET_HOOK, { id: created.id }, ed)).connector.webhookEndpointId).toBe(hook.mine);
+    const none = (await svc.ok(CREATE, { input: restInput('Not hooked', { webhookEndpointId: null }) }, ed)).createConnector;
+    expect((await rowOf(none.id)).webhook_endpoint_id).toBeNull();
+  });
+
+  test('update: a foreign or unknown endpoint changes nothing; a valid one is stored; null clears it', async () => {
+    const { id } = (await svc.ok(CREATE, { input: restInput('Hook updates') }, ed)).createConnector;
+    const before = await state();
+    const row = await rowOf(id);
+    for (const webhookEndpointId of [hook.foreign, unknown]) {
+      expectRefused(await svc.gql(UPDATE, { id, v: 1, input: { webhookEndpointId } }, ed));
+      // Together with other changes: none of them is written either.
+      expectRefused(await svc.gql(UPDATE, { id, v: 1, input: { name: 'Renamed', tags: ['x'], webhookEndpointId } }, ed));
+    }
+    expect(await rowOf(id)).toEqual(row);
+    expect(await state()).toEqual(before);
+
+    expect((await svc.ok(UPDATE, { id, v: 1, input: { webhookEndpointId: hook.mine } }, ed)).updateConnector.version).toBe(2);
+    expect((await svc.ok(GET_HOOK, { id }, ed)).connector).toMatchObject({ version: 2, webhookEndpointId: hook.mine });
+    // The same id again is no change: nothing written.
+    expect((await svc.ok(UPDATE, { id, v: 2, input: { webhookEndpointId: hook.mine } }, ed)).updateConnector.version).toBe(2);
+    expect((await svc.ok(UPDATE, { id, v: 2, input: { webhookEndpointId: null } }, ed)).updateConnector.version).toBe(3);
+    expect((await svc.ok(GET_HOOK, { id }, ed)).connector).toMatchObject({ version: 3, webhookEndpointId: null });
+    // Omitted: left as it is.
+    await svc.ok(UPDATE, { id, v: 3, input: { webhookEndpointId: hook.mine } }, ed);
+    await svc.ok(UPDATE, { id, v: 4, input: { name: 'Hook updates, renamed' } }, ed);
+    expect((await svc.ok(GET_HOOK, { id }, ed)).connector).toMatchObject({ version: 5, webhookEndpointId: hook.mine });
+    const events = await svc.dataSource.query(`SELECT changes FROM audit_events WHERE target_id = $1 AND event_type = 'CONNECTOR_UPDATED' ORDER BY id`, [id]);
+    expect(events.map((e: any) => e.changes.webhookEndpointId ?? null)).toEqual([
+      { before: null, after: hook.mine },
+      { before: hook.mine, after: null },
+      { before: null, after: hook.mine },
+      null,
+    ]);
+  });
+
+  test("an application token may name its application's endpoints and tenant-wide ones, not another application's", async () => {
+    const appEditor = await editor('t1', { appId: app, subject: 'app-editor' });
+    const before = await state();
+    expectRefused(await svc.gql(CREATE, { input: restInput('App hooked', { webhookEndpointId: hook.ofOtherApp }) }, appEditor));
+    expectRefused(await svc.gql(CREATE, { input: restInput('App hooked', { webhookEndpointId: hook.foreign }) }, appEditor));
+    expect(await state()).toEqual(before);
+    const own = (await svc.ok(CREATE, { input: restInput('App hooked', { webhookEndpointId: hook.ofApp }) }, appEditor)).createConnector;
+    expect((await rowOf(own.id)).webhook_endpoint_id).toBe(hook.ofApp);
+    const row = await rowOf(own.id);
+    expectRefused(await svc.gql(UPDATE, { id: own.id, v: 1, input: { webhookEndpointId: hook.ofOtherApp } }, appEditor));
+    expect(await rowOf(own.id)).toEqual(row);
+    expect((await svc.ok(UPDATE, { id: own.id, v: 1, input: { webhookEndpointId: hook.mine } }, appEditor)).updateConnector.version).toBe(2);
+    expect((await rowOf(own.id)).webhook_endpoint_id).toBe(hook.mine);
+  });
+});

@@ -15,8 +15,8 @@ import { makeRecords, startRestUpstream, type RestUpstream } from '../helpers/up
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const CREATE = `mutation($input: CreateConnectorInput!) { createConnector(input: $input) { id version enabled source sourceType } }`;
-const BULK = `mutation($input: ToggleConnectorsInput!) { toggleConnectors(input: $input) {
-  bulkId dryRun results { connectorId outcome error } counts { total changed unchanged notFound versionConflict failed } } }`;
+const BULK = `mutation($input: BulkToggleInput!) { toggleConnectors(input: $input) {
+  bulkId dryRun results { id connectorId outcome error } counts { total changed unchanged notFound versionConflict failed } } }`;
 const GET = `query($id: ID!) { connector(id: $id) { id enabled version runState syncStatus source sourceType alertsSnoozedUntil alertsSnoozeReason enabledChangedBy consecutiveErrors } }`;
 const SNOOZE = `mutation($id: ID!, $until: DateTime!, $reason: String!) { snoozeConnectorAlerts(id: $id, until: $until, reason: $reason) { id version alertsSnoozedUntil alertsSnoozeReason } }`;
 const UNSNOOZE = `mutation($id: ID!, $reason: String) { unsnoozeConnectorAlerts(id: $id, reason: $reason) { id version alertsSnoozedUntil alertsSnoozeReason } }`;
@@ -82,7 +82,7 @@ describe('toggleConnectors and provenance', () => {
     const done = res.body.data.toggleConnectors;
     expect(done).toMatchObject({ dryRun: false, counts: { total: 500, changed: 380, unchanged: 120, notFound: 0, versionConflict: 0, failed: 0 } });
     expect(done.bulkId).toMatch(/^blk_/);
-    const changed = (r: typeof done) => r.results.filter((x: any) => x.outcome === 'CHANGED').map((x: any) => x.connectorId).sort();
+    const changed = (r: typeof done) => r.results.filter((x: any) => x.outcome === 'CHANGED').map((x: any) => x.id).sort();
     expect(changed(done)).toEqual(enabledIds);
     expect(changed(predicted)).toEqual(enabledIds);
 
@@ -129,7 +129,8 @@ describe('toggleConnectors and provenance', () => {
     const ids = [mine[0], foreign[0], secret.id, 'cnn_01J00000000000000000000000', gone.id, mine[1], mine[2]];
     const before = await state([foreign[0]!, secret.id, gone.id]);
     const res = (await svc.ok(BULK, { input: { ids, enabled: true, reason: 'upstream fixed' } }, ed)).toggleConnectors;
-    expect(res.results.map((r: any) => [r.connectorId, r.outcome])).toEqual([
+    expect(res.results.every((r: any) => r.connectorId === r.id)).toBe(true);
+    expect(res.results.map((r: any) => [r.id, r.outcome])).toEqual([
       [mine[0], 'CHANGED'],
       [foreign[0], 'NOT_FOUND'],
       [secret.id, 'NOT_FOUND'],
@@ -160,6 +161,66 @@ describe('toggleConnectors and provenance', () => {
     const dry = (await svc.ok(BULK, { input: { ids: [a!.id, b!.id], expectedVersions: [a!.version, b!.version], enabled: false, reason: 'x', dryRun: true } }, ed)).toggleConnectors;
     expect(dry.results.map((r: any) => r.outcome)).toEqual(['VERSION_CONFLICT', 'UNCHANGED']);
     await svc.ok(BULK, { input: { ids: [a!.id], enabled: false, reason: 'restore' } }, ed);
+  });
+
+  test('results carry each connector as it is after the call (null when the caller cannot see it), all of them in one statement', async () => {
+    const ids = fleet.slice(40, 44).map((c) => c.id);
+    const named = [...ids, foreign[1]!, 'cnn_01J00000000000000000000001'];
+    const WITH_CONNECTOR = `mutation($input: BulkToggleInput!) { toggleConnectors(input: $input) { dryRun results { id outcome connector { id enabled version name } } } }`;
+    const [before] = await state([ids[0]!]);
+    const dry = await svc.gql(WITH_CONNECTOR, { input: { ids: named, enabled: true, reason: 'look', dryRun: true } }, ed);
+    expect(dry.body.errors).toBeUndefined();
+    // The dry run's one read, plus one for every selected connector.
+    expect(dry.statements).toBe(2);
+    expect(dry.body.data.toggleConnectors.results[0]).toEqual({ id: ids[0], outcome: 'CHANGED', connector: { id: ids[0], enabled: false, version: before!.version, name: 'Fleet 40' } });
+    const res = (await svc.ok(WITH_CONNECTOR, { input: { ids: named, enabled: true, reason: 'on, and show me' } }, ed)).toggleConnectors;
+    expect(res.results.map((r: any) => [r.id, r.outcome, r.connector && [r.connector.id, r.connector.enabled]])).toEqual([
+      ...ids.map((id) => [id, 'CHANGED', [id, true]]),
+      [foreign[1], 'NOT_FOUND', null],
+      ['cnn_01J00000000000000000000001', 'NOT_FOUND', null],
+    ]);
+    expect(res.results[0].connector.version).toBe(before!.version + 1);
+    expect(JSON.stringify(res)).not.toContain('Foreign');
+    await svc.ok(BULK, { input: { ids, enabled: false, reason: 'off again' } }, ed);
+  });
+
+  test('FORBIDDEN is in BulkOutcome, reserved: every connector the caller sees it may switch, as toggleConnector does; what it cannot see is NOT_FOUND in both', async () => {
+    const enumType = (await svc.ok(`{ __type(name: "BulkOutcome") { enumValues { name description } } }`, {}, ed)).__type;
+    expect(enumType.enumValues.map((v: any) => v.name)).toEqual(['CHANGED', 'UNCHANGED', 'NOT_FOUND', 'FORBIDDEN', 'VERSION_CONFLICT', 'FAILED']);
+    expect(enumType.enumValues.find((v: any) => v.name === 'FORBIDDEN').description).toMatch(/^Reserved/);
+
+    // Everything toggleConnector refuses per connector, with the same caller through both mutations.
+    const SINGLE = `mutation($id: ID!) { toggleConnector(id: $id, enabled: true, reason: "single") { id } }`;
+    const app = (await svc.ok('mutation { createApplication(name: "Bulk scopes") { id } }', {}, adm)).createApplication.id;
+    const appToken = await editor('t1', { appId: app, subject: 'bulk-app' });
+    const someone = await editor('t1', { subject: 'someone', groups: ['blue'] });
+    const theirs = (await svc.ok(CREATE, { input: rest('Their own', { scope: 'USER' }) }, someone)).createConnector.id;
+    const blue = (await svc.ok(CREATE, { input: rest('Blue team', { scope: 'GROUP', groupId: 'blue' }) }, someone)).createConnector.id;
+    const orgWide = (await svc.ok(CREATE, { input: rest('Org wide') }, adm)).createConnector.id;
+    const cases: Array<[string, string, string]> = [
+      ["another user's USER connector, for an editor", theirs, ed],
+      ['a GROUP connector of a group the editor is not in', blue, ed],
+      ["a connector outside an application token's application", orgWide, appToken],
+      ["another tenant's connector", foreign[2]!, ed],
+    ];
+    const watched = [theirs, blue, orgWide, foreign[2]!];
+    const before = await state(watched);
+    for (const [label, id, token] of cases) {
+      expect([label, errorCode(await svc.gql(SINGLE, { id }, token))]).toEqual([label, 'NOT_FOUND']);
+      const bulk = (await svc.ok(BULK, { input: { ids: [id], enabled: true, reason: 'bulk' } }, token)).toggleConnectors;
+      expect([label, bulk.results[0].outcome]).toEqual([label, 'NOT_FOUND']);
+    }
+    // Admins see USER and GROUP connectors of everyone: both mutations switch them.
+    expect((await svc.ok(BULK, { input: { ids: [theirs, blue], enabled: true, reason: 'admin', dryRun: true } }, adm)).toggleConnectors.results.map((r: any) => r.outcome)).toEqual(['CHANGED', 'CHANGED']);
+    // A caller without the editor role (a viewer, a READ API key) is refused the whole call, like toggleConnector.
+    const key = (await svc.ok(`mutation($app: ID!) { createApiKey(applicationId: $app, name: "reader", scope: READ) { token } }`, { app }, adm)).createApiKey.token;
+    const mine = (await svc.ok(CREATE, { input: rest('App connector', { applicationId: app }) }, adm)).createConnector.id;
+    for (const token of [key, await viewer('t1')]) {
+      expect(errorCode(await svc.gql(SINGLE, { id: mine }, token))).toBe('FORBIDDEN');
+      expect(errorCode(await svc.gql(BULK, { input: { ids: [mine], enabled: true, reason: 'r' } }, token))).toBe('FORBIDDEN');
+    }
+    expect(await state(watched)).toEqual(before);
+    expect(await state([mine])).toEqual([{ id: mine, enabled: false, version: 1, run_state: 'STOPPED' }]);
   });
 
   test('bad input for toggleConnectors is refused with a precise code before anything changes', async () => {
@@ -351,11 +412,11 @@ describe('snoozeConnectorAlerts', () => {
     const r = await new Receiver().start();
     closing.push(r);
     const created = (await svc.ok(
-      `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { signingSecret } }`,
+      `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret } }`,
       { input: { name: `pager ${name}`, url: r.url, eventTypes: ['CONNECTOR_HEALTH_CHANGED', 'CONNECTOR_AUTO_DISABLED', 'CONNECTOR_TOGGLED'], connectorIds: [id] } },
       adm,
     )).createWebhookEndpoint;
-    return { id, up, r, secret: created.signingSecret };
+    return { id, up, r, secret: created.secret };
   }
   const events = async (id: string) => (await svc.dataSource.query(`SELECT type FROM notification_events WHERE connector_id = $1 ORDER BY id`, [id])).map((e: any) => e.type);
 

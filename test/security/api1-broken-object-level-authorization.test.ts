@@ -234,6 +234,45 @@ describe('API1:2023 Broken Object Level Authorization', () => {
       expect(filtered).toEqual({ totalCount: 1, nodes: [{ id: b.connector }] });
     });
 
+    test("applications and Application.connectors paged both ways, with B's own cursors or A's, reach nothing of A", async () => {
+      // Tenant A's connector naming B's application (planted, as above) must stay out of every page.
+      const planted = await createConnector(aAdmin, 'A planted for paging');
+      await svc.dataSource.query('UPDATE connectors SET application_id = $2 WHERE id = $1 AND tenant_id = $3', [planted, b.app, A]);
+      const APPS = `query($first: Int, $after: String, $last: Int, $before: String) { applications(first: $first, after: $after, last: $last, before: $before) {
+        totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { id tenantId connectors(last: 50) { totalCount nodes { id tenantId } } } } }`;
+      const APP_CONNECTORS = `query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) { application(id: $id) { id connectors(first: $first, after: $after, last: $last, before: $before) {
+        totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { id tenantId } } } }`;
+      const aAppsCursor = (await svc.ok(APPS, { first: 1 }, aAdmin)).applications.pageInfo.endCursor;
+      const aConnectorsCursor = (await svc.ok(APP_CONNECTORS, { id: a.app, first: 1 }, aAdmin)).application.connectors.pageInfo.endCursor;
+      expect(aAppsCursor && aConnectorsCursor).toBeTruthy();
+
+      for (const args of [{ last: 1 }, { last: 50 }, { first: 1 }, { first: 1, after: aAppsCursor }, { last: 1, before: aAppsCursor }]) {
+        const res = await svc.gql(APPS, args, bAdmin);
+        expect(res.body.errors).toBeUndefined();
+        const list = res.body.data.applications;
+        for (const node of list.nodes) {
+          expect(node.tenantId).toBe(B);
+          for (const c of node.connectors.nodes) expect(c.tenantId).toBe(B);
+        }
+        expect(list.totalCount).toBe(1);
+        expect(JSON.stringify(list)).not.toContain(planted);
+        expectNoForeignIds(list);
+      }
+      // B's own application, paged backwards and forwards: only B's connector.
+      for (const args of [{ last: 1 }, { last: 50 }, { first: 50 }]) {
+        const app = (await svc.ok(APP_CONNECTORS, { id: b.app, ...args }, bAdmin)).application;
+        expect(app.connectors).toMatchObject({ totalCount: 1, nodes: [{ id: b.connector, tenantId: B }] });
+      }
+      // A's cursor of A's application is no cursor of B's: BAD_USER_INPUT, and nothing of A in the answer.
+      for (const args of [{ first: 5, after: aConnectorsCursor }, { last: 5, before: aConnectorsCursor }]) {
+        const res = await svc.gql(APP_CONNECTORS, { id: b.app, ...args }, bAdmin);
+        expect(errorCode(res)).toBe('BAD_USER_INPUT');
+        expectNoForeignIds(res.body);
+      }
+      // A's application paged backwards by B: null, as application(id) is.
+      expect((await svc.ok(APP_CONNECTORS, { id: a.app, last: 50 }, bAdmin)).application).toBeNull();
+    });
+
     test('_entities: foreign Connector, Application and AuditEvent ids resolve to null, one statement per type', async () => {
       const fields = `... on Connector { id name tenantId } ... on Application { id name tenantId } ... on AuditEvent { id tenantId reason }`;
       const query = `query($reps: [_Any!]!) { _entities(representations: $reps) { ${fields} } }`;

@@ -11,7 +11,7 @@ import { admin, editor } from '../helpers/tokens.js';
 import { errorCode, startTestService, type TestService } from '../helpers/server.js';
 
 const CREATE = `mutation($input: CreateConnectorInput!) { createConnector(input: $input) { id } }`;
-const BULK = `mutation($input: ToggleConnectorsInput!) { toggleConnectors(input: $input) { bulkId results { connectorId outcome } counts { changed notFound } } }`;
+const BULK = `mutation($input: BulkToggleInput!) { toggleConnectors(input: $input) { bulkId results { id outcome connector { id tenantId name } } counts { changed notFound } } }`;
 const SNOOZE = `mutation($id: ID!, $until: DateTime!, $reason: String!) { snoozeConnectorAlerts(id: $id, until: $until, reason: $reason) { id } }`;
 const UNSNOOZE = `mutation($id: ID!) { unsnoozeConnectorAlerts(id: $id) { id } }`;
 const rest = (name: string, extra: Record<string, unknown> = {}) => ({ name, provider: 'generic_rest', config: { baseUrl: 'https://api.example.com/v1' }, enabled: true, ...extra });
@@ -39,6 +39,9 @@ test('toggleConnectors by ids: another tenant\'s connectors are NOT_FOUND and un
   for (const dryRun of [true, false]) {
     const res = (await svc.ok(BULK, { input: { ids: a, enabled: false, reason: 'b tries', dryRun } }, bEditor)).toggleConnectors;
     expect(res.results.map((r: any) => r.outcome)).toEqual(['NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND']);
+    // Nothing of A's comes back through results.connector either.
+    expect(res.results.map((r: any) => r.connector)).toEqual([null, null, null]);
+    expect(JSON.stringify(res)).not.toMatch(/tenant-a|"A \d"/);
   }
   expect(await snapshot()).toEqual(before);
   expect(await auditsOfA()).toBe(audits);
@@ -48,7 +51,8 @@ test('toggleConnectors by filter sees only the caller\'s tenant', async () => {
   const before = await snapshot();
   const res = (await svc.ok(BULK, { input: { filter: { provider: 'generic_rest' }, enabled: false, reason: 'b all' } }, bEditor)).toggleConnectors;
   expect(res.counts.changed).toBe(1);
-  expect(res.results.some((r: any) => a.includes(r.connectorId))).toBe(false);
+  expect(res.results.some((r: any) => a.includes(r.id))).toBe(false);
+  expect(res.results.every((r: any) => r.connector?.tenantId === 'tenant-b')).toBe(true);
   expect(await snapshot()).toEqual(before);
   // B cannot read A's bulk events by bulkId, nor A B's.
   const mine = (await svc.ok(BULK, { input: { ids: [a[0]], enabled: false, reason: 'a own' } }, aAdmin)).toggleConnectors;
@@ -66,11 +70,12 @@ test('an API key reaches only its application\'s connectors; a non-admin only it
   const before = await snapshot();
   const byKey = (await svc.ok(BULK, { input: { ids: [a[1], owned], enabled: false, reason: 'key' } }, key)).toggleConnectors;
   expect(byKey.results.map((r: any) => r.outcome)).toEqual(['NOT_FOUND', 'CHANGED']);
+  expect(byKey.results.map((r: any) => r.connector?.id ?? null)).toEqual([null, owned]);
   const filtered = (await svc.ok(BULK, { input: { filter: {}, enabled: true, reason: 'key all' } }, key)).toggleConnectors;
-  expect(filtered.results.map((r: any) => r.connectorId)).toEqual([owned]);
+  expect(filtered.results.map((r: any) => r.id)).toEqual([owned]);
   const outsider = await editor('tenant-a', { subject: 'outsider', groups: ['red'] });
   const byOutsider = (await svc.ok(BULK, { input: { ids: [grouped], enabled: false, reason: 'not my group' } }, outsider)).toggleConnectors;
-  expect(byOutsider.results[0].outcome).toBe('NOT_FOUND');
+  expect(byOutsider.results[0]).toEqual({ id: grouped, outcome: 'NOT_FOUND', connector: null });
   const after = await snapshot();
   expect(after.filter((c: any) => c.id !== owned)).toEqual(before.filter((c: any) => c.id !== owned));
 });

@@ -116,8 +116,8 @@
   var CONNECTOR_FIELDS = 'id enabled runState syncStatus version enabledChangedBy enabledReason';
   var TOGGLE = 'mutation ConsoleToggle($id: ID!, $enabled: Boolean!, $reason: String, $expectedVersion: Int) {\n' +
     '  toggleConnector(id: $id, enabled: $enabled, reason: $reason, expectedVersion: $expectedVersion) { ' + CONNECTOR_FIELDS + ' } }';
-  var BULK_TOGGLE = 'mutation ConsoleBulkToggle($input: ToggleConnectorsInput!) { toggleConnectors(input: $input) {\n' +
-    '  bulkId counts { total changed unchanged notFound versionConflict failed } results { connectorId outcome error } } }';
+  var BULK_TOGGLE = 'mutation ConsoleBulkToggle($input: BulkToggleInput!) { toggleConnectors(input: $input) {\n' +
+    '  bulkId counts { total changed unchanged notFound versionConflict failed } results { id outcome error } } }';
   var RUN_STATE = 'query ConsoleRunState($id: ID!) { connector(id: $id) { ' + CONNECTOR_FIELDS + ' } }';
   var TEST_RESULT = 'success testedAt latencyMs message steps { name passed latencyMs message errorCode retryable remediation } sample';
   var TEST = 'mutation ConsoleTest($id: ID!) { testConnector(id: $id) { ' + TEST_RESULT + ' } }';
@@ -276,7 +276,7 @@
         ${result ? html`<div role="status">
           <p>${result.counts.changed} changed, ${result.counts.unchanged} unchanged, ${result.counts.versionConflict} changed by someone else meanwhile, ${result.counts.notFound + result.counts.failed} refused.</p>
           <ul>${result.results.filter(function (r) { return r.outcome !== 'CHANGED'; }).map(function (r) {
-            return html`<li key=${r.connectorId}>${names[r.connectorId] || r.connectorId}: ${r.outcome === 'VERSION_CONFLICT' ? 'changed by someone else since you loaded the board; nothing was done to it' : label(r.outcome)}${r.error ? ' (' + r.error + ')' : ''}</li>`;
+            return html`<li key=${r.id}>${names[r.id] || r.id}: ${r.outcome === 'VERSION_CONFLICT' ? 'changed by someone else since you loaded the board; nothing was done to it' : label(r.outcome)}${r.error ? ' (' + r.error + ')' : ''}</li>`;
           })}</ul></div>` : null}
         <div class="actions">
           ${result ? null : html`<button type="submit" class=${props.enabled ? 'primary' : 'danger'} disabled=${busy}>${verb}</button>`}
@@ -621,8 +621,8 @@
     var configSchema = (provider && provider.configSchema) || {};
     var required = configSchema.required || [];
     var keys = Object.keys(configSchema.properties || {});
-    // Required fields first, with where the API is (baseUrl, path) even when the schema has a default for them.
-    var essential = function (k) { return required.indexOf(k) >= 0 || k === 'baseUrl' || k === 'path'; };
+    // Required fields first, with where the API is (baseUrl, path; a store's endpoint) even when the schema has a default for them.
+    var essential = function (k) { return required.indexOf(k) >= 0 || k === 'baseUrl' || k === 'path' || k === 'endpoint'; };
     var main = keys.filter(essential);
     var more = keys.filter(function (k) { return !essential(k); });
     var credentialNames = provider ? ((provider.requiredCredentials || {})[authType] || []) : [];

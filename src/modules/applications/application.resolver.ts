@@ -2,8 +2,9 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Caller, Requires, type CallerContext } from '../../graphql/access.js';
 import type { GraphQLContext } from '../../graphql/context.js';
-import { page } from '../../graphql/pagination.js';
+import { boundPage } from '../../graphql/pagination.js';
 import { projectionOf } from '../../graphql/selection.js';
+import { ConnectorService } from '../connectors/connector.service.js';
 import { ConnectorConnection } from '../connectors/connector.type.js';
 import { toApiKey } from './api-key.mapper.js';
 import { ApiKey } from './api-key.type.js';
@@ -23,16 +24,18 @@ export class ApplicationResolver {
     return row && !row.isDeleted ? toApplication(row) : null;
   }
 
-  @Query(() => ApplicationConnection)
+  @Query(() => ApplicationConnection, { description: 'Newest first; first or last ≤ 200 (neither: first 50). Cursors page only this list.' })
   async applications(
-    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Arg('first', () => Int, { nullable: true, description: 'Forwards from after; default 50 unless last is given.' }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: 'Backwards from before (or from the end of the list).' }) last: number | null,
+    @Arg('before', () => String, { nullable: true }) before: string | null,
     @Caller('viewer') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ApplicationConnection> {
     const { principal } = rc;
-    const { rows, count } = await ctx.services.applications.list(principal, first, after);
-    return page(rows, first, after, toApplication, Object.assign(new ApplicationConnection(), { countTotal: count }));
+    const { rows, window, count } = await ctx.services.applications.list(principal, { first, after, last, before });
+    return boundPage(rows, window, (row) => row.id, toApplication, Object.assign(new ApplicationConnection(), { countTotal: count }));
   }
 
   @Mutation(() => Application)
@@ -70,17 +73,23 @@ export class ApplicationResolver {
     return (await ctx.loaders.applicationApiKeys.load(application.id)).map(toApiKey);
   }
 
-  @FieldResolver(() => ConnectorConnection, { description: 'The application\'s visible connectors, newest first.' })
+  @FieldResolver(() => ConnectorConnection, {
+    description: "The application's visible connectors, newest first; first or last ≤ 200 (neither: first 50). Cursors page only this application's list.",
+  })
   async connectors(
     @Root() application: Application,
-    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Arg('first', () => Int, { nullable: true, description: 'Forwards from after; default 50 unless last is given.' }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: 'Backwards from before (or from the end of the list).' }) last: number | null,
+    @Arg('before', () => String, { nullable: true }) before: string | null,
     @Caller('viewer') rc: CallerContext,
     @Ctx() ctx: GraphQLContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<ConnectorConnection> {
     const { principal } = rc;
-    const rows = await ctx.loaders.applicationConnectors(projectionOf(info, PAGE)).load({ parentId: application.id, first, after });
-    return page(rows, first, after, same, Object.assign(new ConnectorConnection(), { countTotal: () => ctx.services.connectors.countForApplication(principal, application.id) }));
+    // Argument errors belong to this field, not to the batch it would have joined.
+    const window = ConnectorService.applicationWindow(application.id, { first, after, last, before });
+    const rows = await ctx.loaders.applicationConnectors(projectionOf(info, PAGE)).load({ parentId: application.id, window });
+    return boundPage(rows, window, (row) => row.id, same, Object.assign(new ConnectorConnection(), { countTotal: () => ctx.services.connectors.countForApplication(principal, application.id) }));
   }
 }

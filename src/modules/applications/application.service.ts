@@ -3,7 +3,7 @@ import type { Principal } from '../../auth/principal.js';
 import { newId } from '../../db/ids.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestContext } from '../../context/request-context.js';
-import { checkFirst, decodeCursor } from '../../context/cursors.js';
+import { bindList, keysetSql, pageWindow, type CursorBinding, type PageArgs, type PageWindow } from '../../context/cursors.js';
 import { actorOf } from '../audit/audit.actor.js';
 import { diffChanges } from '../audit/audit.changes.js';
 import type { AuditService } from '../audit/audit.service.js';
@@ -13,6 +13,8 @@ import { revokeKeysOfApplication } from './api-key.revocation.js';
 import { ApplicationEntity } from './application.entity.js';
 
 export const APPLICATION_PAGE_MAX = 200;
+/** An application's keyset position in `applications`: its id. */
+const APPLICATION_KEY = /^app_[0-9A-Z]{26}$/;
 const DESCRIPTION_MAX = 2000;
 
 function cleanDescription(value: string | null | undefined): string | null {
@@ -79,12 +81,27 @@ export class ApplicationService {
     return byApplication;
   }
 
-  async list(principal: Principal, first: number, after?: string | null) {
-    checkFirst(first, APPLICATION_PAGE_MAX);
+  /** The `applications` list, for cursors bound to it (cursors.ts); v1 cursors of application ids still page it. */
+  static listBinding(): CursorBinding {
+    return bindList('applications', {}, APPLICATION_KEY);
+  }
+
+  /**
+   * Newest first; returns `limit + 1` rows from the window's side (reverse order when it pages
+   * backwards) so the caller knows whether more follow.
+   */
+  async list(principal: Principal, args: PageArgs): Promise<{ rows: ApplicationEntity[]; window: PageWindow; count: () => Promise<number> }> {
+    const window = pageWindow(args, APPLICATION_PAGE_MAX, ApplicationService.listBinding());
     const base = () => this.scoped(principal).andWhere('NOT a.isDeleted');
-    const qb = base().orderBy('a.id', 'DESC').take(first + 1);
-    if (after) qb.andWhere('a.id < :after', { after: decodeCursor(after) });
-    return { rows: await qb.getMany(), count: () => base().getCount() };
+    const params: Record<string, unknown> = {};
+    const keyset = keysetSql(window, 'a.id', (v) => {
+      const name = `k${Object.keys(params).length}`;
+      params[name] = v;
+      return `:${name}`;
+    });
+    const qb = base().orderBy('a.id', keyset.order).take(window.limit + 1);
+    for (const condition of keyset.where) qb.andWhere(condition, params);
+    return { rows: await qb.getMany(), window, count: () => base().getCount() };
   }
 
   async create(rc: RequestContext, name: string, description?: string | null): Promise<ApplicationEntity> {

@@ -16,7 +16,14 @@ export class Application {
 }
 
 @ObjectType()
+export class ApplicationEdge {
+  @Field(() => String) cursor!: string;
+  @Field(() => Application) node!: Application;
+}
+
+@ObjectType()
 export class ApplicationConnection {
+  @Field(() => [ApplicationEdge]) edges!: ApplicationEdge[];
   @Field(() => [Application]) nodes!: Application[];
   @Field(() => PageInfo) pageInfo!: PageInfo;
   @Field(() => Int)

@@ -30,7 +30,8 @@ export class CreateConnectorInput {
   @Field(() => JSONScalar, { nullable: true, description: 'Write-only.' }) credentials?: Record<string, unknown>;
   @Field(() => [String], { nullable: true }) eventTypes?: string[];
   @Field(() => [String], { nullable: true }) tags?: string[];
-  @Field(() => String, { nullable: true }) webhookEndpointId?: string;
+  @Field(() => String, { nullable: true, description: "A webhook endpoint of your tenant (an application token: of its application, or a tenant-wide one) that also gets this connector's notifications; anything else is BAD_USER_INPUT." })
+  webhookEndpointId?: string | null;
   @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Connectors are created disabled unless asked.' })
   enabled?: boolean;
   @Field(() => String, { nullable: true, description: 'Provenance tag, 1–64 characters of a-z 0-9 _ . - (default "edm").' })
@@ -49,13 +50,14 @@ export class UpdateConnectorInput {
   @Field(() => AuthTypeEnum, { nullable: true }) authType?: AuthType;
   @Field(() => [String], { nullable: true }) eventTypes?: string[];
   @Field(() => [String], { nullable: true }) tags?: string[];
-  @Field(() => String, { nullable: true }) webhookEndpointId?: string;
+  @Field(() => String, { nullable: true, description: "A webhook endpoint of your tenant (an application token: of its application, or a tenant-wide one) that also gets this connector's notifications; anything else is BAD_USER_INPUT. Null clears it." })
+  webhookEndpointId?: string | null;
   @Field(() => String, { nullable: true, description: 'Provenance tag, 1–64 characters of a-z 0-9 _ . -.' }) source?: string;
 }
 
 /** `toggleConnectors`: exactly one of `ids` and `filter`, at most 1,000 connectors. */
-@InputType()
-export class ToggleConnectorsInput {
+@InputType({ description: 'toggleConnectors: exactly one of ids and filter, at most 1,000 connectors.' })
+export class BulkToggleInput {
   @Field(() => [ID], { nullable: true, description: 'The connectors to switch, at most 1,000, each once.' }) ids?: string[] | null;
   @Field(() => [Int], { nullable: true, description: 'With ids only: the version each connector is expected at, in the order of ids (VERSION_CONFLICT otherwise).' })
   expectedVersions?: number[] | null;

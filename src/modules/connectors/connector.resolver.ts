@@ -13,13 +13,14 @@ import { Application } from '../applications/application.type.js';
 import { toApplication } from '../applications/application.mapper.js';
 import { AuditEventConnection } from '../audit/audit-event.type.js';
 import { toAuditEvent } from '../audit/audit.mapper.js';
-import { ConnectorFilter, CreateConnectorInput, TestConnectorConfigInput, ToggleConnectorsInput, UpdateConnectorInput } from './connector.inputs.js';
+import { BulkToggleInput, ConnectorFilter, CreateConnectorInput, TestConnectorConfigInput, UpdateConnectorInput } from './connector.inputs.js';
 import { toConnectionTestResult, toConnector } from './connector.mapper.js';
-import { BulkToggleResult, ConnectionTestResult, Connector, ConnectorConnection, ConnectorProvider, CredentialRotationResult } from './connector.type.js';
+import { BulkToggleOutcome, BulkToggleResult, ConnectionTestResult, Connector, ConnectorConnection, ConnectorProvider, CredentialRotationResult } from './connector.type.js';
 import { JSONScalar } from '../../graphql/scalars.js';
 
 const same = <T>(row: T): T => row;
 const PAGE = [['nodes'], ['edges', 'node']] as const;
+const RESULT_CONNECTOR = [['results', 'connector']] as const;
 
 @Resolver(() => Connector)
 export class ConnectorResolver {
@@ -114,12 +115,22 @@ export class ConnectorResolver {
     description:
       'Switches up to 1,000 connectors on or off, named by ids or by the connectors filter (exactly one). Each connector goes through toggleConnector in a transaction of its own, with its own audit event carrying bulkId; a failure on one leaves the others as they are. dryRun answers what would change and writes nothing.',
   })
-  async toggleConnectors(@Arg('input', () => ToggleConnectorsInput) input: ToggleConnectorsInput, @Caller('editor') rc: CallerContext, @Ctx() ctx: GraphQLContext): Promise<BulkToggleResult> {
+  async toggleConnectors(
+    @Arg('input', () => BulkToggleInput) input: BulkToggleInput,
+    @Caller('editor') rc: CallerContext,
+    @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<BulkToggleResult> {
     const result = await ctx.services.connectors.toggleMany(rc, input);
     for (const { connectorId } of result.results) ctx.loaders.connector.clear(connectorId);
     const count = (outcome: string) => result.results.filter((r) => r.outcome === outcome).length;
+    // `results.connector`: every selected connector in one statement, with the selection's columns only.
+    const projection = projectionOf(info, RESULT_CONNECTOR);
     return {
       ...result,
+      results: result.results.map((r) =>
+        Object.assign(new BulkToggleOutcome(), { id: r.connectorId, connectorId: r.connectorId, outcome: r.outcome, error: r.error, loadConnector: () => ctx.loaders.connector.load(r.connectorId, projection) }),
+      ),
       counts: {
         total: result.results.length,
         changed: count('CHANGED'),

@@ -12,7 +12,7 @@ import type { SecretVersionInfo } from '../../secrets/contract.js';
 import { SqlParams } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestContext, SourceType } from '../../context/request-context.js';
-import { bindList, checkFirst, decodeCursor, keysetSql, pageWindow, type CursorBinding, type PageArgs } from '../../context/cursors.js';
+import { bindList, keysetSql, pageWindow, type CursorBinding, type PageArgs, type PageWindow } from '../../context/cursors.js';
 import { actorOf, systemActor, type Actor } from '../audit/audit.actor.js';
 import { isPushProvider, listAdapters } from '../../adapters/registry.js';
 import { PUSH_ROUTES_CHANNEL } from '../intake/syslog/channel.js';
@@ -23,14 +23,16 @@ import type { Logger } from '../../server/logger.js';
 import type { CredentialService } from './credential.service.js';
 import { ConnectorEntity } from './connector.entity.js';
 import type { ConnectorScope, RunState } from './connector.enums.js';
-import type { ConnectorFilter, CreateConnectorInput, ToggleConnectorsInput, UpdateConnectorInput } from './connector.inputs.js';
+import type { BulkToggleInput, ConnectorFilter, CreateConnectorInput, UpdateConnectorInput } from './connector.inputs.js';
 import { cleanEventTypes, cleanId, cleanName, cleanReason, cleanSource, cleanTags, DEFAULT_SOURCE, LIMITS, requireReason } from './connector.validation.js';
 import { connectorVisibility } from './connector.visibility.js';
 import { FULL_PROJECTION, snoozedAt, type ConnectorProjection } from './connector.projection.js';
-import type { Connector } from './connector.type.js';
+import type { BulkOutcome, Connector } from './connector.type.js';
 import { redactConfig, requireAdapter, validateAuthType, validateConfig, validateCredentials } from './provider-catalog.js';
 
 export const CONNECTOR_PAGE_MAX = 200;
+/** A connector's keyset position in its lists: its id. */
+const CONNECTOR_KEY = /^cnn_[0-9A-Z]{26}$/;
 
 /** Fields whose changes are recorded in CONNECTOR_CREATED / CONNECTOR_UPDATED events. */
 const AUDITED = [
@@ -60,12 +62,10 @@ export const BULK_TOGGLE_CONCURRENCY = 8;
 /** A snooze ends at most this far ahead. */
 export const SNOOZE_MAX_DAYS = 30;
 
-export type BulkToggleOutcome = 'CHANGED' | 'UNCHANGED' | 'NOT_FOUND' | 'VERSION_CONFLICT' | 'FAILED';
-
 export interface BulkToggleResult {
   bulkId: string;
   dryRun: boolean;
-  results: Array<{ connectorId: string; outcome: BulkToggleOutcome; error: string | null }>;
+  results: Array<{ connectorId: string; outcome: BulkOutcome; error: string | null }>;
 }
 
 /** True while the connector's alerts are snoozed: alert notifications and automatic disabling are suppressed. */
@@ -196,6 +196,24 @@ export class ConnectorService {
     if (!applicationId) return null;
     await this.applications.requireVisible(m, principal, applicationId);
     return applicationId;
+  }
+
+  /**
+   * `webhookEndpointId` must name a webhook endpoint of the caller's tenant (for an application
+   * token: one of its application's, or a tenant-wide one); BAD_USER_INPUT otherwise, the same for
+   * an unknown id and another tenant's. One primary-key read in the write's transaction, holding the
+   * endpoint (FOR KEY SHARE) so it cannot be deleted before the write commits. Raw SQL on the table:
+   * the notifications module imports this one, so importing it back would close a cycle.
+   */
+  private async requireWebhookEndpoint(m: EntityManager, principal: Principal, id: string | null): Promise<void> {
+    if (id === null) return;
+    const sql = new SqlParams();
+    const where = [`e.id = ${sql.param(id)}`, `e.tenant_id = ${sql.param(principal.tenantId)}`];
+    if (principal.appId) where.push(`(e.application_id IS NULL OR e.application_id = ${sql.param(principal.appId)})`);
+    const rows: unknown[] = await m.query(`SELECT 1 FROM webhook_endpoints e WHERE ${where.join(' AND ')} FOR KEY SHARE`, sql.values);
+    if (!rows.length) {
+      throw AppError.badInput(`webhookEndpointId ${id} is not a webhook endpoint you can use`, [{ path: 'webhookEndpointId', message: 'is not a webhook endpoint of your tenant or application' }]);
+    }
   }
 
   /** Locks a visible connector; with `matching`, only while it still matches that filter. */
@@ -336,6 +354,7 @@ export class ConnectorService {
     const { id, now, name, spec, authType, config, scope, eventTypes, tags, webhookEndpointId, enabled, source, secret } = v;
     return this.dataSource.transaction(async (m) => {
       const applicationId = await this.resolveApplication(m, principal, cleanId(input.applicationId, 'applicationId'));
+      await this.requireWebhookEndpoint(m, principal, webhookEndpointId);
       const row = m.create(ConnectorEntity, {
         id,
         tenantId: principal.tenantId,
@@ -471,7 +490,12 @@ export class ConnectorService {
       }
       if (input.config != null) patch.config = validateConfig(spec, input.config);
       if (input.eventTypes != null) patch.eventTypes = cleanEventTypes(input.eventTypes, spec.eventTypes, spec.id);
-      if (input.webhookEndpointId !== undefined) patch.webhookEndpointId = cleanId(input.webhookEndpointId, 'webhookEndpointId');
+      if (input.webhookEndpointId !== undefined) {
+        const webhookEndpointId = cleanId(input.webhookEndpointId, 'webhookEndpointId');
+        // Null clears it; an id that is already stored is no change and is not read again.
+        if (webhookEndpointId !== before.webhookEndpointId) await this.requireWebhookEndpoint(m, principal, webhookEndpointId);
+        patch.webhookEndpointId = webhookEndpointId;
+      }
       if (input.scope != null || input.groupId !== undefined || input.userId !== undefined) {
         const scope = input.scope ?? before.scope;
         const moving = scope !== before.scope;
@@ -627,7 +651,7 @@ export class ConnectorService {
    * connector is its result and leaves the others as they are. `dryRun` answers the same read's
    * predictions and writes nothing.
    */
-  async toggleMany(rc: RequestContext, input: ToggleConnectorsInput): Promise<BulkToggleResult> {
+  async toggleMany(rc: RequestContext, input: BulkToggleInput): Promise<BulkToggleResult> {
     const { principal } = rc;
     const byIds = input.ids != null;
     if (byIds === (input.filter != null)) {
@@ -699,7 +723,7 @@ export class ConnectorService {
     return { bulkId, dryRun: false, results };
   }
 
-  private bulkFailure(connectorId: string, error: unknown): { outcome: BulkToggleOutcome; error: string } {
+  private bulkFailure(connectorId: string, error: unknown): { outcome: BulkOutcome; error: string } {
     if (error instanceof AppError) {
       if (error.code === 'NOT_FOUND') return { outcome: 'NOT_FOUND', error: error.message };
       if (error.code === 'VERSION_CONFLICT') return { outcome: 'VERSION_CONFLICT', error: error.message };
@@ -854,7 +878,7 @@ export class ConnectorService {
 
   /** The `connectors` list with this filter, for cursors bound to it (cursors.ts). */
   static listBinding(filter: ConnectorFilter | null | undefined): CursorBinding {
-    return bindList('connectors', { ...filter }, /^cnn_[0-9A-Z]{26}$/);
+    return bindList('connectors', { ...filter }, CONNECTOR_KEY);
   }
 
   /**
@@ -884,24 +908,31 @@ export class ConnectorService {
   }
 
   /**
-   * The first page of each application's connectors, one statement for all applications of a
-   * request (`Application.connectors`).
+   * The page `Application.connectors` asks for, its cursors bound to the application (a cursor of
+   * `connectors` or of another application's list is BAD_USER_INPUT); checked before the batch it joins.
+   */
+  static applicationWindow(applicationId: string, args: PageArgs): PageWindow {
+    return pageWindow(args, CONNECTOR_PAGE_MAX, bindList('application.connectors', { applicationId }, CONNECTOR_KEY));
+  }
+
+  /**
+   * A page of each application's visible connectors, newest first, one statement for all
+   * applications of a request with the same window (`Application.connectors`): `limit + 1` rows
+   * per application from the window's side (reverse order when it pages backwards).
    */
   async listForApplications(
     principal: Principal,
     applicationIds: readonly string[],
-    first: number,
-    after: string | null,
+    window: PageWindow,
     projection: ConnectorProjection = FULL_PROJECTION,
   ): Promise<Map<string, Connector[]>> {
-    checkFirst(first, CONNECTOR_PAGE_MAX);
     const sql = new SqlParams();
     const where = [connectorVisibility(principal, 'c', sql), 'NOT c.is_deleted'];
-    if (after) where.push(`c.id < ${sql.param(decodeCursor(after))}`);
-    const query = { table: 'connectors', alias: 'c', parentColumn: 'application_id', parentIds: applicationIds, where, sql, limit: first + 1 };
+    const keyset = keysetSql(window, 'c.id', (v) => sql.param(v));
+    where.push(...keyset.where);
+    const query = { table: 'connectors', alias: 'c', parentColumn: 'application_id', parentIds: applicationIds, where, sql, limit: window.limit + 1, order: keyset.order };
     return latestPerParentMapped(this.dataSource, query, projection.columns, projection.map);
   }
-
 
   /** Visible, non-deleted connector counts per application (`Application.connectors.totalCount`). */
   async countForApplication(principal: Principal, applicationId: string): Promise<number> {

@@ -152,19 +152,40 @@ export class CredentialRotationResult {
   test!: ConnectionTestResult | null;
 }
 
-export const BULK_TOGGLE_OUTCOMES = ['CHANGED', 'UNCHANGED', 'NOT_FOUND', 'VERSION_CONFLICT', 'FAILED'] as const;
-const BulkToggleOutcomeEnum = Object.fromEntries(BULK_TOGGLE_OUTCOMES.map((v) => [v, v])) as Record<(typeof BULK_TOGGLE_OUTCOMES)[number], string>;
-registerEnumType(BulkToggleOutcomeEnum, {
-  name: 'BulkToggleOutcome',
-  description:
-    'CHANGED: switched (with its own audit event). UNCHANGED: already in the asked state. NOT_FOUND: no such connector the caller can see (another tenant, application or scope, as toggleConnector answers), or it no longer matches the filter. VERSION_CONFLICT: not at its expected version. FAILED: refused or failed (e.g. deleted); `error` says why.',
+export const BULK_OUTCOMES = ['CHANGED', 'UNCHANGED', 'NOT_FOUND', 'FORBIDDEN', 'VERSION_CONFLICT', 'FAILED'] as const;
+export type BulkOutcome = (typeof BULK_OUTCOMES)[number];
+const BulkOutcomeEnum = Object.fromEntries(BULK_OUTCOMES.map((v) => [v, v])) as Record<BulkOutcome, string>;
+registerEnumType(BulkOutcomeEnum, {
+  name: 'BulkOutcome',
+  description: 'What toggleConnectors did (or, with dryRun, would do) to one connector; each answers as toggleConnector would for that connector alone.',
+  valuesConfig: {
+    CHANGED: { description: 'Switched, with its own audit event carrying bulkId.' },
+    UNCHANGED: { description: 'Already in the asked state; nothing written.' },
+    NOT_FOUND: {
+      description:
+        'No such connector the caller can see (unknown, another tenant, another application for an application token, or a GROUP or USER scope the caller is outside of), or it no longer matches the filter.',
+    },
+    FORBIDDEN: {
+      description:
+        'Reserved: the caller sees the connector but may not switch it. Not produced today: switching needs the editor role (WRITE for API keys), which toggleConnectors itself requires of the whole call (FORBIDDEN as an error), and every connector a caller can see it may switch, as toggleConnector does; a connector outside the caller\'s scope, application or tenant is NOT_FOUND. It would appear if a per-connector permission finer than visibility were added.',
+    },
+    VERSION_CONFLICT: { description: 'Not at its expected version (expectedVersions).' },
+    FAILED: { description: 'Refused or failed for another reason (e.g. deleted); `error` says why.' },
+  },
 });
 
-@ObjectType()
-export class BulkToggleItem {
-  @Field(() => ID) connectorId!: string;
-  @Field(() => BulkToggleOutcomeEnum) outcome!: string;
-  @Field(() => String, { nullable: true }) error!: string | null;
+/** One connector's result in a toggleConnectors answer. */
+@ObjectType({ description: "One connector's result in a toggleConnectors answer." })
+export class BulkToggleOutcome {
+  @Field(() => ID, { description: 'The connector, as named in ids (or matched by the filter).' }) id!: string;
+  @Field(() => ID, { description: 'The same value as id.' }) connectorId!: string;
+  @Field(() => BulkOutcomeEnum) outcome!: BulkOutcome;
+  @Field(() => String, { nullable: true, description: 'Why, for NOT_FOUND, VERSION_CONFLICT and FAILED; null otherwise.' }) error!: string | null;
+  @Field(() => Connector, { nullable: true, description: 'The connector as it is after the call, as connector(id) shows it; null when the caller cannot see it.' })
+  connector(): Promise<Connector | null> {
+    return this.loadConnector();
+  }
+  loadConnector!: () => Promise<Connector | null>;
 }
 
 @ObjectType()
@@ -182,6 +203,6 @@ export class BulkToggleResult {
   @Field(() => ID, { description: 'Carried by the audit event of every connector the call changed (auditEvents(filter: { bulkId })).' })
   bulkId!: string;
   @Field(() => Boolean, { description: 'True: nothing was written; the results are what would happen.' }) dryRun!: boolean;
-  @Field(() => [BulkToggleItem], { description: 'One per connector, in the order of ids (or newest first for a filter).' }) results!: BulkToggleItem[];
+  @Field(() => [BulkToggleOutcome], { description: 'One per connector, in the order of ids (or newest first for a filter).' }) results!: BulkToggleOutcome[];
   @Field(() => BulkToggleCounts) counts!: BulkToggleCounts;
 }
