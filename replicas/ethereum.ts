@@ -110,7 +110,7 @@ export async function startEthereumReplica(port = 8545, chainId = 31337): Promis
       authType: 'NONE',
       credentials: {},
       config: {
-        baseUrl: node.url,
+        rpcUrl: node.url,
         chainId,
         addresses: [watched],
         tokenDecimals: [

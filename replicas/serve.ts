@@ -39,7 +39,7 @@ const cloudTrail = await startCloudTrailStore({ port: basePort + ALL.length });
 await seedSampleTrails(cloudTrail);
 console.log(`${'aws_cloudtrail'.padEnd(34)} ${cloudTrail.url} (S3, bucket ${cloudTrail.bucket})`);
 console.log(`  authType: API_KEY  credentials: ${JSON.stringify({ accessKeyId: cloudTrail.key.accessKeyId, secretAccessKey: cloudTrail.key.secretAccessKey })}`);
-console.log(`  config: ${JSON.stringify({ bucket: cloudTrail.bucket, region: cloudTrail.region, baseUrl: cloudTrail.url, forcePathStyle: true, lookbackDays: 3 })}`);
+console.log(`  config: ${JSON.stringify({ bucket: cloudTrail.bucket, region: cloudTrail.region, endpoint: cloudTrail.url, forcePathStyle: true, lookbackDays: 3 })}`);
 // A real Ethereum node (ganache) with a funded watched address, on the usual JSON-RPC port.
 const ethereum = await NODE_REPLICAS[0].start(Number(process.env.REPLICAS_ETHEREUM_PORT ?? 8545));
 console.log(`${'ethereum'.padEnd(34)} ${ethereum.node.url}  (a ganache node, chain id ${ethereum.node.chainId})`);

@@ -102,9 +102,10 @@ export function configProblems(config: Record<string, unknown>): ConfigProblem[]
 /**
  * Validates a provider config inside the adapter (the service validated it already; this guards
  * drafts and stored rows alike) and fills defaults; throws CONFIG_INVALID with the same rules the
- * service applies at create and update ({@link configProblems}).
+ * service applies at create and update ({@link configProblems}). A provider's own rules
+ * (`AdapterSpec.configProblems`, e.g. for a URL key not named `baseUrl`) are its parser's to apply.
  */
-export function parseProviderConfig<T extends { baseUrl: string }>(schema: JsonSchema, raw: unknown): T {
+export function parseProviderConfig<T extends object>(schema: JsonSchema, raw: unknown): T {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConnectorError('CONFIG_INVALID', 'Invalid configuration: expected an object');
   }

@@ -62,11 +62,12 @@ export class HostGate {
 }
 
 /**
- * The upstream host a connector's calls go to: `host:port` of its config's `baseUrl`, else of the
- * first top-level http(s) URL in its config, else its provider (providers with a fixed endpoint).
+ * The upstream host a connector's calls go to: `host:port` of its config's `baseUrl` (`rpcUrl` for
+ * ethereum, `endpoint` for aws_cloudtrail), else of the first top-level http(s) URL in its config,
+ * else its provider (providers with a fixed endpoint).
  */
 export function upstreamHost(provider: string, config: Record<string, unknown>): string {
-  const candidates = [config.baseUrl, ...Object.values(config)];
+  const candidates = [config.baseUrl, config.rpcUrl, config.endpoint, ...Object.values(config)];
   for (const value of candidates) {
     if (typeof value !== 'string' || !/^https?:\/\//i.test(value)) continue;
     try {

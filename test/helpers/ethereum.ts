@@ -21,6 +21,8 @@ export interface ProxyRequest {
   batch: boolean;
   authorization: string | undefined;
   status: number;
+  /** The request target: path and query. */
+  url: string;
 }
 
 export interface RpcProxy {
@@ -65,7 +67,7 @@ export async function startRpcProxy(target: string): Promise<RpcProxy> {
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
     const batch = Array.isArray(body);
     const items = (batch ? body : [body]) as Array<{ id: unknown; method: string; params: unknown[] }>;
-    const seen: ProxyRequest = { calls: items.map((i) => ({ method: i.method, params: i.params })), batch, authorization: req.headers.authorization, status: 200 };
+    const seen: ProxyRequest = { calls: items.map((i) => ({ method: i.method, params: i.params })), batch, authorization: req.headers.authorization, status: 200, url: req.url ?? '' };
     proxy.requests.push(seen);
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       seen.status = status;

@@ -5,7 +5,7 @@
 import { ConnectorError } from '../../errors/connector-error.js';
 import { OPERATIONAL_PROPERTIES } from '../operations.js';
 import { parseProviderConfig } from '../schema-validation.js';
-import type { AuthType, JsonSchema } from '../spi.js';
+import type { AuthType, ConnectorConfig, JsonSchema } from '../spi.js';
 
 export interface CloudTrailConfig {
   bucket: string;
@@ -19,7 +19,7 @@ export interface CloudTrailConfig {
   /** Regions to read; empty: every region found under each account's CloudTrail/. */
   regions: string[];
   /** Custom S3 endpoint (MinIO, on-premises, a replica); unset: AWS's endpoint for `region`. */
-  baseUrl?: string;
+  endpoint?: string;
   forcePathStyle: boolean;
   roleArn?: string;
   externalId?: string;
@@ -100,12 +100,12 @@ export const configSchema: JsonSchema = {
       default: [],
       description: 'Regions to read. Empty: every region found under each account.',
     },
-    baseUrl: {
+    endpoint: {
       type: 'string',
       format: 'uri',
       pattern: HTTP_URL_PATTERN,
       maxLength: 2048,
-      description: 'A custom S3 endpoint (MinIO, an on-premises or S3-compatible store, a replica). Unset: AWS S3 in region. No credentials in the URL.',
+      description: 'A custom S3 endpoint (MinIO, an on-premises or S3-compatible store, a replica). Unset: AWS S3 in region. No credentials, query or fragment in the URL.',
     },
     forcePathStyle: {
       type: 'boolean',
@@ -220,9 +220,45 @@ export const credentialsSchema: JsonSchema = {
 export const requiredCredentials: Partial<Record<AuthType, string[]>> = { API_KEY: ['accessKeyId', 'secretAccessKey'] };
 export const optionalCredentials: Partial<Record<AuthType, string[]>> = { API_KEY: ['sessionToken'] };
 
+/**
+ * Version of {@link configSchema}: 2 renamed the custom S3 endpoint `baseUrl` → `endpoint` (the
+ * published API contract's name). Stored configs are upgraded at start-up ({@link migrateCloudTrailConfig}).
+ */
+export const CLOUDTRAIL_CONFIG_VERSION = 2;
+
+/** Upgrades a stored config of `fromVersion` to {@link CLOUDTRAIL_CONFIG_VERSION}; returns a new object. */
+export function migrateCloudTrailConfig(config: ConnectorConfig, fromVersion: number): ConnectorConfig {
+  const out: ConnectorConfig = structuredClone(config);
+  if (fromVersion < 2 && Object.prototype.hasOwnProperty.call(out, 'baseUrl')) {
+    if (!Object.prototype.hasOwnProperty.call(out, 'endpoint')) out.endpoint = out.baseUrl;
+    delete out.baseUrl;
+  }
+  return out;
+}
+
+/**
+ * Config rules beyond the JSON Schema (checked at create and update, and by {@link parseConfig}):
+ * `endpoint` is where S3 requests go, so it carries no query or fragment (userinfo and
+ * secret-looking query parameters are refused in every URL by configProblems).
+ */
+export function cloudTrailConfigProblems(config: ConnectorConfig): Array<{ path: string; message: string }> {
+  const problems: Array<{ path: string; message: string }> = [];
+  if (typeof config.endpoint === 'string') {
+    try {
+      const url = new URL(config.endpoint);
+      if (url.search || url.hash) problems.push({ path: 'endpoint', message: 'must not contain a query or fragment' });
+    } catch {
+      // the schema's `format: uri` reports it
+    }
+  }
+  return problems;
+}
+
 /** Validates `raw` against {@link configSchema} and fills defaults; throws CONFIG_INVALID. */
 export function parseConfig(raw: unknown): CloudTrailConfig {
-  const cfg: CloudTrailConfig = parseProviderConfig<CloudTrailConfig & { baseUrl: string }>(configSchema, raw);
+  const cfg = parseProviderConfig<CloudTrailConfig>(configSchema, raw);
+  const problems = cloudTrailConfigProblems(cfg as unknown as ConnectorConfig);
+  if (problems.length) throw new ConnectorError('CONFIG_INVALID', `Invalid configuration: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`);
   if (cfg.stsEndpoint !== undefined) {
     const sts = new URL(cfg.stsEndpoint);
     if (sts.username || sts.password || sts.search || sts.hash) {

@@ -15,7 +15,20 @@ import { createGuardedLookup } from '../http/egress.js';
 import { redactSecrets } from '../kit/records.js';
 import type { NormalizedRecord } from '../records.js';
 import type { Adapter, AdapterContext, AdapterSpec, CheckOptions, CheckResult, ConnectionInput, ReadCursor, RecordBatch, TestStepName } from '../spi.js';
-import { ACCOUNT_ID, CLOUDTRAIL_AUTH_TYPES, ORGANIZATION_ID, REGION, configSchema, credentialsSchema, optionalCredentials, parseConfig, requiredCredentials } from './config.js';
+import {
+  ACCOUNT_ID,
+  CLOUDTRAIL_AUTH_TYPES,
+  CLOUDTRAIL_CONFIG_VERSION,
+  ORGANIZATION_ID,
+  REGION,
+  cloudTrailConfigProblems,
+  configSchema,
+  credentialsSchema,
+  migrateCloudTrailConfig,
+  optionalCredentials,
+  parseConfig,
+  requiredCredentials,
+} from './config.js';
 import type { CloudTrailConfig } from './config.js';
 import {
   accountRoot,
@@ -38,7 +51,7 @@ import type { CloudTrailEventRecord } from './mapper.js';
 import { CloudTrailError, listPage, listPrefixes, openSession, readLogFile } from './s3.js';
 import type { S3Session } from './s3.js';
 
-export { parseConfig, configSchema, credentialsSchema } from './config.js';
+export { parseConfig, configSchema, credentialsSchema, migrateCloudTrailConfig, CLOUDTRAIL_CONFIG_VERSION } from './config.js';
 export type { CloudTrailConfig } from './config.js';
 export type { CloudTrailCursor } from './layout.js';
 export { mapCloudTrailRecord, SEVERITY_RULES } from './mapper.js';
@@ -47,7 +60,7 @@ export type { CloudTrailEventRecord } from './mapper.js';
 /** Batches carry this dedup key: CloudTrail's eventID is unique per event. */
 export const CLOUDTRAIL_DEDUP_KEY = ['/eventId'] as const;
 
-const NOTES = `Reads the log files a trail delivers to S3 — \`[<prefix>/]AWSLogs/[<o-id>/]<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz\` — through the official AWS SDK (SigV4). Organization trails (\`AWSLogs/<o-id>/<account>/…\`) and single-account trails are both found by listing; \`accounts\` and \`regions\` narrow what is read. \`baseUrl\` + \`forcePathStyle\` point it at an S3-compatible store (MinIO, on-premises); connections go through the egress guard like every other connector.
+const NOTES = `Reads the log files a trail delivers to S3 — \`[<prefix>/]AWSLogs/[<o-id>/]<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz\` — through the official AWS SDK (SigV4). Organization trails (\`AWSLogs/<o-id>/<account>/…\`) and single-account trails are both found by listing; \`accounts\` and \`regions\` narrow what is read. \`endpoint\` + \`forcePathStyle\` point it at an S3-compatible store (MinIO, on-premises; config schema version 1 called \`endpoint\` \`baseUrl\`, and stored configs are upgraded at start-up); connections go through the egress guard like every other connector.
 
 **Auth.** \`API_KEY\` with \`accessKeyId\` and \`secretAccessKey\` (and \`sessionToken\` for temporary credentials). With \`roleArn\` (and \`externalId\`), the keys only call STS AssumeRole and the role's credentials read the bucket, renewed before they expire. The role or user needs \`s3:ListBucket\` on the bucket and \`s3:GetObject\` on \`AWSLogs/*\` (plus \`kms:Decrypt\` for SSE-KMS trails).
 
@@ -82,6 +95,9 @@ export const spec: AdapterSpec = {
   documentationUrl: 'https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtrail-log-files.html',
   recordKinds: ['event'],
   notes: NOTES,
+  configVersion: CLOUDTRAIL_CONFIG_VERSION,
+  configProblems: cloudTrailConfigProblems,
+  migrateConfig: migrateCloudTrailConfig,
 };
 
 /** What a failed step tells the user to do, by error and S3's error code. */
@@ -92,7 +108,7 @@ export function remediationFor(step: TestStepName, error: ConnectorError, cfg: C
   const logs = cfg ? awsLogsRoot(cfg) : 'AWSLogs/';
   switch (error.code) {
     case 'EGRESS_DENIED':
-      return 'The S3 endpoint resolves to a private, loopback, link-local or cloud-metadata address, which connectors may not reach. Leave baseUrl unset for AWS S3, or ask an operator to add an intended on-premises store (MinIO, S3-compatible) to EGRESS_ALLOW.';
+      return 'The S3 endpoint resolves to a private, loopback, link-local or cloud-metadata address, which connectors may not reach. Leave endpoint unset for AWS S3, or ask an operator to add an intended on-premises store (MinIO, S3-compatible) to EGRESS_ALLOW.';
     case 'AUTH_FAILED':
       if (op === 'AssumeRole') {
         if (aws && /AccessDenied/.test(aws)) {
@@ -120,20 +136,20 @@ export function remediationFor(step: TestStepName, error: ConnectorError, cfg: C
           return "AWS refused the credentials: check accessKeyId, secretAccessKey and sessionToken, or rotate the connector's credentials.";
       }
     case 'CONFIG_INVALID':
-      if (aws === 'NoSuchBucket') return `The bucket ${bucket} does not exist at this endpoint: set bucket to the trail's S3 bucket (CloudTrail console > Trails > the trail's "Trail log location"), and check baseUrl if you read an S3-compatible store.`;
+      if (aws === 'NoSuchBucket') return `The bucket ${bucket} does not exist at this endpoint: set bucket to the trail's S3 bucket (CloudTrail console > Trails > the trail's "Trail log location"), and check endpoint if you read an S3-compatible store.`;
       if (aws === 'InvalidBucketName') return `${bucket} is not a valid bucket name: set bucket to the trail's S3 bucket name (3–63 lowercase letters, digits, dots and hyphens).`;
       if (aws && /Redirect|AuthorizationHeaderMalformed|LocationConstraint/.test(aws)) return "The bucket is in another Region: set region to the bucket's Region (S3 console > the bucket > Properties > AWS Region).";
       if (step === 'SAMPLE_QUERY') return `No CloudTrail log files were found under s3://${bucket}/${logs}: check prefix (the trail's S3 key prefix, without AWSLogs), organizationId, accounts and regions, and that the trail is logging.`;
-      if (error.status !== undefined) return 'S3 refused the request as configured: check bucket, region, prefix and baseUrl.';
+      if (error.status !== undefined) return 'S3 refused the request as configured: check bucket, region, prefix and endpoint.';
       return "Fix the connector's configuration or credentials as the message says, then test again.";
     case 'RATE_LIMITED':
       return 'S3 is throttling requests to this bucket (SlowDown / 503): test again in a minute or two; if it persists, raise syncIntervalSec, narrow accounts and regions, or lower lookbackDays so each sync lists less.';
     case 'TIMEOUT':
-      if (step === 'CONNECT') return 'The S3 endpoint did not accept a connection in time: check region or baseUrl and firewalls or proxies between the connector service and S3, or raise timeoutMs.';
+      if (step === 'CONNECT') return 'The S3 endpoint did not accept a connection in time: check region or endpoint and firewalls or proxies between the connector service and S3, or raise timeoutMs.';
       return 'S3 did not answer in time: test again, or raise timeoutMs.';
     case 'UNREACHABLE':
       if (error.status !== undefined) return 'S3 answered with a server error: test again later (https://health.aws.amazon.com shows service events).';
-      return 'The S3 endpoint could not be reached: check region (or baseUrl and forcePathStyle for an S3-compatible store) and DNS and firewall rules between the connector service and S3.';
+      return 'The S3 endpoint could not be reached: check region (or endpoint and forcePathStyle for an S3-compatible store) and DNS and firewall rules between the connector service and S3.';
     case 'BAD_RESPONSE':
       if (error.message.includes('limit')) return 'A log file is larger than maxObjectBytes: raise maxObjectBytes.';
       return 'The object is not a CloudTrail log file (gzip JSON with a Records array): check prefix, and that nothing else writes files named like CloudTrail files under AWSLogs/.';
@@ -215,7 +231,7 @@ function recordsOf(doc: unknown, key: string, secrets: readonly string[]): { rec
 
 /** DNS (guarded), TCP and TLS to the S3 endpoint: the CONNECT step's real connection. */
 function probeConnect(ctx: AdapterContext, s: S3Session, timeoutMs: number): Promise<void> {
-  const url = new URL(s.cfg.baseUrl ?? `https://${s.host}`);
+  const url = new URL(s.cfg.endpoint ?? `https://${s.host}`);
   const secure = url.protocol === 'https:';
   const port = Number(url.port || (secure ? 443 : 80));
   const host = url.hostname.replace(/^\[|\]$/g, '');

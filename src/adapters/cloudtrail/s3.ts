@@ -157,7 +157,7 @@ export interface S3Session {
 }
 
 function endpointHost(cfg: CloudTrailConfig): string {
-  if (cfg.baseUrl) return new URL(cfg.baseUrl).host;
+  if (cfg.endpoint) return new URL(cfg.endpoint).host;
   return `s3.${cfg.region}.amazonaws.com`;
 }
 
@@ -171,7 +171,7 @@ export function openSession(ctx: AdapterContext, input: ConnectionInput, cfg: Cl
   const keys = awsCredentials(input.authType, input.credentials);
   const secrets = [keys.secretAccessKey, keys.sessionToken].filter((s): s is string => typeof s === 'string');
   const policy = ctx.http.egress;
-  if (cfg.baseUrl) assertUrlAllowed(policy, cfg.baseUrl);
+  if (cfg.endpoint) assertUrlAllowed(policy, cfg.endpoint);
   if (cfg.stsEndpoint) assertUrlAllowed(policy, cfg.stsEndpoint);
   const lookup = createGuardedLookup(policy) as unknown as NetLookupFunction;
   const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8, lookup });
@@ -210,7 +210,7 @@ export function openSession(ctx: AdapterContext, input: ConnectionInput, cfg: Cl
 
   const client = new S3Client({
     region: cfg.region,
-    ...(cfg.baseUrl ? { endpoint: cfg.baseUrl } : {}),
+    ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}),
     forcePathStyle: cfg.forcePathStyle,
     credentials: credentials as never,
     requestHandler,

@@ -24,7 +24,8 @@ export interface TokenInfo {
 }
 
 export interface EthereumConfig {
-  baseUrl: string;
+  /** The node's JSON-RPC endpoint. */
+  rpcUrl: string;
   chainId: number;
   /** Lower-case. */
   addresses: string[];
@@ -53,15 +54,15 @@ export const configSchema: JsonSchema = {
   title: 'Ethereum JSON-RPC node',
   type: 'object',
   additionalProperties: false,
-  required: ['baseUrl', 'addresses'],
+  required: ['rpcUrl', 'addresses'],
   properties: {
-    baseUrl: {
+    rpcUrl: {
       type: 'string',
       format: 'uri',
       pattern: HTTP_URL_PATTERN,
       maxLength: 2048,
       description:
-        "The node's JSON-RPC endpoint over HTTP(S): your own node (geth, Nethermind, Erigon, Reth, Besu on :8545) or a hosted one. No credentials in the URL: a hosted node's key goes in the credentials (BEARER, API_KEY header or BASIC).",
+        "The node's JSON-RPC endpoint over HTTP(S): your own node (geth, Nethermind, Erigon, Reth, Besu on :8545) or a hosted one. No user name or password and no fragment in the URL, and no secret-looking query parameter (key, token, apiKey...): a hosted node's key goes in the credentials (BEARER, API_KEY header or BASIC), or in the path where the provider puts it there (e.g. /v3/<project id>).",
     },
     chainId: {
       type: 'integer',
@@ -191,9 +192,36 @@ export function addressProblem(addr: unknown): string | null {
   return addr === toChecksumAddress(addr) ? null : 'has an invalid EIP-55 checksum (mixed case that does not match): check it for a typo, or write it in lower case';
 }
 
-/** Config rules beyond the JSON Schema: the checksums, and a token listed twice in tokenDecimals. */
+/**
+ * Version of {@link configSchema}: 2 renamed the node URL `baseUrl` → `rpcUrl` (the published API
+ * contract's name). Stored configs are upgraded at start-up ({@link migrateEthereumConfig}).
+ */
+export const ETHEREUM_CONFIG_VERSION = 2;
+
+/** Upgrades a stored config of `fromVersion` to {@link ETHEREUM_CONFIG_VERSION}; returns a new object. */
+export function migrateEthereumConfig(config: ConnectorConfig, fromVersion: number): ConnectorConfig {
+  const out: ConnectorConfig = structuredClone(config);
+  if (fromVersion < 2 && Object.prototype.hasOwnProperty.call(out, 'baseUrl')) {
+    if (!Object.prototype.hasOwnProperty.call(out, 'rpcUrl')) out.rpcUrl = out.baseUrl;
+    delete out.baseUrl;
+  }
+  return out;
+}
+
+/**
+ * Config rules beyond the JSON Schema: `rpcUrl` without a fragment (a query is allowed: the rules
+ * for every URL already refuse userinfo and secret-looking query parameters), the checksums, and a
+ * token listed twice in tokenDecimals.
+ */
 export function ethereumConfigProblems(config: ConnectorConfig): Array<{ path: string; message: string }> {
   const problems: Array<{ path: string; message: string }> = [];
+  if (typeof config.rpcUrl === 'string') {
+    try {
+      if (new URL(config.rpcUrl).hash) problems.push({ path: 'rpcUrl', message: 'must not contain a fragment' });
+    } catch {
+      // the schema's `format: uri` reports it
+    }
+  }
   const list = (key: string) => (Array.isArray(config[key]) ? (config[key] as unknown[]) : []);
   list('addresses').forEach((a, i) => {
     const p = addressProblem(a);

@@ -19,7 +19,9 @@ import {
   assertAuthType,
   configSchema,
   credentialsSchema,
+  ETHEREUM_CONFIG_VERSION,
   ethereumConfigProblems,
+  migrateEthereumConfig,
   parseConfig,
   requiredCredentials,
 } from './config.js';
@@ -29,7 +31,7 @@ import type { TransferRecord } from './mapper.js';
 import { WrongChainError, chainHead, fetchBlocks, fetchTransferLogs, readChain, selectedStreams } from './reader.js';
 import { RpcClient, RpcError, quantityToNumber } from './rpc.js';
 
-export { parseConfig, configSchema, credentialsSchema, toChecksumAddress, addressProblem } from './config.js';
+export { parseConfig, configSchema, credentialsSchema, toChecksumAddress, addressProblem, migrateEthereumConfig, ETHEREUM_CONFIG_VERSION } from './config.js';
 export type { EthereumConfig } from './config.js';
 export { formatUnits, TRANSFER_TOPIC, TRANSFER_DEDUP_KEY, REORG_DEDUP_KEY } from './mapper.js';
 export type { TransferRecord, ReorgRecord } from './mapper.js';
@@ -43,8 +45,11 @@ const NOTES = `
 Reads any Ethereum node (or EVM chain) over **JSON-RPC 2.0** on HTTP(S), through the shared HTTP client and its egress
 guard, with no Ethereum library: \`eth_chainId\`, \`eth_blockNumber\`, \`eth_getLogs\`, \`eth_getBlockByNumber\` (with
 full transactions) and \`eth_getTransactionReceipt\`, several calls per request as JSON-RPC batch arrays
-(\`rpcBatchSize\`; 1 for nodes that refuse batches). Auth: none (your own node), \`BEARER\`, \`API_KEY\` in
-\`apiKeyHeader\`, or \`BASIC\` for hosted nodes.
+(\`rpcBatchSize\`; 1 for nodes that refuse batches), all POSTed to \`rpcUrl\`. Auth: none (your own node), \`BEARER\`,
+\`API_KEY\` in \`apiKeyHeader\`, or \`BASIC\` for hosted nodes. A provider that puts the key in the path
+(\`https://mainnet.infura.io/v3/<project id>\`) works as it is; \`rpcUrl\` may carry a query, but no user name or password,
+no fragment and no secret-looking query parameter (\`key\`, \`apiKey\`, \`token\`...): those keys go in the credentials.
+Config schema version 1 called \`rpcUrl\` \`baseUrl\`; stored configs are upgraded at start-up.
 
 **How it reads.** Every read first checks \`eth_chainId\` against \`chainId\` and takes \`eth_blockNumber\`; only blocks
 up to head − \`confirmations\` (default 12) are read. From the cursor (or \`startBlock\`; without either, the first sync
@@ -96,7 +101,9 @@ export const spec: AdapterSpec = {
   documentationUrl: 'https://ethereum.org/en/developers/docs/apis/json-rpc/',
   recordKinds: ['transaction', 'event'],
   notes: NOTES,
+  configVersion: ETHEREUM_CONFIG_VERSION,
   configProblems: ethereumConfigProblems,
+  migrateConfig: migrateEthereumConfig,
 };
 
 function remediationFor(step: TestStepName, error: ConnectorError, authType: AuthType): string {
@@ -106,7 +113,7 @@ function remediationFor(step: TestStepName, error: ConnectorError, authType: Aut
       return 'The node is on a private, loopback, link-local or cloud-metadata address, which connectors may not reach. Use its public address, or ask an operator to add it to EGRESS_ALLOW if it is your own internal node.';
     case 'CONFIG_INVALID':
       if (error instanceof WrongChainError) {
-        return `Set chainId to ${error.actual} if that is the chain you mean to watch, or point baseUrl at a node of chain ${error.expected}.`;
+        return `Set chainId to ${error.actual} if that is the chain you mean to watch, or point rpcUrl at a node of chain ${error.expected}.`;
       }
       if (rpc?.kind === 'method_not_found') {
         return `The node does not serve ${rpc.method}: enable the eth namespace on its HTTP endpoint (geth --http.api eth, Nethermind JsonRpc.EnabledModules) or use a node or provider that serves ${rpc.method}.`;
@@ -115,8 +122,8 @@ function remediationFor(step: TestStepName, error: ConnectorError, authType: Aut
         return 'The node refuses eth_getLogs even for a single block: narrow tokenAllowList or the watched addresses, or use a node without a result-size cap. Lowering maxBlockRange saves the halving retries.';
       }
       if (rpc?.kind === 'invalid_params') return `The node refused the parameters of ${rpc.method}: check that it is an up-to-date Ethereum execution client (topic OR-lists and full-transaction blocks are standard).`;
-      if (error.status === 404 || error.status === 405 || error.status === 410) return "Check baseUrl: it must be the node's JSON-RPC endpoint (e.g. http://host:8545, or the provider's https URL).";
-      if (error.status !== undefined) return "The node refused the request: check baseUrl (the node's JSON-RPC endpoint).";
+      if (error.status === 404 || error.status === 405 || error.status === 410) return "Check rpcUrl: it must be the node's JSON-RPC endpoint (e.g. http://host:8545, or the provider's https URL).";
+      if (error.status !== undefined) return "The node refused the request: check rpcUrl (the node's JSON-RPC endpoint).";
       return "Fix the connector's configuration or credentials as the message says, then test again.";
     case 'AUTH_FAILED':
       switch (authType) {
@@ -127,22 +134,22 @@ function remediationFor(step: TestStepName, error: ConnectorError, authType: Aut
         case 'BASIC':
           return "The node refused the user name or password: check them or rotate the connector's credentials.";
         default:
-          return "The node requires authentication: choose BEARER, API_KEY or BASIC as your provider documents and set the credentials (keys belong in the credentials, not in baseUrl).";
+          return "The node requires authentication: choose BEARER, API_KEY or BASIC as your provider documents and set the credentials (a key belongs in the credentials, or in rpcUrl's path where your provider puts it there, never in its query).";
       }
     case 'RATE_LIMITED': {
       const wait = error.retryAfterMs !== undefined ? ` in ${Math.ceil(error.retryAfterMs / 1000)} s` : ' later';
       return `The node is rate limiting this client (HTTP 429 or JSON-RPC -32005): test again${wait}, raise syncIntervalSec, lower maxBlockRange or rpcBatchSize (providers count every call of a batch), or use a plan with a higher limit.`;
     }
     case 'TIMEOUT':
-      if (step === 'CONNECT') return 'The node did not accept a connection in time: check baseUrl (host and port) and firewalls.';
+      if (step === 'CONNECT') return 'The node did not accept a connection in time: check rpcUrl (host and port) and firewalls.';
       return 'The node did not answer in time: wide eth_getLogs ranges and full blocks are slow; lower maxBlockRange or raise timeoutMs.';
     case 'UNREACHABLE':
       if (error.message.includes('TLS verification')) return "The node's TLS certificate could not be verified: it must be valid for the host and issued by a trusted CA.";
       if (rpc?.kind === 'server') return 'The node failed to answer (a JSON-RPC server error, e.g. not synced or the block pruned): check that it is synced (eth_syncing) and keeps the blocks read; test again later.';
       if (error.status !== undefined) return 'The node (or its gateway) is failing: test again later.';
-      return 'The node could not be reached: check baseUrl (host, port, scheme), that the node serves JSON-RPC over HTTP (geth --http --http.addr), and firewalls.';
+      return 'The node could not be reached: check rpcUrl (host, port, scheme), that the node serves JSON-RPC over HTTP (geth --http --http.addr), and firewalls.';
     case 'BAD_RESPONSE':
-      return "baseUrl did not answer as an Ethereum JSON-RPC node: point it at the node's HTTP JSON-RPC endpoint.";
+      return "rpcUrl did not answer as an Ethereum JSON-RPC node: point it at the node's HTTP JSON-RPC endpoint.";
     default:
       return 'Test again; if it keeps failing, check the connector configuration.';
   }

@@ -135,7 +135,7 @@ export class RpcClient {
     private readonly cfg: EthereumConfig,
     private readonly input: ConnectionInput,
   ) {
-    this.host = new URL(cfg.baseUrl).host;
+    this.host = new URL(cfg.rpcUrl).host;
   }
 
   authInput(): AuthInput {
@@ -165,7 +165,7 @@ export class RpcClient {
     const single = payload.length === 1;
     const { request } = await authorize(this.ctx, this.authInput(), {
       method: 'POST',
-      url: this.cfg.baseUrl,
+      url: this.cfg.rpcUrl,
       json: single ? payload[0] : payload,
       signal: this.ctx.signal,
       timeoutMs: this.cfg.timeoutMs,

@@ -4,7 +4,7 @@
  * - `indicator` → an `indicator` record: `type`/`value` from its pattern ({@link indicatorOf}: one
  *   `=` comparison on ipv4-addr/ipv6-addr (a /32 or /128 is the address, other prefixes `cidr`),
  *   domain-name, url, email-addr or a file hash MD5/SHA-1/SHA-256/SHA-512; anything else the whole
- *   pattern as `stix-pattern`; a pattern that does not parse likewise, with `patternError`; a
+ *   pattern as type `pattern`; a pattern that does not parse likewise, with `patternError`; a
  *   `pattern_type` other than `stix` (snort, yara, sigma...) is that type with the pattern as value).
  *   `firstSeen` is `valid_from`; also `validFrom`, `validUntil`, `confidence` (0–100), `labels`,
  *   `killChainPhases`, `indicatorTypes`, `revoked`, `name`, `description`, `pattern`, `created`,
@@ -43,7 +43,7 @@ export interface StixIndicatorRecord extends IndicatorRecord {
 function indicatorRecord(o: StixObject): StixIndicatorRecord {
   const pattern = typeof o.pattern === 'string' ? o.pattern : '';
   const patternType = str(o.pattern_type) ?? 'stix';
-  let type = 'stix-pattern';
+  let type = 'pattern';
   let value = pattern;
   let patternError: string | undefined;
   if (patternType === 'stix') {

@@ -70,7 +70,7 @@ export function parseStixPattern(pattern: string): ParseOutcome {
 
 /** What a pattern says as an indicator: one typed value, or the whole pattern. */
 export interface PatternIndicator {
-  /** `ipv4`, `ipv6`, `cidr`, `domain`, `url`, `email`, `md5`, `sha1`, `sha256`, `sha512`, or `stix-pattern`. */
+  /** `ipv4`, `ipv6`, `cidr`, `domain`, `url`, `email`, `md5`, `sha1`, `sha256`, `sha512`, or `pattern` (the whole STIX pattern). */
   type: string;
   value: string;
 }
@@ -98,10 +98,10 @@ function address(version: 4 | 6, raw: string): PatternIndicator {
  * One observation of one `=` comparison with a string, on a path that names a value the
  * normalized indicator types cover, becomes that type and value (`[ipv4-addr:value =
  * '198.51.100.1/32']` → ipv4 198.51.100.1, `[file:hashes.'SHA-256' = '…']` → sha256). Anything else
- * (compound patterns, qualifiers, other operators or paths) is kept whole as `stix-pattern`.
+ * (compound patterns, qualifiers, other operators or paths) is kept whole, as type `pattern`.
  */
 export function indicatorOf(ast: ObservationExpression, pattern: string): PatternIndicator {
-  const whole: PatternIndicator = { type: 'stix-pattern', value: pattern };
+  const whole: PatternIndicator = { type: 'pattern', value: pattern };
   let node = ast;
   while (node.type === 'group') node = node.expression;
   if (node.type !== 'observation' || node.comparison.type !== 'comparison') return whole;

@@ -17,13 +17,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { jest } from '@jest/globals';
-import { cloudTrailAdapter } from '../../../src/adapters/cloudtrail/index.js';
+import { cloudTrailAdapter, migrateCloudTrailConfig, parseConfig } from '../../../src/adapters/cloudtrail/index.js';
 import type { CloudTrailCursor, CloudTrailEventRecord } from '../../../src/adapters/cloudtrail/index.js';
 import { createHttpClient } from '../../../src/adapters/http/client.js';
 import type { HttpClient } from '../../../src/adapters/http/client.js';
 import { getAdapter, listAdapters } from '../../../src/adapters/registry.js';
 import type { AdapterContext, CheckResult, ConnectionInput, ReadCursor, RecordBatch } from '../../../src/adapters/spi.js';
 import { ConnectorError } from '../../../src/errors/connector-error.js';
+import { upstreamHost } from '../../../src/jobs/host-gate.js';
 import { STORE_SECRET_ACCESS_KEY, gzipRecords, logFileKey, sample, startCloudTrailStore } from '../../../replicas/aws_cloudtrail.js';
 import type { CloudTrailStore } from '../../../replicas/aws_cloudtrail.js';
 import { startTestService, type TestService } from '../../helpers/server.js';
@@ -53,7 +54,7 @@ function input(config: Record<string, unknown> = {}, credentials: Record<string,
   return {
     authType: 'API_KEY',
     credentials,
-    config: { bucket: store.bucket, region: store.region, baseUrl: store.url, forcePathStyle: true, startDate: dayStr(3), maxAttempts: 1, ...config },
+    config: { bucket: store.bucket, region: store.region, endpoint: store.url, forcePathStyle: true, startDate: dayStr(3), maxAttempts: 1, ...config },
   };
 }
 
@@ -134,6 +135,30 @@ describe('spec', () => {
     for (const p of Object.values(spec.credentialsSchema.properties as Record<string, { writeOnly?: boolean }>)) expect(p.writeOnly).toBe(true);
     expect(spec.documentationUrl).toMatch(/^https:\/\/docs\.aws\.amazon\.com\/awscloudtrail\//);
     expect(spec.notes).toMatch(/lookbackDays/);
+  });
+
+  test('endpoint (the API contract\'s key for a custom S3 endpoint): no query, fragment or userinfo; the old baseUrl is refused', () => {
+    const base = { bucket: 'trail-bucket' };
+    expect(parseConfig({ ...base, endpoint: 'https://minio.example:9000' }).endpoint).toBe('https://minio.example:9000');
+    expect(parseConfig(base).endpoint).toBeUndefined();
+    expect(() => parseConfig({ ...base, endpoint: 'https://minio.example/?region=x' })).toThrow(/endpoint must not contain a query or fragment/);
+    expect(() => parseConfig({ ...base, endpoint: 'https://minio.example/#x' })).toThrow(/endpoint must not contain a query or fragment/);
+    expect(() => parseConfig({ ...base, endpoint: 'https://minio.example/?token=x' })).toThrow(/secret-looking query parameter "token"/);
+    expect(() => parseConfig({ ...base, endpoint: 'https://ak:sk@minio.example/' })).toThrow(/endpoint must not contain a user name or password/);
+    expect(cloudTrailAdapter.spec.configProblems!({ ...base, endpoint: 'https://minio.example/?a=b' })).toEqual([{ path: 'endpoint', message: 'must not contain a query or fragment' }]);
+    expect(() => parseConfig({ ...base, baseUrl: 'https://minio.example' })).toThrow(/unknown property "baseUrl"/);
+    // The host gate keys on the S3 endpoint, whatever the order of the keys, not on the STS one.
+    expect(upstreamHost('aws_cloudtrail', { ...base, stsEndpoint: 'https://sts.example', endpoint: 'http://minio.example:9000' })).toBe('minio.example:9000');
+  });
+
+  test('config version 2: a stored version 1 config has its baseUrl renamed endpoint', () => {
+    expect(cloudTrailAdapter.spec.configVersion).toBe(2);
+    const v1 = { bucket: 'trail-bucket', baseUrl: 'http://minio.example:9000', forcePathStyle: true };
+    expect(cloudTrailAdapter.spec.migrateConfig!(v1, 1)).toEqual({ bucket: 'trail-bucket', endpoint: 'http://minio.example:9000', forcePathStyle: true });
+    expect(v1).toHaveProperty('baseUrl');
+    expect(migrateCloudTrailConfig({ bucket: 'b', baseUrl: 'http://old.example', endpoint: 'http://new.example' }, 1)).toEqual({ bucket: 'b', endpoint: 'http://new.example' });
+    expect(migrateCloudTrailConfig({ bucket: 'b' }, 1)).toEqual({ bucket: 'b' });
+    expect(migrateCloudTrailConfig({ bucket: 'b', endpoint: 'http://new.example' }, 2)).toEqual({ bucket: 'b', endpoint: 'http://new.example' });
   });
 });
 
@@ -334,14 +359,14 @@ describe('S3 and STS failures', () => {
     const strict = createHttpClient({ egressAllow: [] });
     try {
       const port = new URL(store.url).port;
-      for (const baseUrl of [store.url, `http://localhost:${port}`]) {
-        const r = await check(input({ baseUrl }), ctx({ http: strict }));
+      for (const endpoint of [store.url, `http://localhost:${port}`]) {
+        const r = await check(input({ endpoint }), ctx({ http: strict }));
         expect(step(r, 'CONNECT')).toMatchObject({ passed: false, errorCode: 'EGRESS_DENIED' });
         expect(step(r, 'CONNECT').remediation).toMatch(/EGRESS_ALLOW/);
-        expect(await readError(input({ baseUrl }), ctx({ http: strict }))).toMatchObject({ code: 'EGRESS_DENIED' });
+        expect(await readError(input({ endpoint }), ctx({ http: strict }))).toMatchObject({ code: 'EGRESS_DENIED' });
       }
       // Through STS too: the role's endpoint is judged like S3's.
-      const viaSts = await readError(input({ baseUrl: `http://localhost:${port}`, roleArn: `arn:aws:iam::${A}:role/R`, stsEndpoint: `http://localhost:${port}` }), ctx({ http: strict }));
+      const viaSts = await readError(input({ endpoint: `http://localhost:${port}`, roleArn: `arn:aws:iam::${A}:role/R`, stsEndpoint: `http://localhost:${port}` }), ctx({ http: strict }));
       expect(viaSts.code).toBe('EGRESS_DENIED');
       expect(store.requests).toEqual([]);
     } finally {
@@ -356,6 +381,7 @@ describe('through the GraphQL API', () => {
   const CREATE = `mutation($input: CreateConnectorInput!) { createConnector(input: $input) { id enabled credentialFields } }`;
   const SYNC = 'mutation($id: ID!) { syncConnector(id: $id) { id status } }';
   const RUNS = 'query($id: ID!) { connector(id: $id) { ingestionRuns(first: 10) { status recordsRead recordsWritten error } } }';
+  const CONFIG = 'query($id: ID!) { connector(id: $id) { schemaVersion version config } }';
   const RECORDS = `query($filter: RecordFilter) { records(filter: $filter, first: 100) { totalCount nodes { severity title observedAt data } } }`;
   // One data directory for both starts: the local secret store's master key lives there.
   const WORKERS = { RUN_WORKERS: 'true', JOB_POLL_MS: '500', DATA_DIR: mkdtempSync(join(tmpdir(), 'cloudtrail-data-')) };
@@ -418,14 +444,24 @@ describe('through the GraphQL API', () => {
 
   test('a private endpoint outside EGRESS_ALLOW (127.0.0.1/32 here) is refused at CONNECT', async () => {
     const t0 = performance.now();
-    const r = await draft({ baseUrl: 'http://10.20.30.40:9000' });
+    const r = await draft({ endpoint: 'http://10.20.30.40:9000' });
     expect(step(r, 'CONNECT')).toMatchObject({ passed: false, errorCode: 'EGRESS_DENIED' });
     expect(step(r, 'CONNECT').message).toMatch(/Egress to 10\.20\.30\.40 refused/);
     // Not a connect attempt to an unroutable address (the S3 budget is 30 s by default).
     expect(performance.now() - t0).toBeLessThan(10_000);
   });
 
-  test('enabled with workers: records ingested and queryable by severity; after a restart the next run resumes from the committed cursor', async () => {
+  test('the old baseUrl key is refused at create, naming it', async () => {
+    const { endpoint, ...rest } = input().config as Record<string, unknown>;
+    const res = await svc.gql(CREATE, { input: { name: 'Old key', provider: 'aws_cloudtrail', authType: 'API_KEY', config: { ...rest, baseUrl: endpoint }, credentials: input().credentials } }, ed);
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(res.body.errors)).toMatch(/baseUrl/);
+    const query = await svc.gql(CREATE, { input: { name: 'Query', provider: 'aws_cloudtrail', authType: 'API_KEY', config: { ...rest, endpoint: `${String(endpoint)}/?x=1` }, credentials: input().credentials } }, ed);
+    expect(query.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(query.body.errors)).toContain('config.endpoint');
+  });
+
+  test('enabled with workers: records ingested and queryable by severity; after a restart (which upgrades a version 1 config, baseUrl → endpoint) the next run resumes from the committed cursor', async () => {
     const i = input({ maxKeys: 2 });
     const created = (await svc.ok(CREATE, { input: { name: 'CloudTrail org trail', provider: 'aws_cloudtrail', authType: 'API_KEY', config: { ...i.config, syncIntervalSec: 3600 }, credentials: i.credentials, enabled: true } }, ed)).createConnector;
     expect(created.credentialFields.sort()).toEqual(['accessKeyId', 'secretAccessKey']);
@@ -443,6 +479,13 @@ describe('through the GraphQL API', () => {
     expect(Object.keys((cursorRow.cursor as CloudTrailCursor).streams)).toHaveLength(3);
     produced.push(all, cursorRow);
 
+    // As a version 1 config stored it (the custom S3 endpoint under baseUrl): start-up upgrades it.
+    const stored = (await svc.ok(CONFIG, { id: created.id }, ed)).connector;
+    expect(stored.schemaVersion).toBe(2);
+    const { endpoint, ...rest } = stored.config as Record<string, unknown>;
+    expect(endpoint).toBe(store.url);
+    await svc.dataSource.query('UPDATE connectors SET config = $2, schema_version = 1 WHERE id = $1', [created.id, JSON.stringify({ ...rest, baseUrl: endpoint })]);
+
     // Restart on the same database; meanwhile CloudTrail delivers a new file today and a late one yesterday.
     const databaseUrl = svc.databaseUrl;
     await svc.close();
@@ -452,6 +495,16 @@ describe('through the GraphQL API', () => {
     store.clearRequests();
     svc = await startTestService('cloudtrail', { ...WORKERS, DATABASE_URL: databaseUrl });
     services.push(svc);
+    const upgraded = (await svc.ok(CONFIG, { id: created.id }, ed)).connector;
+    expect(upgraded).toMatchObject({ schemaVersion: 2, config: { endpoint: store.url } });
+    expect(upgraded.version).toBeGreaterThan(stored.version);
+    expect(upgraded.config).not.toHaveProperty('baseUrl');
+    const [audit] = await svc.dataSource.query(
+      `SELECT actor_type, actor_id, changes FROM audit_events WHERE target_id = $1 AND event_type = 'CONNECTOR_UPDATED' ORDER BY id DESC LIMIT 1`,
+      [created.id],
+    );
+    expect(audit).toMatchObject({ actor_type: 'SYSTEM', actor_id: 'config-migration', changes: expect.objectContaining({ schemaVersion: { before: 1, after: 2 } }) });
+    expect(JSON.stringify(audit)).not.toContain(store.key.secretAccessKey);
     await svc.ok(SYNC, { id: created.id }, ed);
     const after = await waitFor('the resumed run', async () => {
       const runs = (await svc.ok(RUNS, { id: created.id }, ed)).connector.ingestionRuns;

@@ -9,7 +9,8 @@ import { jest } from '@jest/globals';
 import { parseEther, toEventSelector, getAddress, type Address, type Hash } from 'viem';
 import { createHttpClient, type HttpClient } from '../../../src/adapters/http/client.js';
 import { getAdapter, listAdapters } from '../../../src/adapters/registry.js';
-import { ethereumAdapter, formatUnits, parseConfig, TRANSFER_TOPIC, type EthereumCursor, type TransferRecord } from '../../../src/adapters/ethereum/index.js';
+import { ethereumAdapter, formatUnits, migrateEthereumConfig, parseConfig, TRANSFER_TOPIC, type EthereumCursor, type TransferRecord } from '../../../src/adapters/ethereum/index.js';
+import { upstreamHost } from '../../../src/jobs/host-gate.js';
 import type { AdapterContext, CheckResult, ConnectionInput, ReadCursor, RecordBatch } from '../../../src/adapters/spi.js';
 import { dedupKeyOf } from '../../../src/modules/records/record-identity.js';
 import { startEthNode, startRpcProxy, type EthNode, type RpcProxy } from '../../helpers/ethereum.js';
@@ -35,7 +36,7 @@ const ctx = (extra: Partial<AdapterContext> = {}): AdapterContext => ({ http, ..
 function input(config: Record<string, unknown> = {}, extra: Partial<ConnectionInput> = {}): ConnectionInput {
   return {
     config: {
-      baseUrl: proxy.url,
+      rpcUrl: proxy.url,
       chainId: CHAIN_ID,
       addresses: [A, B.toLowerCase()],
       tokenDecimals: [{ address: T6, decimals: 6, symbol: 'SIX' }],
@@ -128,15 +129,39 @@ describe('spec and configuration', () => {
 
   test('addresses: lower case or a valid EIP-55 checksum; a mistyped checksum is refused', () => {
     const checksummed = getAddress(A);
-    expect(parseConfig({ baseUrl: 'https://node.example', addresses: [checksummed] }).addresses).toEqual([A.toLowerCase()]);
-    expect(parseConfig({ baseUrl: 'https://node.example', addresses: [A.toUpperCase().replace('0X', '0x')] }).addresses).toEqual([A.toLowerCase()]);
+    expect(parseConfig({ rpcUrl: 'https://node.example', addresses: [checksummed] }).addresses).toEqual([A.toLowerCase()]);
+    expect(parseConfig({ rpcUrl: 'https://node.example', addresses: [A.toUpperCase().replace('0X', '0x')] }).addresses).toEqual([A.toLowerCase()]);
     // Flip the case of one letter of a checksummed address.
     const i = [...checksummed].findIndex((ch, k) => k > 1 && /[a-fA-F]/.test(ch));
     const typo = checksummed.slice(0, i) + (checksummed[i] === checksummed[i]!.toUpperCase() ? checksummed[i]!.toLowerCase() : checksummed[i]!.toUpperCase()) + checksummed.slice(i + 1);
-    expect(() => parseConfig({ baseUrl: 'https://node.example', addresses: [typo] })).toThrow(/addresses\.0 has an invalid EIP-55 checksum/);
-    expect(() => parseConfig({ baseUrl: 'https://node.example', addresses: ['0x123'] })).toThrow(/addresses/);
-    expect(() => parseConfig({ baseUrl: 'https://node.example', addresses: Array.from({ length: 51 }, (_, k) => `0x${String(k).padStart(40, '0')}`) })).toThrow(/addresses/);
-    expect(parseConfig({ baseUrl: 'https://node.example', addresses: [A] })).toMatchObject({ chainId: 1, confirmations: 12, maxBlockRange: 1000, maxReorgDepth: 64 });
+    expect(() => parseConfig({ rpcUrl: 'https://node.example', addresses: [typo] })).toThrow(/addresses\.0 has an invalid EIP-55 checksum/);
+    expect(() => parseConfig({ rpcUrl: 'https://node.example', addresses: ['0x123'] })).toThrow(/addresses/);
+    expect(() => parseConfig({ rpcUrl: 'https://node.example', addresses: Array.from({ length: 51 }, (_, k) => `0x${String(k).padStart(40, '0')}`) })).toThrow(/addresses/);
+    expect(parseConfig({ rpcUrl: 'https://node.example', addresses: [A] })).toMatchObject({ chainId: 1, confirmations: 12, maxBlockRange: 1000, maxReorgDepth: 64 });
+  });
+
+  test('rpcUrl (the API contract\'s key): a query without secret-looking names is allowed; userinfo, a secret-looking parameter, a fragment and the old baseUrl are refused', () => {
+    const ok = { rpcUrl: 'https://mainnet.infura.io/v3/0123456789abcdef?network=mainnet', addresses: [A] };
+    expect(parseConfig(ok).rpcUrl).toBe(ok.rpcUrl);
+    expect(ethereumAdapter.spec.configProblems!(ok)).toEqual([]);
+    expect(() => parseConfig({ rpcUrl: 'https://node.example/?apiKey=abc123', addresses: [A] })).toThrow(/rpcUrl must not carry the secret-looking query parameter "apiKey"/);
+    expect(() => parseConfig({ rpcUrl: 'https://user:pw@node.example/', addresses: [A] })).toThrow(/rpcUrl must not contain a user name or password/);
+    expect(() => parseConfig({ rpcUrl: 'https://node.example/#x', addresses: [A] })).toThrow(/rpcUrl must not contain a fragment/);
+    expect(ethereumAdapter.spec.configProblems!({ rpcUrl: 'https://node.example/#x', addresses: [A] })).toEqual([{ path: 'rpcUrl', message: 'must not contain a fragment' }]);
+    expect(() => parseConfig({ baseUrl: 'https://node.example', addresses: [A] })).toThrow(/unknown property "baseUrl".*missing "rpcUrl"|missing "rpcUrl".*unknown property "baseUrl"/);
+    expect(upstreamHost('ethereum', { addresses: [A], rpcUrl: 'http://node.example:8545' })).toBe('node.example:8545');
+  });
+
+  test('config version 2: a stored version 1 config has its baseUrl renamed rpcUrl', () => {
+    expect(ethereumAdapter.spec.configVersion).toBe(2);
+    const v1 = { baseUrl: 'https://node.example/rpc', addresses: [A], confirmations: 3 };
+    const v2 = migrateEthereumConfig(v1, 1);
+    expect(v2).toEqual({ rpcUrl: 'https://node.example/rpc', addresses: [A], confirmations: 3 });
+    expect(v1).toHaveProperty('baseUrl'); // a new object; the stored one is not changed in place
+    expect(parseConfig(v2).rpcUrl).toBe('https://node.example/rpc');
+    // Both keys (hand-edited): the new one wins. Already version 2: nothing changes.
+    expect(migrateEthereumConfig({ baseUrl: 'https://old.example', rpcUrl: 'https://new.example', addresses: [A] }, 1)).toEqual({ rpcUrl: 'https://new.example', addresses: [A] });
+    expect(migrateEthereumConfig({ rpcUrl: 'https://new.example', addresses: [A] }, 2)).toEqual({ rpcUrl: 'https://new.example', addresses: [A] });
   });
 
   test('formatUnits is exact (no floating point)', () => {
@@ -357,6 +382,8 @@ describe('through the service', () => {
   const TEST_DRAFT = `mutation($input: TestConnectorConfigInput!) { testConnectorConfig(input: $input) { ${RESULT} } }`;
   const CREATE = `mutation($input: CreateConnectorInput!) { createConnector(input: $input) { id } }`;
   const SYNC = `mutation($id: ID!) { syncConnector(id: $id) { id } }`;
+  const TEST = `mutation($id: ID!) { testConnector(id: $id) { ${RESULT} } }`;
+  const CONFIG = `query($id: ID!) { connector(id: $id) { schemaVersion version config } }`;
   const STATE = `query($id: ID!) { connector(id: $id) { ingestionRuns(first: 10) { id status recordsRead recordsWritten duplicates error }
     records(first: 200, kind: TRANSACTION) { totalCount nodes { kind chain hash duplicateCount data } } } }`;
   const draft = (config: Record<string, unknown> = {}) => ({ provider: 'ethereum', config: input(config).config, authType: 'NONE' });
@@ -376,14 +403,55 @@ describe('through the service', () => {
     expect(wrong.success).toBe(false);
     expect(wrong.steps.slice(0, 3).map((s: { name: string; passed: boolean }) => [s.name, s.passed])).toEqual([['CONNECT', true], ['AUTHENTICATE', true], ['SAMPLE_QUERY', false]]);
     expect(wrong.steps[2]).toMatchObject({ errorCode: 'CONFIG_INVALID', message: expect.stringContaining('serves chain id 31337, but the connector is configured for chain id 1') });
-    expect(wrong.steps[2].remediation).toMatch(/Set chainId to 31337 .* or point baseUrl at a node of chain 1/);
+    expect(wrong.steps[2].remediation).toMatch(/Set chainId to 31337 .* or point rpcUrl at a node of chain 1/);
 
     const closed = await startRpcProxy(node.url);
     const deadUrl = closed.url;
     await closed.close();
-    const dead = (await svc.ok(TEST_DRAFT, { input: { ...draft(), config: { ...draft().config, baseUrl: deadUrl } } }, ed)).testConnectorConfig;
+    const dead = (await svc.ok(TEST_DRAFT, { input: { ...draft(), config: { ...draft().config, rpcUrl: deadUrl } } }, ed)).testConnectorConfig;
     expect(dead.steps[0]).toMatchObject({ name: 'CONNECT', passed: false, errorCode: 'UNREACHABLE' });
-    expect(dead.steps[0].remediation).toMatch(/could not be reached: check baseUrl/);
+    expect(dead.steps[0].remediation).toMatch(/could not be reached: check rpcUrl/);
+  });
+
+  test('rpcUrl through the API: a path and a plain query reach the node; a secret-looking query parameter and the old baseUrl are refused', async () => {
+    const withPath = `${proxy.url}/v3/project-0123?network=devnet`;
+    const r = (await svc.ok(TEST_DRAFT, { input: draft({ rpcUrl: withPath, confirmations: 0 }) }, ed)).testConnectorConfig;
+    expect(r.success).toBe(true);
+    expect(proxy.requests.length).toBeGreaterThan(0);
+    expect(proxy.requests.every((q) => q.url === '/v3/project-0123?network=devnet')).toBe(true);
+
+    const secret = await svc.gql(CREATE, { input: { name: 'Keyed node', ...draft({ rpcUrl: `${proxy.url}/?apikey=S3NT1NEL-in-query` }) } }, ed);
+    expect(secret.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(secret.body.errors)).toContain('config.rpcUrl');
+    expect(JSON.stringify(secret.body.errors)).not.toContain('S3NT1NEL');
+    const { rpcUrl, ...rest } = draft().config as Record<string, unknown>;
+    const old = await svc.gql(CREATE, { input: { name: 'Old key', provider: 'ethereum', authType: 'NONE', config: { ...rest, baseUrl: rpcUrl } } }, ed);
+    expect(old.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(old.body.errors)).toMatch(/baseUrl/);
+  });
+
+  test('a stored config of version 1 (baseUrl) is upgraded to rpcUrl at start-up, audited as SYSTEM, and still reads', async () => {
+    const c = (await svc.ok(CREATE, { input: { name: 'Stored before the rename', ...draft({ confirmations: 0, maxBlockRange: 100 }) } }, ed)).createConnector;
+    const created = (await svc.ok(CONFIG, { id: c.id }, ed)).connector;
+    expect(created.schemaVersion).toBe(2);
+    // As version 1 stored it.
+    const { rpcUrl, ...rest } = created.config as Record<string, unknown>;
+    await svc.dataSource.query('UPDATE connectors SET config = $2, schema_version = 1 WHERE id = $1', [c.id, JSON.stringify({ ...rest, baseUrl: rpcUrl })]);
+
+    expect(await svc.services.connectors.upgradeConfigs()).toBe(1);
+    const after = (await svc.ok(CONFIG, { id: c.id }, ed)).connector;
+    expect(after).toMatchObject({ schemaVersion: 2, version: created.version + 1 });
+    expect(after.config).toMatchObject({ rpcUrl });
+    expect(after.config).not.toHaveProperty('baseUrl');
+    const [audit] = await svc.dataSource.query(
+      `SELECT actor_type, actor_id, changes FROM audit_events WHERE target_id = $1 AND event_type = 'CONNECTOR_UPDATED' ORDER BY id DESC LIMIT 1`,
+      [c.id],
+    );
+    expect(audit).toMatchObject({ actor_type: 'SYSTEM', actor_id: 'config-migration', changes: expect.objectContaining({ schemaVersion: { before: 1, after: 2 } }) });
+    expect(await svc.services.connectors.upgradeConfigs()).toBe(0);
+    // The upgraded connector still works.
+    const tested = (await svc.ok(TEST, { id: c.id }, ed)).testConnector;
+    expect(tested.steps.map((s: { passed: boolean }) => s.passed)).toEqual([true, true, true, true]);
   });
 
   test('ingestion reads every transfer; after a restart it resumes from the committed cursor', async () => {

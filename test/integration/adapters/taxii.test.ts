@@ -236,7 +236,7 @@ describe('read', () => {
       });
       const m = /^\[(ipv4-addr|domain-name|url|email-addr|ipv6-addr):value = '([^']+)'\]$/.exec(o.pattern) ?? /^\[file:hashes\.'?([A-Z0-9-]+)'? = '([0-9a-f]+)'\]$/.exec(o.pattern);
       if (!m) {
-        expect(r).toMatchObject({ type: 'stix-pattern', value: o.pattern });
+        expect(r).toMatchObject({ type: 'pattern', value: o.pattern });
         continue;
       }
       const expected: Record<string, [string, string]> = {
@@ -252,7 +252,7 @@ describe('read', () => {
       };
       expect([r.type, r.value]).toEqual(expected[m[1]!]);
     }
-    expect(new Set(got.filter((r) => r.kind === 'indicator').map((r) => r.type))).toEqual(new Set(['ipv4', 'domain', 'sha256', 'url', 'cidr', 'md5', 'email', 'ipv6', 'sha1', 'sha512', 'stix-pattern']));
+    expect(new Set(got.filter((r) => r.kind === 'indicator').map((r) => r.type))).toEqual(new Set(['ipv4', 'domain', 'sha256', 'url', 'cidr', 'md5', 'email', 'ipv6', 'sha1', 'sha512', 'pattern']));
     expect(new Set(got.filter((r) => r.kind === 'record').map((r) => r.stixType))).toEqual(new Set(['identity', 'malware', 'threat-actor', 'vulnerability', 'relationship', 'sighting']));
   });
 

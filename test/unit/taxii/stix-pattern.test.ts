@@ -6,6 +6,7 @@
  */
 import { indicatorOf, parseStixPattern } from '../../../src/adapters/taxii/pattern.js';
 import type { ObservationExpression } from '../../../src/adapters/taxii/pattern.js';
+import { stixToRecord } from '../../../src/adapters/taxii/mapper.js';
 
 /** STIX 2.1 part 9 examples (as written in a pattern: `\\` is one escaped backslash). */
 const SPEC_EXAMPLES = String.raw`[file:hashes.'SHA-256' = 'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f']
@@ -209,6 +210,37 @@ describe('indicator type and value from a pattern', () => {
     "[network-traffic:dst_ref.value = '203.0.113.33/32']",
     "[file:name = 'foo.dll']",
   ])('kept whole as a pattern: %s', (pattern) => {
-    expect(of(pattern)).toEqual({ type: 'stix-pattern', value: pattern });
+    expect(of(pattern)).toEqual({ type: 'pattern', value: pattern });
+  });
+});
+
+describe('indicator records (the API contract: type ipv4 … sha256 or pattern, revoked, stixId)', () => {
+  const indicator = (extra: Record<string, unknown>) => ({
+    type: 'indicator',
+    spec_version: '2.1',
+    id: 'indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f',
+    created: '2024-01-01T00:00:00.000Z',
+    modified: '2024-01-02T00:00:00.000Z',
+    pattern_type: 'stix',
+    valid_from: '2024-01-01T00:00:00Z',
+    ...extra,
+  });
+
+  test('a compound pattern is type pattern, the whole pattern its value, with stixId', () => {
+    const pattern = "[domain-name:value = 'a.example'] AND [domain-name:value = 'b.example']";
+    const r = stixToRecord(indicator({ pattern }));
+    expect(r).toMatchObject({ kind: 'indicator', type: 'pattern', value: pattern, pattern, stixId: 'indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f', revoked: false });
+    expect(r).not.toHaveProperty('patternError');
+  });
+
+  test('a pattern that does not parse is type pattern too, with patternError', () => {
+    const r = stixToRecord(indicator({ pattern: "[domain-name:value = 'unterminated]" }));
+    expect(r).toMatchObject({ kind: 'indicator', type: 'pattern', value: "[domain-name:value = 'unterminated]", patternError: expect.any(String) });
+  });
+
+  test('a revoked indicator carries revoked: true; no stix-pattern type is left', () => {
+    const r = stixToRecord(indicator({ pattern: "[ipv4-addr:value = '198.51.100.7']", revoked: true }));
+    expect(r).toMatchObject({ type: 'ipv4', value: '198.51.100.7', revoked: true, stixId: expect.stringMatching(/^indicator--/) });
+    expect(JSON.stringify(r)).not.toContain('stix-pattern');
   });
 });
