@@ -31,6 +31,10 @@ try {
   await dataSource.destroy();
   process.exit(1);
 }
+// Like npm start: a worker may be the first process on new code, and its jobs read stored configs
+// (each connector upgraded under its row lock, so processes starting together do it once).
+const upgraded = await services.connectors.upgradeConfigs();
+if (upgraded) logger.info({ upgraded }, 'connector configs upgraded to their providers\' current schema versions');
 await services.queue.start();
 const workers = await startWorkers(services, config, config.databaseUrl, logger);
 // The syslog receiver runs in worker deployments too (off unless a SYSLOG_*_PORT is set).

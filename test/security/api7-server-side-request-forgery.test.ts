@@ -302,14 +302,17 @@ describe('API7:2023 Server Side Request Forgery', () => {
 describe('API7:2023 for the declarative catalog', () => {
   const TEST_NAMED = TEST_DRAFT;
 
-  test('every named provider refuses a metadata or loopback baseUrl before connecting, whatever its auth', async () => {
+  test('every named provider refuses a metadata or loopback upstream URL before connecting, whatever its auth', async () => {
     const { listAdapters } = await import('../../src/adapters/registry.js');
     const named = listAdapters().filter((a) => a.spec.documentationUrl && a.spec.id !== 'nvd' && a.spec.mode !== 'push');
     expect(named.length).toBeGreaterThanOrEqual(15);
     for (const { spec } of named) {
       const required = (spec.configSchema.required as string[] | undefined) ?? [];
       const props = spec.configSchema.properties as Record<string, { type?: string; default?: unknown }>;
-      const config: Record<string, unknown> = { baseUrl: `http://127.0.0.1:${v4.port}/`, timeoutMs: TIMEOUT_MS };
+      // Where the upstream is: baseUrl, or the contract's rpcUrl (ethereum) or endpoint (aws_cloudtrail).
+      const urlKey = ['baseUrl', 'rpcUrl', 'endpoint'].find((k) => k in props);
+      expect([spec.id, urlKey]).toEqual([spec.id, expect.any(String)]);
+      const config: Record<string, unknown> = { [urlKey!]: `http://127.0.0.1:${v4.port}/`, timeoutMs: TIMEOUT_MS };
       // Required settings without defaults, filled with values the schema accepts.
       if (required.includes('addresses')) config.addresses = ['0x' + 'a'.repeat(40)];
       for (const key of required) if (!(key in config) && props[key]!.default === undefined) config[key] = 'x1';
