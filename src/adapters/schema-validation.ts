@@ -88,15 +88,33 @@ export function configProblems(config: Record<string, unknown>): ConfigProblem[]
     }
   }
   problems.push(...scheduleProblems(config));
-  if (typeof config.baseUrl === 'string') {
-    try {
-      const base = new URL(config.baseUrl);
-      if (base.search || base.hash) problems.push({ path: 'baseUrl', message: 'must not contain a query or fragment' });
-    } catch {
-      // the schema's `format: uri` reports it
-    }
-  }
+  problems.push(...bareUrlProblems(config, 'baseUrl'));
   return problems;
+}
+
+/**
+ * A URL the adapter appends paths to (`baseUrl`, a store's `endpoint`) carries no query or
+ * fragment; a value that is not a URL is left to the schema's `format: uri`.
+ */
+export function bareUrlProblems(config: Record<string, unknown>, key: string): ConfigProblem[] {
+  const value = config[key];
+  if (typeof value !== 'string') return [];
+  try {
+    const url = new URL(value);
+    return url.search || url.hash ? [{ path: key, message: 'must not contain a query or fragment' }] : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A stored config with setting `from` renamed `to` (a config migration); `to`, when set too, wins. */
+export function renameSetting(config: Record<string, unknown>, from: string, to: string): Record<string, unknown> {
+  const out = structuredClone(config);
+  if (Object.prototype.hasOwnProperty.call(out, from)) {
+    if (!Object.prototype.hasOwnProperty.call(out, to)) out[to] = out[from];
+    delete out[from];
+  }
+  return out;
 }
 
 /**

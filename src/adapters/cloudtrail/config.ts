@@ -4,7 +4,7 @@
  */
 import { ConnectorError } from '../../errors/connector-error.js';
 import { OPERATIONAL_PROPERTIES } from '../operations.js';
-import { parseProviderConfig } from '../schema-validation.js';
+import { bareUrlProblems, parseProviderConfig, renameSetting } from '../schema-validation.js';
 import type { AuthType, ConnectorConfig, JsonSchema } from '../spi.js';
 
 export interface CloudTrailConfig {
@@ -228,12 +228,7 @@ export const CLOUDTRAIL_CONFIG_VERSION = 2;
 
 /** Upgrades a stored config of `fromVersion` to {@link CLOUDTRAIL_CONFIG_VERSION}; returns a new object. */
 export function migrateCloudTrailConfig(config: ConnectorConfig, fromVersion: number): ConnectorConfig {
-  const out: ConnectorConfig = structuredClone(config);
-  if (fromVersion < 2 && Object.prototype.hasOwnProperty.call(out, 'baseUrl')) {
-    if (!Object.prototype.hasOwnProperty.call(out, 'endpoint')) out.endpoint = out.baseUrl;
-    delete out.baseUrl;
-  }
-  return out;
+  return fromVersion < 2 ? renameSetting(config, 'baseUrl', 'endpoint') : structuredClone(config);
 }
 
 /**
@@ -242,16 +237,7 @@ export function migrateCloudTrailConfig(config: ConnectorConfig, fromVersion: nu
  * secret-looking query parameters are refused in every URL by configProblems).
  */
 export function cloudTrailConfigProblems(config: ConnectorConfig): Array<{ path: string; message: string }> {
-  const problems: Array<{ path: string; message: string }> = [];
-  if (typeof config.endpoint === 'string') {
-    try {
-      const url = new URL(config.endpoint);
-      if (url.search || url.hash) problems.push({ path: 'endpoint', message: 'must not contain a query or fragment' });
-    } catch {
-      // the schema's `format: uri` reports it
-    }
-  }
-  return problems;
+  return bareUrlProblems(config, 'endpoint');
 }
 
 /** Validates `raw` against {@link configSchema} and fills defaults; throws CONFIG_INVALID. */

@@ -4,7 +4,7 @@
  */
 import { ConnectorError } from '../../errors/connector-error.js';
 import { OPERATIONAL_PROPERTIES } from '../operations.js';
-import { parseProviderConfig } from '../schema-validation.js';
+import { parseProviderConfig, renameSetting } from '../schema-validation.js';
 import type { AuthType, ConnectorConfig, JsonSchema } from '../spi.js';
 import { keccak256 } from './keccak.js';
 
@@ -200,12 +200,7 @@ export const ETHEREUM_CONFIG_VERSION = 2;
 
 /** Upgrades a stored config of `fromVersion` to {@link ETHEREUM_CONFIG_VERSION}; returns a new object. */
 export function migrateEthereumConfig(config: ConnectorConfig, fromVersion: number): ConnectorConfig {
-  const out: ConnectorConfig = structuredClone(config);
-  if (fromVersion < 2 && Object.prototype.hasOwnProperty.call(out, 'baseUrl')) {
-    if (!Object.prototype.hasOwnProperty.call(out, 'rpcUrl')) out.rpcUrl = out.baseUrl;
-    delete out.baseUrl;
-  }
-  return out;
+  return fromVersion < 2 ? renameSetting(config, 'baseUrl', 'rpcUrl') : structuredClone(config);
 }
 
 /**
