@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { PageWindow } from '../context/cursors.js';
 import { inSpan, tracingEnabled } from '../tracing/tracing.js';
 import { afterSlices, yieldIfBusy } from './cooperative.js';
 
@@ -69,5 +70,35 @@ export function pageLoader<T>(load: (parentIds: string[], first: number, after: 
       return keys.map((key) => results.get(`${key.first}:${key.after ?? ''}`)!.get(key.parentId) ?? []);
     },
     { cacheKeyFn: (key) => `${key.parentId}:${key.first}:${key.after ?? ''}` },
+  );
+}
+
+/** A page of one parent's children (`Connector.auditEvents`, `Application.connectors`). */
+export interface ChildPageKey {
+  parentId: string;
+  window: PageWindow;
+}
+
+/** Keys asking for the same page (size, direction, bounds) of different parents share one statement. */
+const pageKey = (w: PageWindow) => JSON.stringify([w.binding.list, w.limit, w.backward, w.after, w.before]);
+
+/**
+ * A sliced loader of child pages: the keys of one batch are grouped by their page, and each group
+ * is read in one statement by `list` (parent ids → each parent's page of children).
+ */
+export function childPageLoader<T>(list: (parentIds: string[], window: PageWindow) => Promise<Map<string, T[]>>): SlicedLoader<ChildPageKey, T[], string> {
+  return new SlicedLoader<ChildPageKey, T[], string>(
+    async (keys) => {
+      const groups = new Map<string, { window: PageWindow; ids: Set<string> }>();
+      for (const key of keys) {
+        const group = pageKey(key.window);
+        if (!groups.has(group)) groups.set(group, { window: key.window, ids: new Set() });
+        groups.get(group)!.ids.add(key.parentId);
+      }
+      const results = new Map<string, Map<string, T[]>>();
+      await Promise.all([...groups].map(async ([group, { window, ids }]) => results.set(group, await list([...ids], window))));
+      return keys.map((key) => results.get(pageKey(key.window))!.get(key.parentId) ?? []);
+    },
+    { cacheKeyFn: (key) => `${key.parentId}:${pageKey(key.window)}` },
   );
 }

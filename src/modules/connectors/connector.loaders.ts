@@ -1,7 +1,6 @@
 import type DataLoader from 'dataloader';
 import type { Principal } from '../../auth/principal.js';
-import type { PageWindow } from '../../context/cursors.js';
-import { byIdLoader, SlicedLoader } from '../../graphql/batch.js';
+import { byIdLoader, childPageLoader, type ChildPageKey } from '../../graphql/batch.js';
 import { FULL_PROJECTION, type ConnectorProjection } from './connector.projection.js';
 import type { ConnectorService } from './connector.service.js';
 import type { Connector } from './connector.type.js';
@@ -34,13 +33,7 @@ function projectedLoader(service: ConnectorService, principal: Principal): Conne
   };
 }
 
-export interface ApplicationConnectorsKey {
-  parentId: string;
-  window: PageWindow;
-}
-
-/** Keys asking for the same page (size, direction, bounds) of different applications share one statement. */
-const pageKey = (w: PageWindow) => JSON.stringify([w.binding.list, w.limit, w.backward, w.after, w.before]);
+export type ApplicationConnectorsKey = ChildPageKey;
 
 /** A page of an application's connectors with a projection's fields; one statement per projection and page. */
 function applicationConnectorsLoader(service: ConnectorService, principal: Principal) {
@@ -48,20 +41,7 @@ function applicationConnectorsLoader(service: ConnectorService, principal: Princ
   return (projection: ConnectorProjection = FULL_PROJECTION): DataLoader<ApplicationConnectorsKey, Connector[], string> => {
     let loader = loaders.get(projection.key);
     if (!loader) {
-      loader = new SlicedLoader<ApplicationConnectorsKey, Connector[], string>(
-        async (keys) => {
-          const groups = new Map<string, { window: PageWindow; ids: Set<string> }>();
-          for (const key of keys) {
-            const group = pageKey(key.window);
-            if (!groups.has(group)) groups.set(group, { window: key.window, ids: new Set() });
-            groups.get(group)!.ids.add(key.parentId);
-          }
-          const results = new Map<string, Map<string, Connector[]>>();
-          await Promise.all([...groups].map(async ([group, { window, ids }]) => results.set(group, await service.listForApplications(principal, [...ids], window, projection))));
-          return keys.map((key) => results.get(pageKey(key.window))!.get(key.parentId) ?? []);
-        },
-        { cacheKeyFn: (key) => `${key.parentId}:${pageKey(key.window)}` },
-      );
+      loader = childPageLoader((ids, window) => service.listForApplications(principal, ids, window, projection));
       loader.name = 'applicationConnectors';
       loaders.set(projection.key, loader);
     }
