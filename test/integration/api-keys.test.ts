@@ -5,6 +5,7 @@ import { SERVICE_ISSUER, SigningKeyStore } from '../../src/auth/signing-keys.js'
 import { admin, editor, viewer, TEST_JWT_SECRET } from '../helpers/tokens.js';
 import { errorCode, startTestService, type TestService } from '../helpers/server.js';
 import { CREATE, GET, LIST, UPDATE, restInput } from '../helpers/fixtures.js';
+import { PAGE, walkBothWays, type Page } from '../helpers/paging.js';
 
 const MASTER_KEY = randomBytes(32);
 
@@ -497,8 +498,6 @@ describe('tenant isolation and listing', () => {
 
 describe('paging applications and Application.connectors both ways', () => {
   const tenant = 'apps-paging';
-  const PAGE = 'pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor } nodes { id }';
-  type Page = { pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null }; edges: Array<{ cursor: string }>; nodes: Array<{ id: string }> };
   let t: string;
   let apps: string[] = [];
   /** Six connectors of apps[0], one of apps[1]. */
@@ -511,33 +510,9 @@ describe('paging applications and Application.connectors both ways', () => {
   const appConnectors = async (args: Record<string, unknown>, id = apps[0]) => (await svc.ok(APP_CONNECTORS, { id, ...args }, t)).application.connectors as Page & { totalCount: number };
   const v1 = (id: string) => Buffer.from(`v1:${id}`, 'utf8').toString('base64url');
 
-  /** Walks forwards with first/after, then backwards with last/before; pageInfo and cursors agree both ways. */
-  async function walk(fetch: (args: Record<string, unknown>) => Promise<Page>, size: number, pages: number): Promise<string[]> {
-    const forward: Page[] = [];
-    let after: string | null = null;
-    for (let i = 0; i < pages; i++) {
-      const page = await fetch({ first: size, after });
-      forward.push(page);
-      expect(page.nodes).toHaveLength(size);
-      expect(page.pageInfo).toMatchObject({ hasPreviousPage: i > 0, hasNextPage: i < pages - 1 });
-      expect(page.pageInfo.startCursor).toBe(page.edges[0]!.cursor);
-      expect(page.pageInfo.endCursor).toBe(page.edges[size - 1]!.cursor);
-      after = page.pageInfo.endCursor;
-    }
-    const backward: Page[] = [];
-    let before: string | null = null;
-    for (let i = 0; i < pages; i++) {
-      const page = await fetch({ last: size, before });
-      backward.push(page);
-      expect(page.nodes).toHaveLength(size);
-      expect(page.pageInfo).toMatchObject({ hasNextPage: i > 0, hasPreviousPage: i < pages - 1 });
-      expect(page.pageInfo.startCursor).toBe(page.edges[0]!.cursor);
-      before = page.pageInfo.startCursor;
-    }
-    expect(backward.map((p) => p.nodes.map((n) => n.id))).toEqual(forward.map((p) => p.nodes.map((n) => n.id)).reverse());
-    expect(backward.map((p) => p.edges.map((e) => e.cursor))).toEqual(forward.map((p) => p.edges.map((e) => e.cursor)).reverse());
-    return forward.flatMap((p) => p.nodes.map((n) => n.id));
-  }
+  /** Walks both ways (test/helpers/paging.ts); the ids, first page first. */
+  const walk = async (fetch: (args: Record<string, unknown>) => Promise<Page>, size: number, pages: number): Promise<string[]> =>
+    (await walkBothWays(fetch, size, pages)).flatMap((p) => p.nodes.map((n) => n.id));
 
   beforeAll(async () => {
     t = await admin(tenant);

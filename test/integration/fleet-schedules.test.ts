@@ -12,6 +12,7 @@ import { errorCode, startTestService, type TestService } from '../helpers/server
 import { CREATE, UPDATE } from '../helpers/fixtures.js';
 import { startRestUpstream, type RestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
+import { PAGE, walkBothWays, type Page } from '../helpers/paging.js';
 
 const WORKER_ENV = { RUN_WORKERS: 'true', JOB_POLL_MS: '500', JOB_MAINTENANCE_SEC: '60', JOB_TIMEOUT_SEC: '10', STALE_RUN_SEC: '5' };
 const SYNC = 'mutation($id: ID!) { syncConnector(id: $id) { id status } }';
@@ -320,35 +321,8 @@ describe('resetConnectorCursor', () => {
 });
 
 describe('paging both ways', () => {
-  const PAGE = 'pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor } nodes { id }';
-  type Page = { pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null }; edges: Array<{ cursor: string }>; nodes: Array<{ id: string }> };
 
-  /** Walks the list forwards with first/after, then backwards with last/before; checks pageInfo all the way. */
-  async function walk(fetch: (args: Record<string, unknown>) => Promise<Page>, size: number, pages: number) {
-    const forward: Page[] = [];
-    let after: string | null = null;
-    for (let i = 0; i < pages; i++) {
-      const page = await fetch({ first: size, after });
-      forward.push(page);
-      expect(page.nodes).toHaveLength(size);
-      expect(page.pageInfo).toMatchObject({ hasPreviousPage: i > 0, hasNextPage: i < pages - 1 });
-      expect(page.pageInfo.startCursor).toBe(page.edges[0]!.cursor);
-      expect(page.pageInfo.endCursor).toBe(page.edges[size - 1]!.cursor);
-      after = page.pageInfo.endCursor;
-    }
-    const backward: Page[] = [];
-    let before: string | null = null;
-    for (let i = 0; i < pages; i++) {
-      const page = await fetch({ last: size, before });
-      backward.push(page);
-      expect(page.pageInfo).toMatchObject({ hasNextPage: i > 0, hasPreviousPage: i < pages - 1 });
-      expect(page.pageInfo.startCursor).toBe(page.edges[0]!.cursor);
-      before = page.pageInfo.startCursor;
-    }
-    expect(backward.map((p) => p.nodes.map((n) => n.id))).toEqual(forward.map((p) => p.nodes.map((n) => n.id)).reverse());
-    expect(backward.map((p) => p.edges.map((e) => e.cursor))).toEqual(forward.map((p) => p.edges.map((e) => e.cursor)).reverse());
-    return forward;
-  }
+  const walk = walkBothWays;
 
   let ids: string[] = [];
   let rec = '';
